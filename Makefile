@@ -1,0 +1,52 @@
+# Two commands: `make run` (the app on SQLite with demo data) and `make test` (everything).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format install worker bench migrate seed
+
+$(VENV)/.installed: requirements.txt
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+run: export DEBUG ?= 1
+run: seed
+	@echo ""
+	@echo "  Back-office:  http://$(HOST):$(PORT)/admin/   (log in as moderator / demo-pass-2026; other roles above)"
+	@echo "  Writer appeal start page: http://$(HOST):$(PORT)/appeal/"
+	@echo "  API docs:     http://$(HOST):$(PORT)/api/docs/"
+	@echo ""
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: install
+	bash scripts/ensure-chromium
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run --settings=moderation.settings_test
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+worker: install
+	$(PY) manage.py rqworker default enforcement restoration
+
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)

@@ -1,0 +1,152 @@
+"""Writers' appeals against enforcement actions (or lost followers) and the reversals they win."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from cases.models import EnforcementAction, Notice
+from moderation.models import Account
+
+
+class AppealKind(models.TextChoices):
+    ACTION = "action", "An action taken on my account or story"
+    FOLLOWERS = "followers", "My followers dropped"
+
+
+class AppealStatus(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    IN_REVIEW = "in_review", "In review"
+    UPHELD = "upheld", "Decision upheld"
+    OVERTURNED = "overturned", "Overturned"
+    PARTIALLY_OVERTURNED = "partially_overturned", "Partially overturned"
+
+
+OPEN_APPEAL_STATUSES = (AppealStatus.SUBMITTED, AppealStatus.IN_REVIEW)
+
+
+class Appeal(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="appeals")
+    kind = models.CharField(max_length=16, choices=AppealKind.choices)
+    action = models.ForeignKey(
+        EnforcementAction, null=True, blank=True, on_delete=models.PROTECT, related_name="appeals"
+    )
+    notice = models.ForeignKey(Notice, null=True, blank=True, on_delete=models.PROTECT, related_name="appeals")
+    followers_dropped_on = models.DateField(null=True, blank=True)
+    writer_statement = models.TextField(help_text="What the writer says, in their words.")
+    contact_email = models.EmailField()
+    tracking_token = models.CharField(max_length=64, unique=True, help_text="Unguessable status-page token.")
+    status = models.CharField(max_length=24, choices=AppealStatus.choices, default=AppealStatus.SUBMITTED)
+    money_at_stake = models.BooleanField(default=False, help_text="Partner Program earnings affected.")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="claimed_appeals"
+    )
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="appeal_decisions"
+    )
+    decision_statement = models.TextField(blank=True, help_text="What the writer reads.")
+    internal_note = models.TextField(blank=True, help_text="Internal. Never shown to the writer.")
+    restored_summary = models.JSONField(default=dict, blank=True, help_text="What was restored, for the writer.")
+    submitted_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["submitted_at"]
+        permissions = [("review_appeal", "Can claim and decide appeals")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action"],
+                condition=Q(status__in=["submitted", "in_review"]) & Q(action__isnull=False),
+                name="appeal_one_open_per_action",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="action") | Q(action__isnull=False), name="appeal_action_kind_names_action"
+            ),
+            models.CheckConstraint(
+                condition=Q(assignee__isnull=True, claim_expires_at__isnull=True)
+                | Q(assignee__isnull=False, claim_expires_at__isnull=False),
+                name="appeal_claim_has_lease",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["submitted", "in_review"])
+                | (Q(decided_by__isnull=False) & Q(decided_at__isnull=False)),
+                name="appeal_decided_has_decider",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-money_at_stake", "submitted_at"], name="appeal_queue_idx"),
+        ]
+
+    def __str__(self):
+        return f"Appeal #{self.pk} by {self.account}"
+
+
+class AppealFile(models.Model):
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="files")
+    file = models.FileField(upload_to="appeals/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.original_name
+
+
+class FollowerVerdict(models.TextChoices):
+    REINSTATE = "reinstate", "Genuine: reinstate"
+    KEEP_PURGED = "keep_purged", "Fake: keep purged"
+
+
+class PurgedFollowerReview(models.Model):
+    """One purged account that had followed the appellant, with the reviewer's verdict."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="follower_reviews")
+    follower = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    purge_action = models.ForeignKey(EnforcementAction, on_delete=models.PROTECT, related_name="+")
+    suggested_verdict = models.CharField(max_length=16, choices=FollowerVerdict.choices)
+    verdict = models.CharField(max_length=16, choices=FollowerVerdict.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["appeal", "follower"], name="follower_review_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.follower} on appeal #{self.appeal_id}"
+
+
+class RestorationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Restoration(models.Model):
+    """A batched, resumable restoration of follow edges removed by one action."""
+
+    appeal = models.ForeignKey(Appeal, null=True, blank=True, on_delete=models.PROTECT, related_name="restorations")
+    action = models.ForeignKey(EnforcementAction, on_delete=models.PROTECT, related_name="restorations")
+    status = models.CharField(max_length=10, choices=RestorationStatus.choices, default=RestorationStatus.PENDING)
+    total_edges = models.PositiveIntegerField(default=0)
+    restored_edges = models.PositiveIntegerField(default=0)
+    cursor = models.BigIntegerField(default=0, help_text="Last follow id handled; a resumed run starts after it.")
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(restored_edges__lte=models.F("total_edges")), name="restoration_progress_bounded"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Restoration of action #{self.action_id}"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total_edges else int(100 * self.restored_edges / self.total_edges)

@@ -1,0 +1,454 @@
+"""Signals in, cases, evidence, queues, decisions and the enforcement actions they approve."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from moderation.models import Account, Outcome, Policy, SignalSource, Story
+
+
+class Queue(models.Model):
+    """A named review queue. Routing rules (data, editable in the admin) send cases here."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    sla_hours = models.PositiveIntegerField(default=48)
+    allowed_roles = models.JSONField(default=list, help_text="Role names that may work this queue.")
+    is_escalation = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [models.CheckConstraint(condition=Q(sla_hours__gt=0), name="queue_sla_positive")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def sla(self) -> timedelta:
+        return timedelta(hours=self.sla_hours)
+
+
+class RoutingRule(models.Model):
+    """First matching rule (lowest position) picks the queue for a new case."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="routing_rules")
+    position = models.PositiveSmallIntegerField(default=100)
+    policy_family = models.CharField(max_length=32, blank=True, help_text="Blank matches any family.")
+    policy_code = models.CharField(max_length=64, blank=True, help_text="Blank matches any code.")
+    source = models.CharField(max_length=16, choices=SignalSource.choices, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        parts = [self.policy_code or self.policy_family or "any policy", self.source or "any source"]
+        return f"{' / '.join(parts)} → {self.queue}"
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_REVIEW = "in_review", "In review"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting second approval"
+    ESCALATED = "escalated", "Escalated"
+    DECIDED = "decided", "Decided"
+    DISMISSED = "dismissed", "Closed, no violation"
+
+
+OPEN_CASE_STATUSES = (
+    CaseStatus.OPEN,
+    CaseStatus.IN_REVIEW,
+    CaseStatus.AWAITING_APPROVAL,
+    CaseStatus.ESCALATED,
+)
+
+
+class Case(models.Model):
+    """The unit of review: always about an account, optionally one story."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="cases")
+    story = models.ForeignKey(Story, null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    policy_family = models.CharField(max_length=32)
+    policy = models.ForeignKey(
+        Policy,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Suggested policy (from signals) until a decision names one.",
+    )
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="cases")
+    status = models.CharField(max_length=20, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    priority = models.IntegerField(default=0, help_text="Higher is reviewed first. See cases.priority.")
+    automated_origin = models.BooleanField(default=False, help_text="Opened by detectors alone, with no human report.")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="claimed_cases"
+    )
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    sla_due_at = models.DateTimeField()
+    signal_count = models.PositiveIntegerField(default=0)
+    reporter_count = models.PositiveIntegerField(default=0)
+    max_detector_score = models.FloatField(null=True, blank=True)
+    opened_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-priority", "opened_at"]
+        permissions = [
+            ("review_case", "Can claim and decide cases"),
+            ("approve_severe", "Can approve severe outcomes (four eyes)"),
+            ("assign_case", "Can assign cases to reviewers"),
+            ("mute_reporter", "Can mute reporters filing in bad faith"),
+            ("send_signals", "Can send signals through the API"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(assignee__isnull=True, claim_expires_at__isnull=True)
+                | Q(assignee__isnull=False, claim_expires_at__isnull=False),
+                name="case_claim_has_lease",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["decided", "dismissed"]) | Q(decided_at__isnull=False),
+                name="case_closed_has_decided_at",
+            ),
+            # Open signals on one subject and policy family join one open case.
+            models.UniqueConstraint(
+                "account",
+                models.functions.Coalesce("story", models.Value(0)),
+                "policy_family",
+                condition=Q(status__in=["open", "in_review", "awaiting_approval", "escalated"]),
+                name="case_one_open_per_subject_family",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["queue", "status", "-priority", "opened_at"], name="case_queue_order_idx"),
+            models.Index(fields=["status", "sla_due_at"], name="case_sla_idx"),
+            models.Index(fields=["assignee", "claim_expires_at"], name="case_claim_idx"),
+            models.Index(fields=["account", "status"], name="case_account_idx"),
+        ]
+
+    def __str__(self):
+        return f"Case #{self.pk} · {self.account} · {self.policy_family}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_CASE_STATUSES
+
+
+class Signal(models.Model):
+    """One observation. Stored before it is acknowledged; never edited."""
+
+    client = models.ForeignKey(
+        "moderation.ApiClient", null=True, blank=True, on_delete=models.PROTECT, related_name="signals"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Staff member, for staff signals.",
+    )
+    idempotency_key = models.CharField(max_length=128)
+    source = models.CharField(max_length=16, choices=SignalSource.choices)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="signals")
+    story = models.ForeignKey(Story, null=True, blank=True, on_delete=models.PROTECT, related_name="signals")
+    reporter = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="reports_filed")
+    reason = models.TextField(blank=True)
+    policy = models.ForeignKey(Policy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    detector_name = models.CharField(max_length=100, blank=True)
+    detector_version = models.CharField(max_length=50, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    proposed_outcomes = models.JSONField(default=list, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    observed_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="signals")
+    set_aside = models.BooleanField(default=False, help_text="Reporter muted; kept but not counted.")
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "idempotency_key"], name="signal_idempotent_per_client"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=0, score__lte=1), name="signal_score_0_1"
+            ),
+            models.CheckConstraint(
+                condition=~Q(source="detector") | (~Q(detector_name="") & Q(policy__isnull=False)),
+                name="signal_detector_named_with_policy",
+            ),
+            models.CheckConstraint(
+                condition=~Q(source__in=["reader_report", "show_less"]) | Q(reporter__isnull=False),
+                name="signal_reader_has_reporter",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["detector_name", "detector_version"], name="signal_detector_idx"),
+            models.Index(fields=["reporter", "source"], name="signal_reporter_idx"),
+            models.Index(fields=["account", "story", "source"], name="signal_subject_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_source_display()} on {self.account}"
+
+
+class ReporterStanding(models.Model):
+    """How reliable a reader's reports have been, and whether a supervisor muted them."""
+
+    reporter = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="reporter_standing")
+    upheld_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    muted_at = models.DateTimeField(null=True, blank=True)
+    muted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    mute_reason = models.TextField(blank=True)
+
+    def __str__(self):
+        return f"Standing of {self.reporter}"
+
+    @property
+    def reliability(self) -> float:
+        """Laplace-smoothed share of upheld reports: 0.5 for an unknown reader."""
+        return (self.upheld_count + 1) / (self.upheld_count + self.rejected_count + 2)
+
+
+class EvidenceKind(models.TextChoices):
+    SIGNAL = "signal", "Signal"
+    SNAPSHOT = "snapshot", "Content snapshot"
+    ENGAGEMENT_GRAPH = "engagement_graph", "Engagement graph"
+    SIMILAR_CONTENT = "similar_content", "Similar content"
+    FILE = "file", "File"
+    NOTE = "note", "Staff note"
+
+
+class Evidence(models.Model):
+    """Immutable item on a case's timeline."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence")
+    kind = models.CharField(max_length=20, choices=EvidenceKind.choices)
+    signal = models.OneToOneField(Signal, null=True, blank=True, on_delete=models.PROTECT, related_name="evidence")
+    title = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    content_hash = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    file = models.FileField(upload_to="evidence/%Y/%m/", blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "evidence"
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="signal") | Q(signal__isnull=False), name="evidence_signal_kind_has_signal"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="snapshot") | ~Q(content_hash=""), name="evidence_snapshot_has_hash"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on case #{self.case_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Evidence is never edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Evidence is never deleted.")
+
+
+class Decision(models.Model):
+    """A reviewer's verdict. The public statement and the private rationale never share a field."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="decisions")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="decisions")
+    is_violation = models.BooleanField()
+    policy = models.ForeignKey(Policy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    outcomes = models.JSONField(default=list, blank=True)
+    rationale = models.TextField(help_text="Internal. Never shown to the writer.")
+    statement = models.TextField(blank=True, help_text="Statement of reasons the writer reads.")
+    needs_approval = models.BooleanField(default=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="approvals"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rejection_note = models.TextField(blank=True)
+    is_bulk = models.BooleanField(default=False)
+    decided_at = models.DateTimeField()
+    handling_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-decided_at"]
+        get_latest_by = "decided_at"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_violation=False) | Q(policy__isnull=False), name="decision_violation_names_policy"
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("decided_by")),
+                name="decision_four_eyes_distinct",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | Q(approved_at__isnull=False),
+                name="decision_approval_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["decided_by", "decided_at"])]
+
+    def __str__(self):
+        return f"Decision on case #{self.case_id}"
+
+    @property
+    def is_approved(self) -> bool:
+        return not self.needs_approval or self.approved_by_id is not None
+
+
+class DetectorVerdict(models.Model):
+    """The reviewer's mark on one detector signal: was the detector right?"""
+
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="detector_verdicts")
+    signal = models.ForeignKey(Signal, on_delete=models.PROTECT, related_name="verdicts")
+    detector_name = models.CharField(max_length=100)
+    detector_version = models.CharField(max_length=50)
+    was_correct = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "signal"], name="verdict_once_per_signal"),
+        ]
+        indexes = [models.Index(fields=["detector_name", "detector_version"])]
+
+    def __str__(self):
+        return f"{self.detector_name} {self.detector_version}: {'right' if self.was_correct else 'wrong'}"
+
+
+class ActionStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting second approval"
+    APPROVED = "approved", "Approved"
+    APPLIED = "applied", "Applied"
+    FAILED = "failed", "Failed"
+    REVERSED = "reversed", "Reversed"
+    REJECTED = "rejected", "Not approved"
+
+
+class EnforcementAction(models.Model):
+    """One outcome on one account or story. Applied through the outbox by a job."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="actions")
+    decision = models.ForeignKey(Decision, null=True, blank=True, on_delete=models.PROTECT, related_name="actions")
+    proposed_by_signal = models.ForeignKey(
+        Signal, null=True, blank=True, on_delete=models.PROTECT, related_name="proposed_actions"
+    )
+    outcome = models.CharField(max_length=32, choices=Outcome.choices)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="enforcement_actions")
+    story = models.ForeignKey(
+        Story, null=True, blank=True, on_delete=models.PROTECT, related_name="enforcement_actions"
+    )
+    status = models.CharField(max_length=20, choices=ActionStatus.choices, default=ActionStatus.PROPOSED)
+    params = models.JSONField(default=dict, blank=True, help_text="e.g. hold period, accounts to purge.")
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="When a temporary measure ends.")
+    effect = models.JSONField(default=dict, blank=True, help_text="What applying changed, for exact reversal.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # The human gate, held by the database: only a proposal may lack a decision.
+            models.CheckConstraint(
+                condition=Q(status__in=["proposed", "rejected"]) | Q(decision__isnull=False),
+                name="action_needs_human_decision",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["applied", "reversed"]) | Q(applied_at__isnull=False),
+                name="action_applied_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="reversed") | Q(reversed_at__isnull=False),
+                name="action_reversed_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "outcome"]),
+            models.Index(fields=["account", "status"]),
+        ]
+
+    def __str__(self):
+        target = self.story or self.account
+        return f"{self.get_outcome_display()} on {target}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"action-{self.pk}"
+
+
+class OutboxOperation(models.TextChoices):
+    APPLY = "apply", "Apply"
+    REVERSE = "reverse", "Reverse"
+
+
+class OutboxEntry(models.Model):
+    """Written with the action in one transaction; a job drains it, so a crash between
+    commit and enqueue loses nothing."""
+
+    action = models.ForeignKey(EnforcementAction, on_delete=models.PROTECT, related_name="outbox")
+    operation = models.CharField(max_length=10, choices=OutboxOperation.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "outbox entries"
+        constraints = [
+            models.UniqueConstraint(fields=["action", "operation"], name="outbox_once_per_operation"),
+        ]
+        indexes = [models.Index(fields=["done_at", "next_attempt_at"], name="outbox_pending_idx")]
+
+    def __str__(self):
+        return f"{self.operation} action #{self.action_id}"
+
+
+class Notice(models.Model):
+    """A message sent about a case: the statement of reasons to the writer, or the
+    outcome to a reader who reported."""
+
+    class Recipient(models.TextChoices):
+        WRITER = "writer", "Writer"
+        REPORTER = "reporter", "Reporter"
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="notices")
+    decision = models.ForeignKey(Decision, null=True, blank=True, on_delete=models.PROTECT, related_name="notices")
+    recipient_kind = models.CharField(max_length=10, choices=Recipient.choices)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="notices")
+    email = models.EmailField(blank=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    automated_detection = models.BooleanField(default=False)
+    appeal_deadline = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self):
+        return f"{self.subject} → {self.account}"

@@ -1,0 +1,22 @@
+from django.core.management.base import BaseCommand
+
+from moderation.demo import seed_demo_platform
+
+
+class Command(BaseCommand):
+    help = "Seed a believable demo platform and one staff user per role (safe to run twice)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--writers", type=int, default=300)
+
+    def handle(self, *args, seed, writers, **options):
+        summary = seed_demo_platform(seed=seed, writers=writers)
+        self.stdout.write(
+            f"Demo platform: {summary.accounts} accounts, {summary.stories} stories and responses, "
+            f"{summary.follows} follows; engagement ring of {len(summary.ring_handles)}, "
+            f"{len(summary.fake_handles)} fake follower accounts."
+        )
+        self.stdout.write("Staff logins (password is the same for all):")
+        for username, password, roles in summary.staff:
+            self.stdout.write(f"  {username:<12} / {password}   ({roles})")

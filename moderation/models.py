@@ -1,0 +1,318 @@
+"""The platform as the back-office sees it, the policy catalogue and the audit log."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from rest_framework_api_key.models import AbstractAPIKey
+
+from moderation.audit import AuditEventQuerySet, AuditLogIsAppendOnly
+
+
+class AccountStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    RESTRICTED = "restricted", "Restricted"
+    SUSPENDED = "suspended", "Suspended"
+
+
+class PartnerStatus(models.TextChoices):
+    NOT_ENROLLED = "not_enrolled", "Not enrolled"
+    ACTIVE = "active", "Partner Program member"
+    REVOKED = "revoked", "Revoked"
+
+
+class Account(models.Model):
+    """A platform account, keyed by the platform's own id."""
+
+    platform_id = models.CharField(max_length=64, unique=True)
+    handle = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=128, blank=True)
+    email = models.EmailField(blank=True)
+    status = models.CharField(max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
+    partner_status = models.CharField(max_length=16, choices=PartnerStatus.choices, default=PartnerStatus.NOT_ENROLLED)
+    partner_enrolled_at = models.DateTimeField(null=True, blank=True)
+    partner_revoked_at = models.DateTimeField(null=True, blank=True)
+    follower_count = models.PositiveIntegerField(default=0)
+    story_count = models.PositiveIntegerField(default=0)
+    reads_last_30_days = models.PositiveIntegerField(
+        default=0, help_text="Stories this account read in the last 30 days (genuineness evidence)."
+    )
+    joined_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["handle"]
+        indexes = [models.Index(fields=["email"]), models.Index(fields=["partner_status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(partner_status="active") | Q(partner_enrolled_at__isnull=False),
+                name="account_partner_has_enrolment_date",
+            )
+        ]
+
+    def __str__(self):
+        return f"@{self.handle}"
+
+    @property
+    def is_partner(self) -> bool:
+        return self.partner_status == PartnerStatus.ACTIVE
+
+
+class StoryKind(models.TextChoices):
+    STORY = "story", "Story"
+    RESPONSE = "response", "Response"
+
+
+class Distribution(models.TextChoices):
+    GENERAL = "general", "General distribution"
+    NO_BOOST = "no_boost", "General, never Boosted"
+    NETWORK_ONLY = "network_only", "Network only"
+
+
+class AIDisclosure(models.TextChoices):
+    NONE = "none", "No disclosure"
+    ASSISTED = "assisted", "AI-assisted, disclosed"
+    GENERATED = "generated", "AI-generated, disclosed"
+
+
+class Story(models.Model):
+    platform_id = models.CharField(max_length=64, unique=True)
+    author = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="stories")
+    kind = models.CharField(max_length=16, choices=StoryKind.choices, default=StoryKind.STORY)
+    in_response_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="responses"
+    )
+    title = models.CharField(max_length=300, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    body = models.TextField(blank=True)
+    is_paywalled = models.BooleanField(default=False)
+    distribution = models.CharField(max_length=16, choices=Distribution.choices, default=Distribution.GENERAL)
+    ai_disclosure = models.CharField(max_length=16, choices=AIDisclosure.choices, default=AIDisclosure.NONE)
+    is_removed = models.BooleanField(default=False, help_text="Hidden on the platform; never deleted.")
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "stories"
+        ordering = ["-published_at", "id"]
+        indexes = [models.Index(fields=["author", "kind"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="story") | Q(is_paywalled=False),
+                name="story_responses_are_never_paywalled",
+            )
+        ]
+
+    def __str__(self):
+        return self.title or f"{self.get_kind_display()} {self.platform_id}"
+
+
+class Follow(models.Model):
+    """A follow edge. Purges deactivate edges and remember which action did it, so
+    an overturn restores exactly those edges."""
+
+    follower = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="following_edges")
+    followee = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="follower_edges")
+    created_at = models.DateTimeField()
+    is_active = models.BooleanField(default=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.CharField(
+        max_length=64, blank=True, default="", help_text="Idempotency key of the action that removed it."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="follow_unique_edge"),
+            models.CheckConstraint(condition=~Q(follower=models.F("followee")), name="follow_not_self"),
+            models.CheckConstraint(
+                condition=Q(is_active=True, removed_at__isnull=True) | Q(is_active=False, removed_at__isnull=False),
+                name="follow_removed_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["followee", "is_active"]),
+            models.Index(fields=["removed_by"], condition=~Q(removed_by=""), name="follow_removed_by_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.follower} → {self.followee}"
+
+
+class EarningsHold(models.Model):
+    """Earnings withheld for a dated period; explicit and releasable."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="earnings_holds")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+    placed_by = models.CharField(max_length=64, help_text="Idempotency key of the action that placed it.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="hold_ends_after_start"),
+            models.UniqueConstraint(fields=["placed_by"], name="hold_one_per_action"),
+        ]
+
+    def __str__(self):
+        return f"Hold on {self.account} {self.starts_at:%Y-%m-%d}–{self.ends_at:%Y-%m-%d}"
+
+
+class Severity(models.IntegerChoices):
+    LOW = 1, "Low"
+    MEDIUM = 2, "Medium"
+    HIGH = 3, "High"
+    CRITICAL = 4, "Critical"
+
+
+class Outcome(models.TextChoices):
+    """What a decision can do on the platform (POLICY.md)."""
+
+    DISTRIBUTION_NETWORK_ONLY = "distribution.network_only", "Network-only distribution"
+    DISTRIBUTION_NO_BOOST = "distribution.no_boost", "Never Boosted"
+    DISTRIBUTION_GENERAL = "distribution.general", "Restore general distribution"
+    PAYWALL_REMOVE = "paywall.remove", "Remove from paywall"
+    PARTNER_REVOKE = "partner.revoke", "Revoke Partner Program membership"
+    PARTNER_EARNINGS_HOLD = "partner.earnings_hold", "Hold Partner Program earnings"
+    STORY_REMOVE = "story.remove", "Remove story"
+    ACCOUNT_RESTRICT = "account.restrict", "Restrict account"
+    ACCOUNT_SUSPEND = "account.suspend", "Suspend account"
+    FOLLOWERS_PURGE = "followers.purge", "Purge fake follows"
+    WARNING = "warning", "Warning only"
+
+
+SEVERE_OUTCOMES = frozenset({Outcome.ACCOUNT_SUSPEND, Outcome.PARTNER_REVOKE, Outcome.FOLLOWERS_PURGE})
+STORY_OUTCOMES = frozenset(
+    {
+        Outcome.DISTRIBUTION_NETWORK_ONLY,
+        Outcome.DISTRIBUTION_NO_BOOST,
+        Outcome.DISTRIBUTION_GENERAL,
+        Outcome.PAYWALL_REMOVE,
+        Outcome.STORY_REMOVE,
+    }
+)
+# Harshness order: a reviewer may go milder than the default, never harsher alone.
+OUTCOME_RANK = {
+    Outcome.WARNING: 0,
+    Outcome.DISTRIBUTION_GENERAL: 0,
+    Outcome.DISTRIBUTION_NO_BOOST: 1,
+    Outcome.DISTRIBUTION_NETWORK_ONLY: 2,
+    Outcome.PAYWALL_REMOVE: 3,
+    Outcome.PARTNER_EARNINGS_HOLD: 3,
+    Outcome.STORY_REMOVE: 4,
+    Outcome.ACCOUNT_RESTRICT: 5,
+    Outcome.PARTNER_REVOKE: 6,
+    Outcome.FOLLOWERS_PURGE: 6,
+    Outcome.ACCOUNT_SUSPEND: 7,
+}
+
+
+class PolicyQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(is_current=True)
+
+
+class Policy(models.Model):
+    """One version of one rule. New wording or outcomes make a new version; decisions
+    keep pointing at the version they applied."""
+
+    code = models.CharField(max_length=64)
+    version = models.PositiveIntegerField(default=1)
+    family = models.CharField(max_length=32, db_index=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(help_text="Plain-language explanation shown to writers.")
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MEDIUM)
+    allowed_outcomes = models.JSONField(default=list)
+    default_outcomes = models.JSONField(default=list)
+    repeat_outcomes = models.JSONField(default=list, blank=True)
+    statement_template = models.TextField(
+        help_text="Prefilled statement of reasons; {handle}, {story_title}, {policy_title} are filled in."
+    )
+    source = models.CharField(max_length=300, blank=True, help_text="Where the rule comes from.")
+    is_current = models.BooleanField(default=True)
+    effective_from = models.DateTimeField(auto_now_add=True)
+
+    objects = PolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "policies"
+        ordering = ["code", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "version"], name="policy_code_version_unique"),
+            models.UniqueConstraint(fields=["code"], condition=Q(is_current=True), name="policy_one_current_version"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} v{self.version}"
+
+
+class AuditEvent(models.Model):
+    """Append-only, hash-chained record of a state change. See moderation.audit."""
+
+    occurred_at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, help_text="Who acted, kept even if the user goes.")
+    verb = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64)
+    target_label = models.CharField(max_length=200, blank=True)
+    case_ref = models.BigIntegerField(null=True, blank=True, db_index=True)
+    appeal_ref = models.BigIntegerField(null=True, blank=True, db_index=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+        permissions = [("verify_audit_chain", "Can verify the audit chain")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.verb} {self.target_type}:{self.target_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or not self._state.adding:
+            raise AuditLogIsAppendOnly("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogIsAppendOnly("Audit events cannot be deleted.")
+
+
+class SignalSource(models.TextChoices):
+    READER_REPORT = "reader_report", "Reader report"
+    SHOW_LESS = "show_less", "Show less like this"
+    DETECTOR = "detector", "Detector"
+    STAFF = "staff", "Staff"
+
+
+class ApiClient(models.Model):
+    """A platform or detector client, acting as a user in the service role.
+
+    Its keys are ApiClientKey rows (stored hashed by djangorestframework-api-key)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_client")
+    allowed_sources = models.JSONField(default=list, help_text="Signal sources this client may send.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.name
+
+    def may_send(self, source: str) -> bool:
+        return self.is_active and source in self.allowed_sources
+
+
+class ApiClientKey(AbstractAPIKey):
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="keys")
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"

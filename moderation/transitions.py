@@ -1,0 +1,56 @@
+"""The one way a status changes: check the move is allowed, save, audit, all atomic."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.db import models, transaction
+
+from moderation.audit import record_event
+
+
+class TransitionNotAllowed(Exception):
+    """The object is not in a state from which this move is allowed."""
+
+
+def transition(
+    obj: models.Model,
+    *,
+    to: str,
+    allowed: Mapping[str, set[str] | frozenset[str]],
+    actor,
+    verb: str,
+    field: str = "status",
+    reason: str = "",
+    extra_updates: Mapping[str, object] | None = None,
+    case_ref: int | None = None,
+    appeal_ref: int | None = None,
+):
+    """Move obj.<field> to `to` if `allowed[current]` contains it.
+
+    Re-reads the row under a lock so two racing transitions cannot both pass the check.
+    """
+    with transaction.atomic():
+        current = type(obj)._default_manager.select_for_update().values_list(field, flat=True).get(pk=obj.pk)
+        if to not in allowed.get(current, ()):
+            raise TransitionNotAllowed(f"{obj._meta.verbose_name} cannot go from {current!r} to {to!r}.")
+        updates = {field: to, **(extra_updates or {})}
+        before = {field: current}
+        for name, value in updates.items():
+            setattr(obj, name, value)
+        obj.save(update_fields=list(updates))
+        record_event(
+            actor=actor,
+            verb=verb,
+            target=obj,
+            before=before,
+            after={name: value for name, value in updates.items() if _is_plain(value)},
+            reason=reason,
+            case_ref=case_ref,
+            appeal_ref=appeal_ref,
+        )
+    return obj
+
+
+def _is_plain(value) -> bool:
+    return not isinstance(value, models.Model)

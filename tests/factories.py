@@ -1,0 +1,95 @@
+"""Factories for the whole suite. Apps built on the core add theirs below, in the
+order of the apps (moderation → cases → appeals → supervision)."""
+
+from datetime import timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from moderation.models import Account, Follow, PartnerStatus, Policy, Story, StoryKind
+from moderation.roles import Role
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@backoffice.example")
+    first_name = factory.Faker("first_name")
+    is_staff = True
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-1")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.set(Group.objects.filter(name__in=extracted))
+        if create:
+            self.save()
+
+
+def staff(role: str, **kwargs):
+    return UserFactory(roles=[role], **kwargs)
+
+
+def moderator(**kwargs):
+    return staff(Role.MODERATOR, **kwargs)
+
+
+def senior_moderator(**kwargs):
+    return staff(Role.SENIOR_MODERATOR, **kwargs)
+
+
+def appeals_reviewer(**kwargs):
+    return staff(Role.APPEALS_REVIEWER, **kwargs)
+
+
+def supervisor(**kwargs):
+    return staff(Role.SUPERVISOR, **kwargs)
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Account
+
+    platform_id = factory.Sequence(lambda n: f"acct{n:06d}")
+    handle = factory.Sequence(lambda n: f"writer{n}")
+    display_name = factory.Faker("name")
+    email = factory.LazyAttribute(lambda a: f"{a.handle}@example.com")
+    joined_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=400))
+
+    class Params:
+        partner = factory.Trait(
+            partner_status=PartnerStatus.ACTIVE,
+            partner_enrolled_at=factory.LazyFunction(lambda: timezone.now() - timedelta(days=100)),
+        )
+
+
+class StoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Story
+
+    platform_id = factory.Sequence(lambda n: f"story{n:06d}")
+    author = factory.SubFactory(AccountFactory)
+    kind = StoryKind.STORY
+    title = factory.Sequence(lambda n: f"A story worth reading, part {n}")
+    url = factory.LazyAttribute(lambda s: f"https://platform.example/p/{s.platform_id}")
+    body = "First paragraph.\n\nSecond paragraph.\n\nThird paragraph."
+    published_at = factory.LazyFunction(timezone.now)
+
+
+class FollowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Follow
+
+    follower = factory.SubFactory(AccountFactory)
+    followee = factory.SubFactory(AccountFactory)
+    created_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=30))
+
+
+def policy(code: str) -> Policy:
+    return Policy.objects.current().get(code=code)

@@ -1,0 +1,26 @@
+import pytest
+from django.contrib.auth import get_user_model
+
+from moderation.demo import seed_demo_platform
+from moderation.models import Account, Follow, PartnerStatus, Story
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_seed_builds_a_believable_platform_and_runs_twice_without_duplicates():
+    first = seed_demo_platform(seed=7, writers=60)
+    counts = (Account.objects.count(), Story.objects.count(), Follow.objects.count(), get_user_model().objects.count())
+    assert len(first.ring_handles) == 30
+    assert len(first.fake_handles) >= 5
+    assert Account.objects.filter(partner_status=PartnerStatus.ACTIVE).count() >= 30
+    assert Story.objects.filter(kind="response").exists()
+    ring = Account.objects.get(handle=first.ring_handles[0])
+    ring_followers = Follow.objects.filter(followee=ring, is_active=True)
+    assert ring_followers.filter(follower__handle__in=first.ring_handles).count() == 29
+    assert ring.follower_count == ring_followers.count()
+    assert {u for u, _, _ in first.staff} == {"moderator", "moderator2", "senior", "appeals", "supervisor"}
+
+    second = seed_demo_platform(seed=7, writers=60)
+    again = (Account.objects.count(), Story.objects.count(), Follow.objects.count(), get_user_model().objects.count())
+    assert again == counts
+    assert second.ring_handles == first.ring_handles
