@@ -6,6 +6,7 @@ run twice (rows are keyed by platform id / username)."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -104,6 +105,19 @@ LAST = [
 ]
 
 
+DemoStep = Callable[[random.Random], list[str]]
+_demo_steps: list[tuple[int, str, DemoStep]] = []
+
+
+def register_demo_step(name: str, step: DemoStep, *, position: int = 100) -> None:
+    """Apps built on the core add their demo data (signals, cases, decisions, appeals)
+    here from AppConfig.ready; each step must be safe to run twice and returns lines
+    to print."""
+    _demo_steps[:] = [s for s in _demo_steps if s[1] != name]
+    _demo_steps.append((position, name, step))
+    _demo_steps.sort(key=lambda s: (s[0], s[1]))
+
+
 @dataclass
 class DemoSummary:
     accounts: int
@@ -112,6 +126,7 @@ class DemoSummary:
     ring_handles: list[str]
     fake_handles: list[str]
     staff: list[tuple[str, str, str]]
+    notes: list[str]
 
 
 def _story_body(rng: random.Random, topic: str, ai_like: bool) -> str:
@@ -245,6 +260,9 @@ def seed_demo_platform(*, seed: int = 2026, writers: int = 300) -> DemoSummary:
     _refresh_counts()
 
     staff = seed_demo_staff()
+    notes: list[str] = []
+    for _, _, step in list(_demo_steps):
+        notes.extend(step(random.Random(seed)))
     return DemoSummary(
         accounts=Account.objects.count(),
         stories=Story.objects.count(),
@@ -252,6 +270,7 @@ def seed_demo_platform(*, seed: int = 2026, writers: int = 300) -> DemoSummary:
         ring_handles=[a.handle for a in ring_accounts],
         fake_handles=[a.handle for a in fake_accounts],
         staff=staff,
+        notes=notes,
     )
 
 

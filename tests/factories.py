@@ -93,3 +93,87 @@ class FollowFactory(factory.django.DjangoModelFactory):
 
 def policy(code: str) -> Policy:
     return Policy.objects.current().get(code=code)
+
+
+# --- cases -----------------------------------------------------------------
+
+from cases.models import (  # noqa: E402
+    ActionStatus,
+    Case,
+    Decision,
+    EnforcementAction,
+    Queue,
+    Signal,
+)
+from moderation.models import SignalSource  # noqa: E402
+
+
+class QueueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Queue
+        django_get_or_create = ["slug"]
+
+    slug = factory.Sequence(lambda n: f"queue-{n}")
+    name = factory.LazyAttribute(lambda q: q.slug.replace("-", " ").title())
+    sla_hours = 24
+    allowed_roles = factory.LazyFunction(lambda: [Role.MODERATOR, Role.SENIOR_MODERATOR])
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Case
+
+    account = factory.SubFactory(AccountFactory)
+    story = None
+    policy_family = "ai"
+    policy = factory.LazyAttribute(lambda c: Policy.objects.current().filter(family=c.policy_family).first())
+    queue = factory.SubFactory(QueueFactory)
+    opened_at = factory.LazyFunction(timezone.now)
+    sla_due_at = factory.LazyAttribute(lambda c: c.opened_at + timedelta(hours=24))
+
+
+class SignalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Signal
+
+    idempotency_key = factory.Sequence(lambda n: f"sig-{n}")
+    source = SignalSource.STAFF
+    account = factory.SubFactory(AccountFactory)
+    observed_at = factory.LazyFunction(timezone.now)
+
+    class Params:
+        detector = factory.Trait(
+            source=SignalSource.DETECTOR,
+            detector_name="ai-text-classifier",
+            detector_version="2.3.0",
+            score=0.93,
+            policy=factory.LazyFunction(lambda: Policy.objects.current().get(code="ai.paywalled_generated")),
+        )
+
+
+class DecisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Decision
+
+    case = factory.SubFactory(CaseFactory)
+    decided_by = factory.LazyFunction(moderator)
+    is_violation = True
+    policy = factory.LazyAttribute(lambda d: d.case.policy)
+    outcomes = factory.LazyAttribute(lambda d: list(d.policy.default_outcomes) if d.policy else [])
+    rationale = "Internal: matches the detector and the reader reports."
+    statement = "Your story was removed from the paywall because it is AI-generated."
+    decided_at = factory.LazyFunction(timezone.now)
+
+
+class EnforcementActionFactory(factory.django.DjangoModelFactory):
+    """An action as a decision left it: approved, ready for the outbox."""
+
+    class Meta:
+        model = EnforcementAction
+
+    decision = factory.SubFactory(DecisionFactory)
+    case = factory.LazyAttribute(lambda a: a.decision.case)
+    account = factory.LazyAttribute(lambda a: a.case.account)
+    story = factory.LazyAttribute(lambda a: a.case.story)
+    outcome = "paywall.remove"
+    status = ActionStatus.APPROVED

@@ -17,6 +17,8 @@ class Command(BaseCommand):
             f"{summary.follows} follows; engagement ring of {len(summary.ring_handles)}, "
             f"{len(summary.fake_handles)} fake follower accounts."
         )
+        for line in summary.notes:
+            self.stdout.write(line)
         self.stdout.write("Staff logins (password is the same for all):")
         for username, password, roles in summary.staff:
             self.stdout.write(f"  {username:<12} / {password}   ({roles})")

@@ -1,0 +1,1 @@
+"""Admin for cases, signals, evidence, queues and routing rules."""

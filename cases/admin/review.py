@@ -1,0 +1,1 @@
+"""Admin for decisions, enforcement actions and the review workflow."""
