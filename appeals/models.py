@@ -115,38 +115,3 @@ class PurgedFollowerReview(models.Model):
 
     def __str__(self):
         return f"{self.follower} on appeal #{self.appeal_id}"
-
-
-class RestorationStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-
-
-class Restoration(models.Model):
-    """A batched, resumable restoration of follow edges removed by one action."""
-
-    appeal = models.ForeignKey(Appeal, null=True, blank=True, on_delete=models.PROTECT, related_name="restorations")
-    action = models.ForeignKey(EnforcementAction, on_delete=models.PROTECT, related_name="restorations")
-    status = models.CharField(max_length=10, choices=RestorationStatus.choices, default=RestorationStatus.PENDING)
-    total_edges = models.PositiveIntegerField(default=0)
-    restored_edges = models.PositiveIntegerField(default=0)
-    cursor = models.BigIntegerField(default=0, help_text="Last follow id handled; a resumed run starts after it.")
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(restored_edges__lte=models.F("total_edges")), name="restoration_progress_bounded"
-            ),
-        ]
-
-    def __str__(self):
-        return f"Restoration of action #{self.action_id}"
-
-    @property
-    def percent(self) -> int:
-        return 100 if not self.total_edges else int(100 * self.restored_edges / self.total_edges)

@@ -345,6 +345,12 @@ class ActionStatus(models.TextChoices):
     REJECTED = "rejected", "Not approved"
 
 
+class ReversalCause(models.TextChoices):
+    APPEAL = "appeal", "Overturned on appeal"
+    RECALL = "recall", "Detector recall"
+    CORRECTION = "correction", "Supervisor correction"
+
+
 class EnforcementAction(models.Model):
     """One outcome on one account or story. Applied through the outbox by a job."""
 
@@ -367,6 +373,7 @@ class EnforcementAction(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
+    reversal_cause = models.CharField(max_length=16, choices=ReversalCause.choices, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -416,11 +423,19 @@ class OutboxEntry(models.Model):
     last_error = models.TextField(blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     gave_up_at = models.DateTimeField(null=True, blank=True)
+    # Large purges and restorations run in batches; progress survives a crash.
+    progress_total = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    cursor = models.BigIntegerField(default=0, help_text="Last row id handled; a resumed run starts after it.")
 
     class Meta:
         verbose_name_plural = "outbox entries"
         constraints = [
             models.UniqueConstraint(fields=["action", "operation"], name="outbox_once_per_operation"),
+            models.CheckConstraint(
+                condition=Q(progress_done__lte=models.F("progress_total")) | Q(progress_total=0),
+                name="outbox_progress_bounded",
+            ),
         ]
         indexes = [models.Index(fields=["done_at", "next_attempt_at"], name="outbox_pending_idx")]
 
