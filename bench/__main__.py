@@ -1,0 +1,51 @@
+import argparse
+import os
+import resource
+import sys
+import time
+from contextlib import contextmanager
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moderation.settings_test")
+
+import django
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+
+from bench import registry  # noqa: E402
+
+
+@contextmanager
+def throwaway_database():
+    old = setup_databases(verbosity=0, interactive=False, keepdb=False)
+    try:
+        yield
+    finally:
+        teardown_databases(old, verbosity=0)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {', '.join(registry.BENCHMARKS)}")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply data sizes (e.g. 0.1 for a smoke run)")
+    args = parser.parse_args(argv)
+    names = args.names or list(registry.BENCHMARKS)
+    unknown = set(names) - set(registry.BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    with throwaway_database():
+        print(f"database: {connection.vendor}  scale: {args.scale}")
+        for name in names:
+            started = time.perf_counter()
+            for line in registry.BENCHMARKS[name](args.scale):
+                print(f"  {name}: {line}")
+            print(f"  {name}: total {time.perf_counter() - started:.1f}s")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (RSS): {peak_mb:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

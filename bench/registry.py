@@ -1,0 +1,16 @@
+"""Benchmark registry: each benchmark takes a scale factor and yields printable lines."""
+
+from collections.abc import Callable, Iterator
+
+BENCHMARKS: dict[str, Callable[[float], Iterator[str]]] = {}
+
+
+def benchmark(name: str):
+    def register(func):
+        BENCHMARKS[name] = func
+        return func
+
+    return register
+
+
+from bench import bench_audit  # noqa: E402,F401
