@@ -60,6 +60,11 @@ class Appeal(models.Model):
                 condition=Q(status__in=["submitted", "in_review"]) & Q(action__isnull=False),
                 name="appeal_one_open_per_action",
             ),
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(status__in=["submitted", "in_review"]) & Q(kind="followers"),
+                name="appeal_one_open_followers_per_account",
+            ),
             models.CheckConstraint(
                 condition=~Q(kind="action") | Q(action__isnull=False), name="appeal_action_kind_names_action"
             ),
