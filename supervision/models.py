@@ -1,6 +1,12 @@
-"""Supervision: QA sampling, detector recalls and report permissions."""
+"""Supervision: QA sampling, golden cases, detector recalls, audit chain checks and report permissions."""
 
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F, Q
+
+from cases.models import Case, Decision, Queue
+from moderation.models import Policy
 
 
 class SupervisionReports(models.Model):
@@ -17,3 +23,228 @@ class SupervisionReports(models.Model):
 
     def __str__(self):
         return "Supervision reports"
+
+
+class QASamplingRule(models.Model):
+    """Share of final decisions (per queue and/or policy) drawn into the QA queue.
+
+    A decision matching several active rules is drawn with the highest matching share."""
+
+    queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    policy_code = models.CharField(max_length=64, blank=True, help_text="Blank matches any policy.")
+    share_percent = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(0), MaxValueValidator(100)], help_text="0–100 % of matching decisions."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["queue__name", "policy_code"]
+        verbose_name = "QA sampling rule"
+        constraints = [
+            models.CheckConstraint(condition=Q(share_percent__lte=100), name="qa_rule_share_0_100"),
+            models.UniqueConstraint(
+                models.functions.Coalesce("queue", models.Value(0)),
+                "policy_code",
+                condition=Q(is_active=True),
+                name="qa_rule_one_active_per_scope",
+            ),
+        ]
+
+    def __str__(self):
+        scope = " / ".join(filter(None, [str(self.queue) if self.queue_id else "", self.policy_code])) or "all"
+        return f"{self.share_percent}% of {scope}"
+
+
+class GoldenCase(models.Model):
+    """A case with a known right answer, mixed into the QA queue to measure QA reviewers."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="golden")
+    expected_is_violation = models.BooleanField()
+    expected_policy = models.ForeignKey(Policy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    expected_outcomes = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True, help_text="Internal: why this is the right answer.")
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expected_is_violation=False) | Q(expected_policy__isnull=False),
+                name="golden_violation_names_policy",
+            )
+        ]
+
+    def __str__(self):
+        return f"Golden case #{self.case_id}"
+
+
+class QAKind(models.TextChoices):
+    SAMPLED = "sampled", "Sampled decision"
+    GOLDEN = "golden", "Golden case"
+
+
+class QAStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a second reviewer"
+    AGREED = "agreed", "Agreed"
+    DISAGREED = "disagreed", "Disagreement, waiting for a supervisor"
+    SETTLED = "settled", "Settled by a supervisor"
+
+
+class Settlement(models.TextChoices):
+    FIRST_RIGHT = "first_right", "First decision stands"
+    SECOND_RIGHT = "second_right", "QA reviewer was right"
+    NEITHER = "neither", "Neither was right"
+
+
+class QASample(models.Model):
+    """One blind second review. The QA reviewer never sees `decision`; the supervisor does."""
+
+    kind = models.CharField(max_length=10, choices=QAKind.choices)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="qa_samples")
+    decision = models.OneToOneField(
+        Decision, null=True, blank=True, on_delete=models.PROTECT, related_name="qa_sample"
+    )
+    golden = models.ForeignKey(GoldenCase, null=True, blank=True, on_delete=models.PROTECT, related_name="samples")
+    original_reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who decided first; may never be the QA reviewer.",
+    )
+    status = models.CharField(max_length=10, choices=QAStatus.choices, default=QAStatus.PENDING)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    qa_reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="qa_reviews"
+    )
+    qa_is_violation = models.BooleanField(null=True, blank=True)
+    qa_policy = models.ForeignKey(Policy, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    qa_outcomes = models.JSONField(default=list, blank=True)
+    qa_note = models.TextField(blank=True, help_text="Internal.")
+    qa_decided_at = models.DateTimeField(null=True, blank=True)
+    agrees = models.BooleanField(null=True, blank=True)
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    settlement = models.CharField(max_length=16, choices=Settlement.choices, blank=True)
+    settlement_note = models.TextField(blank=True, help_text="Internal.")
+    settled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "QA sample"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="sampled") & Q(decision__isnull=False) & Q(golden__isnull=True))
+                | (Q(kind="golden") & Q(golden__isnull=False) & Q(decision__isnull=True)),
+                name="qa_sample_kind_matches_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(qa_reviewer__isnull=True)
+                | Q(original_reviewer__isnull=True)
+                | ~Q(qa_reviewer=F("original_reviewer")),
+                name="qa_second_reviewer_differs",
+            ),
+            models.CheckConstraint(
+                condition=Q(assignee__isnull=True, claim_expires_at__isnull=True)
+                | Q(assignee__isnull=False, claim_expires_at__isnull=False),
+                name="qa_claim_has_lease",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending")
+                | (Q(qa_reviewer__isnull=False) & Q(qa_decided_at__isnull=False) & Q(agrees__isnull=False)),
+                name="qa_reviewed_has_reviewer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="settled") | (Q(settled_by__isnull=False) & ~Q(settlement="")),
+                name="qa_settled_has_settler",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="qa_queue_idx"),
+            models.Index(fields=["original_reviewer", "status"], name="qa_reviewer_idx"),
+            models.Index(fields=["assignee", "claim_expires_at"], name="qa_claim_idx"),
+        ]
+
+    def __str__(self):
+        return f"QA #{self.pk} on case #{self.case_id}"
+
+
+class RecallMode(models.TextChoices):
+    REQUEUE = "requeue", "Re-queue the cases for fresh human review"
+    REVERSE = "reverse", "Reverse the applied actions (with notices to writers)"
+
+
+class RecallStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class DetectorRecall(models.Model):
+    """A supervisor's recall of one detector version. The targets are frozen from the dry
+    run the supervisor confirmed, so the real run touches exactly what was listed."""
+
+    detector_name = models.CharField(max_length=100)
+    detector_version = models.CharField(max_length=50)
+    mode = models.CharField(max_length=10, choices=RecallMode.choices)
+    reason = models.TextField(help_text="Internal: why this version is recalled.")
+    writer_statement = models.TextField(blank=True, help_text="What writers read in the reversal notice.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=RecallStatus.choices, default=RecallStatus.QUEUED)
+    case_ids = models.JSONField(default=list, help_text="Cases to re-queue (requeue mode).")
+    action_ids = models.JSONField(default=list, help_text="Applied actions to reverse (reverse mode).")
+    progress_total = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=list, blank=True, help_text="Targets left alone, with why.")
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress_done__lte=F("progress_total")), name="recall_progress_bounded"
+            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="recall_has_reason"),
+            models.CheckConstraint(
+                condition=~Q(mode="reverse") | ~Q(writer_statement=""), name="recall_reverse_has_statement"
+            ),
+        ]
+        indexes = [models.Index(fields=["detector_name", "detector_version"], name="recall_detector_idx")]
+
+    def __str__(self):
+        return f"Recall of {self.detector_name} {self.detector_version}"
+
+    @property
+    def percent_done(self) -> int:
+        if not self.progress_total:
+            return 100 if self.status == RecallStatus.DONE else 0
+        return round(100 * self.progress_done / self.progress_total)
+
+
+class AuditChainCheck(models.Model):
+    """One run of the audit chain check from the back-office, kept so supervisors see the history."""
+
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    checked_at = models.DateTimeField()
+    events_checked = models.PositiveIntegerField()
+    broken_at = models.BigIntegerField(null=True, blank=True, help_text="First event whose link does not hold.")
+    problem = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-checked_at"]
+
+    def __str__(self):
+        return "Audit chain intact" if self.broken_at is None else f"Audit chain broken at #{self.broken_at}"
