@@ -42,3 +42,47 @@ def can_mute_reporter(user) -> bool:
 
 def can_edit_routing(user) -> bool:
     return api_client_of(user) is None and user.is_authenticated and user.has_perm("cases.change_routingrule")
+
+
+# Review (claiming, deciding, approving) ------------------------------------------
+
+
+def _is_staff_person(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active and api_client_of(user) is None
+
+
+def can_work_queue(user, queue) -> bool:
+    """Claim and decide in this queue: a reviewer whose role the queue allows."""
+    if not _is_staff_person(user) or not user.has_perm("cases.review_case"):
+        return False
+    if user.is_superuser:
+        return True
+    from moderation.roles import has_role
+
+    return any(has_role(user, role) for role in queue.allowed_roles)
+
+
+def can_decide(user, case) -> bool:
+    return case.is_open and can_work_queue(user, case.queue)
+
+
+def can_approve(user, decision) -> bool:
+    """Four eyes: a senior moderator who is not the one who decided."""
+    return (
+        _is_staff_person(user)
+        and user.has_perm("cases.approve_severe")
+        and decision.decided_by_id != user.pk
+        and decision.needs_approval
+        and decision.approved_by_id is None
+        and decision.rejected_by_id is None
+    )
+
+
+def can_assign(user) -> bool:
+    return _is_staff_person(user) and user.has_perm("cases.assign_case")
+
+
+def can_retry_actions(user) -> bool:
+    return _is_staff_person(user) and (
+        user.has_perm("cases.approve_severe") or user.has_perm("cases.assign_case") or user.is_superuser
+    )

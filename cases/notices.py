@@ -1,0 +1,191 @@
+"""Notices sent when a case is decided: the statement of reasons to the writer (the
+contents DSA Art. 17 asks for) and an outcome note to readers whose report led to
+the case. Each is stored as a `Notice` and emailed after commit.
+
+The writer's appeal link carries a signed, salted token naming the notice; it is
+valid for `MODERATION["APPEAL_WINDOW_DAYS"]` and served by the appeals app.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+import cases.review_audit_verbs  # noqa: F401
+from cases.models import Decision, EnforcementAction, Notice
+from moderation.audit import record_event
+from moderation.jobs import enqueue
+from moderation.models import Outcome, SignalSource
+
+APPEAL_TOKEN_SALT = "cases.notice.appeal"
+
+WHAT_IT_CHANGES = {
+    Outcome.DISTRIBUTION_NETWORK_ONLY: "The story is shown only to your followers and subscribers.",
+    Outcome.DISTRIBUTION_NO_BOOST: "The story keeps its general distribution but will not be Boosted.",
+    Outcome.DISTRIBUTION_GENERAL: "The story is back in general distribution.",
+    Outcome.PAYWALL_REMOVE: "The story was taken out from behind the paywall, so it no longer earns.",
+    Outcome.PARTNER_REVOKE: "Your Partner Program membership was revoked; your stories stop earning.",
+    Outcome.PARTNER_EARNINGS_HOLD: "Your Partner Program earnings are withheld while the hold lasts; not lost.",
+    Outcome.STORY_REMOVE: "The story was hidden from the platform. It is not deleted and can be restored.",
+    Outcome.ACCOUNT_RESTRICT: "Your account is restricted: you cannot respond to stories or follow accounts.",
+    Outcome.ACCOUNT_SUSPEND: "Your account is suspended; its follows and engagement stop counting.",
+    Outcome.FOLLOWERS_PURGE: "The follows this account made were removed from the accounts it followed.",
+    Outcome.WARNING: "This is a warning; nothing else changes on your account.",
+}
+
+
+def appeal_window() -> timedelta:
+    return timedelta(days=settings.MODERATION["APPEAL_WINDOW_DAYS"])
+
+
+def make_appeal_token(notice: Notice) -> str:
+    return signing.dumps({"notice": notice.pk}, salt=APPEAL_TOKEN_SALT, compress=True)
+
+
+def read_appeal_token(token: str) -> int:
+    """The notice id the token names. Raises `signing.SignatureExpired` after the appeal
+    window and `signing.BadSignature` for anything forged or mangled."""
+    data = signing.loads(token, salt=APPEAL_TOKEN_SALT, max_age=appeal_window())
+    return int(data["notice"])
+
+
+def appeal_link(notice: Notice) -> str:
+    return f"{settings.SITE_URL}/appeal/notice/{make_appeal_token(notice)}/"
+
+
+def _duration(action: EnforcementAction) -> str:
+    if action.ends_at:
+        return f"until {action.ends_at:%-d %B %Y}"
+    if action.outcome == Outcome.WARNING:
+        return "no duration"
+    return "until reversed on appeal or review"
+
+
+def _origin(case) -> tuple[str, bool]:
+    sources = set(case.signals.values_list("source", flat=True))
+    automated = SignalSource.DETECTOR in sources
+    if sources & {SignalSource.READER_REPORT, SignalSource.SHOW_LESS}:
+        origin = "Readers reported it to us" + (", and our automated detection flagged it too." if automated else ".")
+    elif automated or case.automated_origin:
+        origin = "Our own automated detection flagged it; no reader reported it."
+        automated = True
+    else:
+        origin = "Our Trust & Safety staff found it."
+    return origin, automated
+
+
+def _writer_body(decision: Decision, actions: list[EnforcementAction], deadline, link: str) -> str:
+    case = decision.case
+    policy = decision.policy
+    subject = f"your story “{case.story.title}”" if case.story_id else f"your account @{case.account.handle}"
+    origin, automated = _origin(case)
+    measures = "\n".join(
+        f"- {a.get_outcome_display()}: {WHAT_IT_CHANGES.get(a.outcome, '')} Duration: {_duration(a)}." for a in actions
+    )
+    return "\n\n".join(
+        [
+            f"Hello {case.account.display_name or '@' + case.account.handle},",
+            f"We reviewed {subject} and decided to take the following measures:\n{measures}",
+            f"Why (the facts we relied on):\n{decision.statement.strip()}",
+            f"The rule: {policy.title}. {policy.description}",
+            f"How it came to us: {origin}",
+            "Automated means: "
+            + (
+                "automated tools were used to detect this content. "
+                if automated
+                else "no automated tools were used to detect this content. "
+            )
+            + "The decision itself was made by a person on our Trust & Safety team.",
+            f"How to appeal: if you think we got this wrong, you can appeal until {deadline:%-d %B %Y} at\n{link}\n"
+            "You do not need to sign in. A different person from the one who decided will review your appeal.",
+        ]
+    )
+
+
+def _reporter_body(decision: Decision, reporter) -> str:
+    case = decision.case
+    what = f"the story “{case.story.title}”" if case.story_id else "the account you reported"
+    if decision.is_violation:
+        result = (
+            f"We found that it breaks our rule on {decision.policy.title.lower()} and took action. "
+            "For the writer's privacy we do not share the details."
+        )
+    else:
+        result = "We found that it does not break our rules, so we took no action."
+    return "\n\n".join(
+        [
+            f"Hello {reporter.display_name or '@' + reporter.handle},",
+            f"Thank you for your report about {what}. {result}",
+            "Reports like yours help keep the platform honest.",
+        ]
+    )
+
+
+def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
+    """Store the notices for a final decision (in its transaction) and email them after commit."""
+    from cases import jobs
+
+    case = decision.case
+    now = timezone.now()
+    notices: list[Notice] = []
+    with transaction.atomic():
+        if decision.is_violation:
+            actions = list(decision.actions.exclude(status="rejected").order_by("id"))
+            _, automated = _origin(case)
+            deadline = now + appeal_window()
+            notice = Notice(
+                case=case,
+                decision=decision,
+                recipient_kind=Notice.Recipient.WRITER,
+                account=case.account,
+                email=case.account.email,
+                subject=f"Decision on {'your story' if case.story_id else 'your account'}: {decision.policy.title}",
+                body="(written below)",
+                automated_detection=automated,
+                appeal_deadline=deadline,
+                sent_at=now,
+            )
+            notice.full_clean()
+            notice.save()
+            notice.body = _writer_body(decision, actions, deadline, appeal_link(notice))
+            notice.save(update_fields=["body"])
+            notices.append(notice)
+        reporters = {
+            s.reporter
+            for s in case.signals.filter(source=SignalSource.READER_REPORT, set_aside=False).select_related("reporter")
+        }
+        for reporter in sorted(reporters, key=lambda r: r.pk):
+            notice = Notice(
+                case=case,
+                decision=decision,
+                recipient_kind=Notice.Recipient.REPORTER,
+                account=reporter,
+                email=reporter.email,
+                subject="The outcome of your report",
+                body=_reporter_body(decision, reporter),
+                sent_at=now,
+            )
+            notice.full_clean()
+            notice.save()
+            notices.append(notice)
+        for notice in notices:
+            record_event(
+                actor=actor,
+                verb="notice.sent",
+                target=notice,
+                after={"recipient": notice.recipient_kind, "email": bool(notice.email)},
+                case_ref=case.pk,
+            )
+            if notice.email:
+                enqueue(jobs.send_notice_job, notice.pk)
+    return notices
+
+
+def email_notice(*, notice_id: int) -> None:
+    notice = Notice.objects.get(pk=notice_id)
+    send_mail(notice.subject, notice.body, None, [notice.email])

@@ -1,0 +1,444 @@
+"""The platform adapter: the one place an enforcement outcome touches the platform.
+
+Callers (cases.services.enforcement) hand over a plain `PlatformCommand`, so this
+module never imports the apps built on it. `apply` returns an `effect` dict that
+names every value it changed and what it was before, which is what makes an exact
+reversal possible. Nothing is ever deleted: removal hides, purges deactivate edges.
+
+- `LocalPlatformAdapter` (default) changes the back-office's mirror of the platform.
+- `HttpPlatformAdapter` POSTs to `settings.MODERATION["PLATFORM_URL"]` with an
+  idempotency key, retries with backoff, then mirrors the confirmed change locally.
+
+Purges and follow restorations touch up to ~100k edges, so they run in batches of
+`BATCH_SIZE` ids, one transaction each, reporting to a `Progress` sink that commits
+its cursor in the same transaction. A crashed run re-run continues after the cursor;
+since every batch only touches edges still in the old state, nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.module_loading import import_string
+
+from moderation.models import (
+    Account,
+    AccountStatus,
+    Distribution,
+    EarningsHold,
+    Follow,
+    Outcome,
+    PartnerStatus,
+    Story,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 5000
+DEFAULT_HOLD_DAYS = 30
+
+
+class PlatformError(Exception):
+    """The platform refused or could not be reached after every retry."""
+
+    def __init__(self, message: str, *, retryable: bool = True):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class PlatformCommand:
+    outcome: str
+    account_id: int
+    story_id: int | None
+    idempotency_key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class Progress(Protocol):
+    """Where a batched operation keeps its place. `advance` is called inside each
+    batch's transaction, so the cursor commits with the rows it covers."""
+
+    cursor: int
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, *, done: int, cursor: int) -> None: ...
+
+
+class NullProgress:
+    def __init__(self):
+        self.cursor = 0
+        self.total = 0
+        self.done = 0
+
+    def start(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, *, done: int, cursor: int) -> None:
+        self.done += done
+        self.cursor = cursor
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return parse_datetime(value) if value else None
+
+
+STORY_FIELD = {
+    Outcome.DISTRIBUTION_NETWORK_ONLY: ("distribution", Distribution.NETWORK_ONLY),
+    Outcome.DISTRIBUTION_NO_BOOST: ("distribution", Distribution.NO_BOOST),
+    Outcome.DISTRIBUTION_GENERAL: ("distribution", Distribution.GENERAL),
+    Outcome.PAYWALL_REMOVE: ("is_paywalled", False),
+    Outcome.STORY_REMOVE: ("is_removed", True),
+}
+ACCOUNT_STATUS = {
+    Outcome.ACCOUNT_RESTRICT: AccountStatus.RESTRICTED,
+    Outcome.ACCOUNT_SUSPEND: AccountStatus.SUSPENDED,
+}
+_STATUS_RANK = {AccountStatus.ACTIVE: 0, AccountStatus.RESTRICTED: 1, AccountStatus.SUSPENDED: 2}
+
+
+class PlatformAdapter:
+    """Base class. `transactional` adapters only write this database, so the caller
+    may run a non-batched call inside its own transaction together with the state
+    change it records."""
+
+    transactional = False
+
+    def is_batched(self, outcome: str) -> bool:
+        return outcome == Outcome.FOLLOWERS_PURGE
+
+    def apply(self, command: PlatformCommand, *, progress: Progress | None = None) -> dict:
+        raise NotImplementedError
+
+    def reverse(self, command: PlatformCommand, effect: dict, *, progress: Progress | None = None) -> dict:
+        raise NotImplementedError
+
+    def restore_follows(
+        self,
+        *,
+        removed_by: str,
+        follower_ids: list[int] | None = None,
+        followee_ids: list[int] | None = None,
+        progress: Progress | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> int:
+        raise NotImplementedError
+
+
+class LocalPlatformAdapter(PlatformAdapter):
+    """Applies outcomes to the mirror tables (Account, Story, Follow, EarningsHold)."""
+
+    transactional = True
+
+    def apply(self, command: PlatformCommand, *, progress: Progress | None = None) -> dict:
+        outcome = Outcome(command.outcome)
+        if outcome in STORY_FIELD:
+            return self._set_story(command, *STORY_FIELD[outcome])
+        if outcome in ACCOUNT_STATUS:
+            return self._set_account_status(command, ACCOUNT_STATUS[outcome])
+        if outcome == Outcome.PARTNER_REVOKE:
+            return self._revoke_partner(command)
+        if outcome == Outcome.PARTNER_EARNINGS_HOLD:
+            return self._hold_earnings(command)
+        if outcome == Outcome.FOLLOWERS_PURGE:
+            return self.purge_follows(command, progress=progress or NullProgress())
+        return {"outcome": outcome.value}
+
+    def reverse(self, command: PlatformCommand, effect: dict, *, progress: Progress | None = None) -> dict:
+        outcome = Outcome(command.outcome)
+        with transaction.atomic():
+            if "story" in effect:
+                return self._restore_story(effect["story"])
+            if "account_status" in effect:
+                return self._restore_account_status(command, effect["account_status"])
+            if "partner" in effect:
+                return self._restore_partner(command, effect["partner"])
+            if "hold" in effect:
+                return self._release_hold(effect["hold"])
+        if outcome == Outcome.FOLLOWERS_PURGE:
+            restored = self.restore_follows(
+                removed_by=effect.get("removed_by", command.idempotency_key), progress=progress or NullProgress()
+            )
+            return {"restored_edges": restored}
+        return {}
+
+    # Stories -------------------------------------------------------------
+
+    def _set_story(self, command: PlatformCommand, name: str, value: Any) -> dict:
+        if command.story_id is None:
+            raise PlatformError(f"{command.outcome} needs a story.", retryable=False)
+        with transaction.atomic():
+            story = Story.objects.select_for_update().get(pk=command.story_id)
+            before = getattr(story, name)
+            if before != value:
+                setattr(story, name, value)
+                story.save(update_fields=[name, "updated_at"])
+        return {"story": {"id": story.pk, "field": name, "before": before, "after": value}}
+
+    def _restore_story(self, change: dict) -> dict:
+        story = Story.objects.select_for_update().get(pk=change["id"])
+        name = change["field"]
+        current = getattr(story, name)
+        if current != change["after"]:
+            return {"story": {**change, "skipped": f"changed since to {current!r}"}}
+        setattr(story, name, change["before"])
+        story.save(update_fields=[name, "updated_at"])
+        return {"story": {"id": story.pk, "field": name, "restored": change["before"]}}
+
+    # Accounts ------------------------------------------------------------
+
+    def _set_account_status(self, command: PlatformCommand, status: str) -> dict:
+        with transaction.atomic():
+            account = Account.objects.select_for_update().get(pk=command.account_id)
+            before = account.status
+            # Never soften: restricting a suspended account leaves it suspended.
+            after = status if _STATUS_RANK[status] > _STATUS_RANK[AccountStatus(before)] else before
+            if after != before:
+                account.status = after
+                account.save(update_fields=["status", "updated_at"])
+        return {"account_status": {"id": account.pk, "before": before, "after": after}}
+
+    def _restore_account_status(self, command: PlatformCommand, change: dict) -> dict:
+        account = Account.objects.select_for_update().get(pk=change["id"])
+        if account.status != change["after"]:
+            return {"account_status": {**change, "skipped": f"changed since to {account.status}"}}
+        account.status = change["before"]
+        account.save(update_fields=["status", "updated_at"])
+        return {"account_status": {"id": account.pk, "restored": change["before"]}}
+
+    def _revoke_partner(self, command: PlatformCommand) -> dict:
+        with transaction.atomic():
+            account = Account.objects.select_for_update().get(pk=command.account_id)
+            before = {
+                "status": account.partner_status,
+                "enrolled_at": _iso(account.partner_enrolled_at),
+                "revoked_at": _iso(account.partner_revoked_at),
+            }
+            if account.partner_status != PartnerStatus.REVOKED:
+                account.partner_status = PartnerStatus.REVOKED
+                account.partner_revoked_at = timezone.now()
+                account.save(update_fields=["partner_status", "partner_revoked_at", "updated_at"])
+        return {"partner": {"id": account.pk, "before": before, "revoked_at": _iso(account.partner_revoked_at)}}
+
+    def _restore_partner(self, command: PlatformCommand, change: dict) -> dict:
+        account = Account.objects.select_for_update().get(pk=change["id"])
+        before = change["before"]
+        if account.partner_status != PartnerStatus.REVOKED:
+            return {"partner": {**change, "skipped": f"changed since to {account.partner_status}"}}
+        account.partner_status = before["status"]
+        account.partner_enrolled_at = _dt(before["enrolled_at"])
+        account.partner_revoked_at = _dt(before["revoked_at"])
+        account.save(update_fields=["partner_status", "partner_enrolled_at", "partner_revoked_at", "updated_at"])
+        return {"partner": {"id": account.pk, "restored": before}}
+
+    def _hold_earnings(self, command: PlatformCommand) -> dict:
+        now = timezone.now()
+        ends_at = _dt(command.params.get("ends_at")) or now + timedelta(
+            days=int(command.params.get("days", DEFAULT_HOLD_DAYS))
+        )
+        hold, _ = EarningsHold.objects.get_or_create(
+            placed_by=command.idempotency_key,
+            defaults={"account_id": command.account_id, "starts_at": now, "ends_at": ends_at},
+        )
+        return {"hold": {"id": hold.pk, "starts_at": _iso(hold.starts_at), "ends_at": _iso(hold.ends_at)}}
+
+    def _release_hold(self, change: dict) -> dict:
+        released = EarningsHold.objects.filter(pk=change["id"], released_at__isnull=True).update(
+            released_at=timezone.now()
+        )
+        return {"hold": {"id": change["id"], "released": bool(released)}}
+
+    # Follow edges ----------------------------------------------------------
+
+    def purge_follows(self, command: PlatformCommand, *, progress: Progress, batch_size: int = BATCH_SIZE) -> dict:
+        """Deactivate every active edge the (fake) account made, batch by batch."""
+        key = command.idempotency_key
+        edges = Follow.objects.filter(follower_id=command.account_id)
+        if progress.cursor == 0:
+            with transaction.atomic():
+                progress.start(edges.filter(is_active=True).count())
+        purged = 0
+        while True:
+            with transaction.atomic():
+                rows = list(
+                    edges.filter(is_active=True, id__gt=progress.cursor)
+                    .order_by("id")
+                    .select_for_update()
+                    .values_list("id", "followee_id")[:batch_size]
+                )
+                if not rows:
+                    break
+                ids = [r[0] for r in rows]
+                now = timezone.now()
+                Follow.objects.filter(id__in=ids).update(is_active=False, removed_at=now, removed_by=key)
+                # One follower follows each account at most once (unique edge): -1 each.
+                Account.objects.filter(id__in=[r[1] for r in rows]).update(
+                    follower_count=Greatest(F("follower_count") - 1, Value(0))
+                )
+                progress.advance(done=len(ids), cursor=ids[-1])
+                purged += len(ids)
+        total = Follow.objects.filter(removed_by=key).count()
+        return {"removed_by": key, "follower_account_id": command.account_id, "purged_edges": total}
+
+    def restore_follows(
+        self,
+        *,
+        removed_by: str,
+        follower_ids: list[int] | None = None,
+        followee_ids: list[int] | None = None,
+        progress: Progress | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> int:
+        """Reactivate the edges one action removed (optionally only some followers or
+        followees: an appeal may reinstate only the genuine ones). Returns how many
+        edges this run restored."""
+        progress = progress or NullProgress()
+        edges = Follow.objects.filter(removed_by=removed_by, is_active=False)
+        if follower_ids is not None:
+            edges = edges.filter(follower_id__in=follower_ids)
+        if followee_ids is not None:
+            edges = edges.filter(followee_id__in=followee_ids)
+        if progress.cursor == 0:
+            with transaction.atomic():
+                progress.start(edges.count())
+        restored = 0
+        while True:
+            with transaction.atomic():
+                rows = list(
+                    edges.filter(id__gt=progress.cursor)
+                    .order_by("id")
+                    .select_for_update()
+                    .values_list("id", "followee_id")[:batch_size]
+                )
+                if not rows:
+                    break
+                ids = [r[0] for r in rows]
+                Follow.objects.filter(id__in=ids).update(is_active=True, removed_at=None, removed_by="")
+                _bump_followers([r[1] for r in rows])
+                progress.advance(done=len(ids), cursor=ids[-1])
+                restored += len(ids)
+        return restored
+
+
+def _bump_followers(followee_ids: list[int]) -> None:
+    """+1 per restored edge; several followers of one account may be in a batch."""
+    counts: dict[int, int] = {}
+    for fid in followee_ids:
+        counts[fid] = counts.get(fid, 0) + 1
+    by_count: dict[int, list[int]] = {}
+    for fid, n in counts.items():
+        by_count.setdefault(n, []).append(fid)
+    for n, ids in by_count.items():
+        Account.objects.filter(id__in=ids).update(follower_count=F("follower_count") + n)
+
+
+class HttpPlatformAdapter(PlatformAdapter):
+    """Tells the platform first; once it confirms, mirrors the change locally.
+
+    Every request carries `Idempotency-Key`, so a retry after a timeout that did reach
+    the platform changes nothing twice. 5xx, 429 and network errors are retried with
+    exponential backoff; other 4xx are final.
+    """
+
+    def __init__(self, *, base_url: str | None = None, retries: int | None = None, backoff: float | None = None):
+        conf = settings.MODERATION
+        self.base_url = (base_url or conf.get("PLATFORM_URL") or "").rstrip("/")
+        self.retries = retries if retries is not None else int(conf.get("PLATFORM_RETRIES", 4))
+        self.backoff = backoff if backoff is not None else float(conf.get("PLATFORM_RETRY_BACKOFF", 0.5))
+        self.timeout = float(conf.get("PLATFORM_TIMEOUT", 10))
+        self.local = LocalPlatformAdapter()
+
+    def _post(self, path: str, key: str, payload: dict) -> dict:
+        import httpx
+
+        if not self.base_url:
+            raise PlatformError("PLATFORM_URL is not configured.", retryable=False)
+        last = ""
+        for attempt in range(1, self.retries + 1):
+            try:
+                response = httpx.post(
+                    f"{self.base_url}{path}",
+                    json=payload,
+                    headers={"Idempotency-Key": key},
+                    timeout=self.timeout,
+                )
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code < 300:
+                    return response.json() if response.content else {}
+                last = f"HTTP {response.status_code}: {response.text[:200]}"
+                if response.status_code < 500 and response.status_code != 429:
+                    raise PlatformError(last, retryable=False)
+            logger.warning("platform %s attempt %s/%s failed: %s", path, attempt, self.retries, last)
+            if attempt < self.retries and self.backoff:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+        raise PlatformError(f"gave up after {self.retries} tries: {last}")
+
+    def _payload(self, command: PlatformCommand) -> dict:
+        account = Account.objects.only("platform_id").get(pk=command.account_id)
+        story = Story.objects.only("platform_id").get(pk=command.story_id) if command.story_id else None
+        return {
+            **asdict(command),
+            "account_platform_id": account.platform_id,
+            "story_platform_id": story.platform_id if story else None,
+        }
+
+    def apply(self, command: PlatformCommand, *, progress: Progress | None = None) -> dict:
+        remote = self._post("/actions/apply", command.idempotency_key, self._payload(command))
+        return {**self.local.apply(command, progress=progress), "platform": remote}
+
+    def reverse(self, command: PlatformCommand, effect: dict, *, progress: Progress | None = None) -> dict:
+        payload = {**self._payload(command), "effect": {k: v for k, v in effect.items() if k != "platform"}}
+        remote = self._post("/actions/reverse", f"{command.idempotency_key}-reverse", payload)
+        return {**self.local.reverse(command, effect, progress=progress), "platform": remote}
+
+    def restore_follows(
+        self,
+        *,
+        removed_by: str,
+        follower_ids: list[int] | None = None,
+        followee_ids: list[int] | None = None,
+        progress: Progress | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> int:
+        key = f"{removed_by}-restore-{_digest(follower_ids)}-{_digest(followee_ids)}"
+        self._post(
+            "/follows/restore",
+            key,
+            {"removed_by": removed_by, "follower_ids": follower_ids, "followee_ids": followee_ids},
+        )
+        return self.local.restore_follows(
+            removed_by=removed_by,
+            follower_ids=follower_ids,
+            followee_ids=followee_ids,
+            progress=progress,
+            batch_size=batch_size,
+        )
+
+
+def _digest(ids: list[int] | None) -> str:
+    import hashlib
+
+    if ids is None:
+        return "all"
+    return hashlib.sha256(",".join(map(str, sorted(ids))).encode()).hexdigest()[:12]
+
+
+def get_adapter() -> PlatformAdapter:
+    return import_string(settings.MODERATION["PLATFORM_ADAPTER"])()
