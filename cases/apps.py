@@ -11,3 +11,9 @@ class CasesConfig(AppConfig):
         from moderation.demo import register_demo_step
 
         register_demo_step("cases.intake", seed_demo_signals, position=10)
+        from cases import review_audit_verbs  # noqa: F401  (registers the review audit verbs)
+        from cases.dashboard import register as register_review_panels
+        from cases.review_demo import seed_demo_decisions
+
+        register_review_panels()
+        register_demo_step("cases.review", seed_demo_decisions, position=20)

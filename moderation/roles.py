@@ -32,6 +32,7 @@ _WORK_CASES = [
     "cases.view_decision",
     "cases.view_enforcementaction",
     "cases.view_notice",
+    "cases.view_outboxentry",
     "cases.review_case",
     "cases.add_evidence",
 ]

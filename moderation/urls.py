@@ -14,6 +14,7 @@ urlpatterns = [
     path("appeal/", include("appeals.urls")),
     path("admin/supervision/", include("supervision.urls")),
     path("admin/django-rq/", include("django_rq.urls")),
+    path("admin/review/", include("cases.review_urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,1 +1,109 @@
-"""Admin for decisions, enforcement actions and the review workflow."""
+"""Admin for decisions, enforcement actions, the outbox and notices: read-only records
+(they change only through the review services), plus a retry for failed actions."""
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from cases import permissions
+from cases.models import ActionStatus, Decision, EnforcementAction, Notice, OutboxEntry
+from cases.services import enforcement
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _case_link(case_id):
+    return format_html('<a href="{}">#{}</a>', reverse("review:case", args=[case_id]), case_id)
+
+
+@admin.register(Decision)
+class DecisionAdmin(ReadOnly):
+    list_display = ["id", "case_link", "decided_by", "is_violation", "policy", "outcomes", "approval", "decided_at"]
+    list_filter = ["is_violation", "needs_approval", "is_bulk"]
+    search_fields = ["case__account__handle", "decided_by__username"]
+    list_select_related = ["case", "decided_by", "approved_by", "rejected_by", "policy"]
+    date_hierarchy = "decided_at"
+    show_full_result_count = False
+
+    @admin.display(description="Case")
+    def case_link(self, obj):
+        return _case_link(obj.case_id)
+
+    @admin.display(description="Second approval")
+    def approval(self, obj):
+        if not obj.needs_approval:
+            return "—"
+        if obj.approved_by_id:
+            return f"approved by {obj.approved_by.get_username()}"
+        if obj.rejected_by_id:
+            return f"not approved by {obj.rejected_by.get_username()}"
+        return "waiting"
+
+
+@admin.action(description="Retry the selected failed actions")
+def retry_failed(modeladmin, request, queryset):
+    if not permissions.can_retry_actions(request.user):
+        messages.error(request, "Only senior moderators and supervisors may retry actions.")
+        return
+    retried = 0
+    for action in queryset.filter(status=ActionStatus.FAILED):
+        enforcement.retry_action(action=action, actor=request.user)
+        retried += 1
+    messages.success(request, f"Sent {retried} failed action(s) back through the outbox.")
+
+
+@admin.register(EnforcementAction)
+class EnforcementActionAdmin(ReadOnly):
+    list_display = ["id", "outcome", "account", "story", "status", "case_link", "attempts", "last_error", "applied_at"]
+    list_filter = ["status", "outcome"]
+    search_fields = ["account__handle", "story__title"]
+    list_select_related = ["account", "story"]
+    actions = [retry_failed]
+    show_full_result_count = False
+
+    @admin.display(description="Case")
+    def case_link(self, obj):
+        return _case_link(obj.case_id)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not permissions.can_retry_actions(request.user):
+            actions.pop("retry_failed", None)
+        return actions
+
+
+@admin.register(OutboxEntry)
+class OutboxEntryAdmin(ReadOnly):
+    list_display = ["id", "action", "operation", "attempts", "progress", "done_at", "gave_up_at", "last_error"]
+    list_filter = ["operation", ("done_at", admin.EmptyFieldListFilter), ("gave_up_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["action__account", "action__story"]
+    actions = None
+    show_full_result_count = False
+
+    @admin.display(description="Progress")
+    def progress(self, obj):
+        if not obj.progress_total:
+            return "—"
+        return f"{obj.progress_done:,}/{obj.progress_total:,}"
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnly):
+    list_display = ["id", "subject", "recipient_kind", "account", "case_link", "automated_detection", "sent_at"]
+    list_filter = ["recipient_kind", "automated_detection"]
+    search_fields = ["account__handle", "subject"]
+    list_select_related = ["account"]
+    show_full_result_count = False
+
+    @admin.display(description="Case")
+    def case_link(self, obj):
+        return _case_link(obj.case_id)

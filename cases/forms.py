@@ -1,0 +1,104 @@
+"""Forms of the review pages. They parse input; every rule lives in cases.services.review."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from moderation.models import Outcome, Policy
+from moderation.platform import DEFAULT_HOLD_DAYS
+
+VERDICT_CHOICES = [("right", "Detector was right"), ("wrong", "Detector was wrong")]
+
+
+class DecisionForm(forms.Form):
+    is_violation = forms.TypedChoiceField(
+        label="Verdict",
+        choices=[("yes", "Violation"), ("no", "No violation")],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    policy = forms.ModelChoiceField(queryset=Policy.objects.current(), required=False, label="Rule broken")
+    outcomes = forms.MultipleChoiceField(choices=Outcome.choices, required=False, widget=forms.CheckboxSelectMultiple)
+    hold_days = forms.IntegerField(
+        min_value=1, max_value=365, initial=DEFAULT_HOLD_DAYS, label="Earnings hold (days)", required=False
+    )
+    rationale = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Internal rationale",
+        help_text="Private: colleagues and auditors read it, the writer never does.",
+    )
+    statement = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        label="Statement of reasons",
+        help_text="Public: the writer reads this in the notice. No internal notes or names.",
+    )
+    handling_seconds = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def __init__(self, *args, detector_signals=(), policies=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if policies is not None:
+            self.fields["policy"].queryset = Policy.objects.current()
+            self.fields["policy"].choices = [("", "—")] + [(p.pk, f"{p.code} · {p.title}") for p in policies]
+        self.detector_fields = []
+        for signal in detector_signals:
+            name = f"detector_{signal.pk}"
+            self.fields[name] = forms.ChoiceField(
+                choices=VERDICT_CHOICES,
+                widget=forms.RadioSelect,
+                label=f"{signal.detector_name} {signal.detector_version} (score {signal.score:.2f})"
+                if signal.score is not None
+                else f"{signal.detector_name} {signal.detector_version}",
+                required=False,
+            )
+            self.detector_fields.append((signal, name))
+
+    def detector_rows(self):
+        return [(signal, self[name]) for signal, name in self.detector_fields]
+
+    def detector_marks(self) -> dict[int, bool]:
+        return {
+            signal.pk: self.cleaned_data[name] == "right"
+            for signal, name in self.detector_fields
+            if self.cleaned_data.get(name)
+        }
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RejectForm(forms.Form):
+    note = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Why not")
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(queryset=get_user_model().objects.none(), label="Reviewer")
+
+    def __init__(self, *args, reviewers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if reviewers is not None:
+            self.fields["assignee"].queryset = reviewers
+
+
+class BulkDecisionForm(forms.Form):
+    cases = forms.CharField(widget=forms.HiddenInput, required=False)
+    is_violation = DecisionForm.base_fields["is_violation"]
+    policy = forms.ModelChoiceField(queryset=Policy.objects.current().order_by("code"), required=False)
+    outcomes = forms.MultipleChoiceField(choices=Outcome.choices, required=False, widget=forms.CheckboxSelectMultiple)
+    hold_days = forms.IntegerField(min_value=1, max_value=365, initial=DEFAULT_HOLD_DAYS, required=False)
+    detectors_correct = forms.TypedChoiceField(
+        choices=[("right", "Detectors were right"), ("wrong", "Detectors were wrong")],
+        coerce=lambda v: v == "right",
+        widget=forms.RadioSelect,
+        initial="right",
+        label="Detector signals on these cases",
+    )
+    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Internal rationale")
+    statement = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        label="Statement of reasons (template)",
+        help_text="{handle}, {story_title}, {policy_title} and {policy_description} are filled in for each case.",
+    )

@@ -1,0 +1,85 @@
+"""Reads for the review side: the queues dashboard, decisions awaiting a second
+approval, and what the review page shows beyond `case_detail`."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
+
+from cases import permissions
+from cases.models import OPEN_CASE_STATUSES, Case, CaseStatus, Decision, EnforcementAction, Queue
+from moderation.models import Policy
+
+CLAIMABLE_STATUSES = (CaseStatus.OPEN, CaseStatus.IN_REVIEW, CaseStatus.ESCALATED)
+
+
+def queue_overview(*, user, now=None) -> list[dict]:
+    """Each queue the user's role may work, with open count, oldest age, SLA breaches
+    and how many cases wait unclaimed. Two queries whatever the number of queues."""
+    now = now or timezone.now()
+    queues = [q for q in Queue.objects.order_by("position", "name") if permissions.can_work_queue(user, q)]
+    unclaimed = Q(assignee__isnull=True) | Q(claim_expires_at__lte=now)
+    rows = (
+        Case.objects.filter(queue__in=queues, status__in=OPEN_CASE_STATUSES)
+        .values("queue")
+        .annotate(
+            open=Count("id"),
+            waiting=Count("id", filter=Q(status__in=CLAIMABLE_STATUSES) & unclaimed),
+            in_review=Count("id", filter=Q(status__in=CLAIMABLE_STATUSES, claim_expires_at__gt=now)),
+            awaiting_approval=Count("id", filter=Q(status=CaseStatus.AWAITING_APPROVAL)),
+            breaches=Count("id", filter=Q(sla_due_at__lt=now)),
+            oldest=Min("opened_at"),
+        )
+    )
+    stats = {row["queue"]: row for row in rows}
+    empty = {"open": 0, "waiting": 0, "in_review": 0, "awaiting_approval": 0, "breaches": 0, "oldest": None}
+    return [{**empty, **stats.get(q.pk, {}), "queue": q} for q in queues]
+
+
+def held_case(*, user, now=None) -> Case | None:
+    """The case the reviewer currently holds, if any (to continue where they were)."""
+    now = now or timezone.now()
+    return (
+        Case.objects.filter(assignee=user, claim_expires_at__gt=now, status__in=CLAIMABLE_STATUSES)
+        .select_related("account", "queue")
+        .order_by("claim_expires_at")
+        .first()
+    )
+
+
+def decisions_awaiting_approval() -> QuerySet[Decision]:
+    return (
+        Decision.objects.filter(needs_approval=True, approved_by__isnull=True, rejected_by__isnull=True)
+        .select_related("case__account", "case__story", "case__queue", "policy", "decided_by")
+        .prefetch_related("actions")
+        .order_by("decided_at")
+    )
+
+
+def case_decisions(case: Case) -> list[Decision]:
+    return list(
+        case.decisions.select_related("decided_by", "approved_by", "rejected_by", "policy")
+        .prefetch_related("actions__outbox", "detector_verdicts", "notices")
+        .order_by("-decided_at")
+    )
+
+
+def policy_choices(case: Case) -> list[Policy]:
+    """Current policies, the case's family first."""
+    policies = list(Policy.objects.current().order_by("code"))
+    return sorted(policies, key=lambda p: (p.family != case.policy_family, p.code))
+
+
+def bulk_candidates(*, user, queue: Queue | None, family: str = "", search: str = "", limit: int = 200):
+    qs = Case.objects.filter(status__in=CLAIMABLE_STATUSES).select_related("account", "story", "queue", "policy")
+    queues = [q for q in Queue.objects.all() if permissions.can_work_queue(user, q)]
+    qs = qs.filter(queue__in=[queue] if queue and queue in queues else queues)
+    if family:
+        qs = qs.filter(policy_family=family)
+    if search:
+        qs = qs.filter(Q(account__handle__icontains=search) | Q(account__display_name__icontains=search))
+    return list(qs.order_by("-priority", "opened_at")[:limit])
+
+
+def actions_for_case(case: Case) -> list[EnforcementAction]:
+    return list(case.actions.select_related("story", "decision").prefetch_related("outbox").order_by("id"))
