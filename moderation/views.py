@@ -5,7 +5,9 @@ from django.shortcuts import redirect, render
 
 def ratelimited(request, exception=None):
     """django-ratelimit's refusal, as a page a writer can read."""
-    return render(request, "writer/ratelimited.html", status=429, headers={"Retry-After": "60"})
+    response = render(request, "writer/ratelimited.html", status=429)
+    response["Retry-After"] = "60"
+    return response
 
 
 def healthz(request):

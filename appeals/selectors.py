@@ -1,0 +1,458 @@
+"""Read-side queries for the writer pages, the Appeals queue and the appeal page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from appeals.models import OPEN_APPEAL_STATUSES, Appeal, AppealKind, AppealStatus, PurgedFollowerReview
+from cases.models import ActionStatus, EnforcementAction, Notice, OutboxEntry, OutboxOperation, Signal
+from moderation.models import Account, Follow, Outcome, SignalSource
+
+MONEY_OUTCOMES = frozenset({Outcome.PARTNER_REVOKE, Outcome.PARTNER_EARNINGS_HOLD, Outcome.PAYWALL_REMOVE})
+
+# What the writer reads once an action is reversed.
+RESTORED_TEXT = {
+    Outcome.PAYWALL_REMOVE: "Story back behind the paywall",
+    Outcome.PARTNER_REVOKE: "Partner Program reinstated",
+    Outcome.PARTNER_EARNINGS_HOLD: "Held earnings released",
+    Outcome.STORY_REMOVE: "Story restored",
+    Outcome.DISTRIBUTION_NETWORK_ONLY: "Normal distribution restored",
+    Outcome.DISTRIBUTION_NO_BOOST: "Normal distribution restored",
+    Outcome.DISTRIBUTION_GENERAL: "Distribution restored",
+    Outcome.ACCOUNT_RESTRICT: "Account restrictions lifted",
+    Outcome.ACCOUNT_SUSPEND: "Account suspension lifted",
+    Outcome.FOLLOWERS_PURGE: "Your follows restored",
+    Outcome.WARNING: "Warning withdrawn",
+}
+
+# What the writer reads about the action they appeal.
+ACTION_TEXT = {
+    Outcome.PAYWALL_REMOVE: "Story removed from the paywall",
+    Outcome.PARTNER_REVOKE: "Removed from the Partner Program",
+    Outcome.PARTNER_EARNINGS_HOLD: "Partner Program earnings held",
+    Outcome.STORY_REMOVE: "Story removed",
+    Outcome.DISTRIBUTION_NETWORK_ONLY: "Story shown to followers only",
+    Outcome.DISTRIBUTION_NO_BOOST: "Story not eligible for Boost",
+    Outcome.DISTRIBUTION_GENERAL: "Distribution changed",
+    Outcome.ACCOUNT_RESTRICT: "Account restricted",
+    Outcome.ACCOUNT_SUSPEND: "Account suspended",
+    Outcome.FOLLOWERS_PURGE: "Your follows were removed",
+    Outcome.WARNING: "Warning",
+}
+
+
+def restored_lines(actions: list[dict]) -> list[str]:
+    """One line per reversed outcome; Partner Program and held earnings read as one."""
+    outcomes = [a["outcome"] for a in actions]
+    lines = []
+    if Outcome.PARTNER_REVOKE in outcomes and Outcome.PARTNER_EARNINGS_HOLD in outcomes:
+        lines.append("Partner Program reinstated, held earnings released")
+        outcomes = [o for o in outcomes if o not in (Outcome.PARTNER_REVOKE, Outcome.PARTNER_EARNINGS_HOLD)]
+    for outcome in dict.fromkeys(outcomes):
+        lines.append(RESTORED_TEXT.get(outcome, "Action reversed"))
+    return lines
+
+
+def appeal_window() -> timedelta:
+    return timedelta(days=settings.MODERATION["APPEAL_WINDOW_DAYS"])
+
+
+def writer_notice_for(action: EnforcementAction) -> Notice | None:
+    if action.decision_id is None:
+        return None
+    return (
+        Notice.objects.filter(
+            decision_id=action.decision_id, account_id=action.account_id, recipient_kind=Notice.Recipient.WRITER
+        )
+        .order_by("-sent_at")
+        .first()
+    )
+
+
+def appeal_deadline(action: EnforcementAction, notice: Notice | None) -> datetime:
+    """Six months after the notice (or after the action, for an action sent without one)."""
+    if notice is not None:
+        return notice.appeal_deadline or notice.sent_at + appeal_window()
+    return (action.applied_at or action.created_at) + appeal_window()
+
+
+@dataclass
+class ActionOption:
+    """One action the writer may appeal, as the form lists it."""
+
+    action: EnforcementAction
+    notice: Notice | None
+    deadline: datetime
+    has_open_appeal: bool
+
+    @property
+    def value(self) -> str:
+        return f"action-{self.action.pk}"
+
+    @property
+    def label(self) -> str:
+        text = ACTION_TEXT.get(self.action.outcome, self.action.get_outcome_display())
+        if self.action.story_id:
+            text += f": “{self.action.story.title or 'your response'}”"
+        when = (self.notice.sent_at if self.notice else self.action.applied_at) or self.action.created_at
+        return f"{text} (on {when:%-d %B %Y})"
+
+
+def appealable_actions(account: Account, *, notice: Notice | None = None, now: datetime | None = None):
+    """Applied actions on the writer's account (limited to one notice's decision when the
+    writer came from that notice) that are still inside the appeal window."""
+    now = now or timezone.now()
+    actions = (
+        EnforcementAction.objects.filter(account=account, status=ActionStatus.APPLIED)
+        .select_related("story")
+        .annotate(open_appeal=Exists(Appeal.objects.filter(action=OuterRef("pk"), status__in=OPEN_APPEAL_STATUSES)))
+        .order_by("-applied_at", "-id")
+    )
+    if notice is not None:
+        actions = actions.filter(decision_id=notice.decision_id) if notice.decision_id else actions.none()
+    notices: dict[int, Notice] = {}
+    for n in Notice.objects.filter(
+        account=account, recipient_kind=Notice.Recipient.WRITER, decision__isnull=False
+    ).order_by("sent_at"):
+        notices[n.decision_id] = n  # the latest notice per decision wins
+    options = []
+    for action in actions:
+        action_notice = notices.get(action.decision_id)
+        deadline = appeal_deadline(action, action_notice)
+        if deadline >= now:
+            options.append(ActionOption(action, action_notice, deadline, action.open_appeal))
+    return options
+
+
+def purged_edges_to(account: Account, *, since: datetime | None = None) -> QuerySet[Follow]:
+    """Follow edges to this writer that a followers.purge action removed."""
+    edges = Follow.objects.filter(followee=account, is_active=False, removed_by__startswith="action-")
+    if since is not None:
+        edges = edges.filter(removed_at__gte=since)
+    return edges
+
+
+def can_appeal_followers(account: Account, *, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return purged_edges_to(account, since=now - appeal_window()).exists()
+
+
+def has_open_follower_appeal(account: Account) -> bool:
+    return Appeal.objects.filter(account=account, kind=AppealKind.FOLLOWERS, status__in=OPEN_APPEAL_STATUSES).exists()
+
+
+def purge_actions_behind(edges: QuerySet[Follow]) -> dict[int, int]:
+    """follower id → id of the applied followers.purge action that removed its edge."""
+    pairs = {}
+    for follower_id, removed_by in edges.values_list("follower_id", "removed_by"):
+        _, _, raw = removed_by.partition("-")
+        if raw.isdigit():
+            pairs[follower_id] = int(raw)
+    valid = set(
+        EnforcementAction.objects.filter(
+            pk__in=set(pairs.values()), outcome=Outcome.FOLLOWERS_PURGE, status=ActionStatus.APPLIED
+        ).values_list("pk", flat=True)
+    )
+    return {f: a for f, a in pairs.items() if a in valid}
+
+
+# --- reviewer side ------------------------------------------------------------
+
+
+def conflicted_user_ids(appeal: Appeal) -> set[int]:
+    """Everyone who decided or approved a decision this appeal challenges."""
+    decisions = Q(pk__in=[]) if appeal.action_id is None else Q(actions=appeal.action_id)
+    if appeal.kind == AppealKind.FOLLOWERS:
+        decisions |= Q(actions__in=appeal.follower_reviews.values("purge_action"))
+    from cases.models import Decision
+
+    ids = set()
+    for decided_by, approved_by in Decision.objects.filter(decisions).values_list("decided_by", "approved_by"):
+        ids.add(decided_by)
+        if approved_by:
+            ids.add(approved_by)
+    return ids
+
+
+def conflicted_appeals(user) -> QuerySet[Appeal]:
+    took_part = Q(decided_by=user) | Q(approved_by=user)
+    from cases.models import Decision
+
+    decisions = Decision.objects.filter(took_part)
+    return Appeal.objects.filter(
+        Q(action__decision__in=decisions)
+        | Exists(PurgedFollowerReview.objects.filter(appeal=OuterRef("pk"), purge_action__decision__in=decisions))
+    )
+
+
+def appeal_queue() -> QuerySet[Appeal]:
+    """Open appeals, money at stake first, then oldest first."""
+    return (
+        Appeal.objects.filter(status__in=OPEN_APPEAL_STATUSES)
+        .select_related("account", "action", "assignee")
+        .order_by("-money_at_stake", "submitted_at", "id")
+    )
+
+
+def claimable_appeals_for(user) -> QuerySet[Appeal]:
+    return appeal_queue().exclude(pk__in=conflicted_appeals(user).values("pk"))
+
+
+def queue_summary(user, *, now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    open_appeals = Appeal.objects.filter(status__in=OPEN_APPEAL_STATUSES)
+    counts = open_appeals.aggregate(
+        total=Count("id"),
+        money=Count("id", filter=Q(money_at_stake=True)),
+        unclaimed=Count("id", filter=Q(assignee__isnull=True) | Q(claim_expires_at__lte=now)),
+        followers=Count("id", filter=Q(kind=AppealKind.FOLLOWERS)),
+    )
+    oldest = open_appeals.order_by("submitted_at").values_list("submitted_at", flat=True).first()
+    mine = list(
+        open_appeals.filter(assignee=user, claim_expires_at__gt=now).select_related("account").order_by("submitted_at")
+    )
+    return {**counts, "oldest": oldest, "mine": mine, "top": list(appeal_queue()[:5])}
+
+
+def reversible_actions(appeal: Appeal) -> list[EnforcementAction]:
+    """For an action appeal: the appealed action and its siblings from the same decision
+    on the same writer that are still applied; the reviewer picks which to reverse."""
+    if appeal.action_id is None:
+        return []
+    action = appeal.action
+    siblings = EnforcementAction.objects.filter(account_id=appeal.account_id, status=ActionStatus.APPLIED)
+    siblings = siblings.filter(decision_id=action.decision_id) if action.decision_id else siblings.filter(pk=action.pk)
+    return list(siblings.select_related("story").order_by("id"))
+
+
+@dataclass
+class FollowerEvidence:
+    review: PurgedFollowerReview
+    age_days: int | None
+    detector: str
+    score: float | None
+    reasons_genuine: list[str] = field(default_factory=list)
+    reasons_fake: list[str] = field(default_factory=list)
+
+
+def _detector_by_case(case_ids) -> dict[int, tuple[str, float | None]]:
+    best: dict[int, tuple[str, float | None]] = {}
+    for case_id, name, version, score in Signal.objects.filter(
+        case_id__in=case_ids, source=SignalSource.DETECTOR
+    ).values_list("case_id", "detector_name", "detector_version", "score"):
+        current = best.get(case_id)
+        if current is None or (score or 0) > (current[1] or 0):
+            best[case_id] = (f"{name} {version}".strip(), score)
+    return best
+
+
+def judge_follower(account: Account, *, score: float | None, now: datetime) -> tuple[list[str], list[str], str]:
+    """Evidence for and against an account being a genuine reader, and the verdict it
+    suggests: genuine when two of age, own writing and reading point that way."""
+    from appeals.models import FollowerVerdict
+
+    genuine, fake = [], []
+    age = (now - account.joined_at).days if account.joined_at else None
+    if age is None:
+        fake.append("join date unknown")
+    elif age >= 90:
+        genuine.append(f"account is {age} days old")
+    else:
+        fake.append(f"account is only {age} days old")
+    if account.story_count:
+        genuine.append(f"wrote {account.story_count} stories")
+    else:
+        fake.append("has written nothing")
+    if account.reads_last_30_days >= 5:
+        genuine.append(f"read {account.reads_last_30_days} stories in the last 30 days")
+    else:
+        fake.append(f"read {account.reads_last_30_days} stories in the last 30 days")
+    if score is not None and score >= 0.9:
+        fake.append(f"detector score {score:.2f}")
+    suggested = FollowerVerdict.REINSTATE if len(genuine) >= 2 else FollowerVerdict.KEEP_PURGED
+    return genuine, fake, suggested
+
+
+def follower_evidence(appeal: Appeal, *, now: datetime | None = None) -> list[FollowerEvidence]:
+    now = now or timezone.now()
+    reviews = list(appeal.follower_reviews.select_related("follower", "purge_action").order_by("follower__handle"))
+    detectors = _detector_by_case({r.purge_action.case_id for r in reviews})
+    rows = []
+    for review in reviews:
+        detector, score = detectors.get(review.purge_action.case_id, ("", None))
+        genuine, fake, _ = judge_follower(review.follower, score=score, now=now)
+        age = (now - review.follower.joined_at).days if review.follower.joined_at else None
+        rows.append(FollowerEvidence(review, age, detector, score, genuine, fake))
+    return rows
+
+
+def appeal_for_review(pk: int) -> Appeal:
+    return Appeal.objects.select_related(
+        "account",
+        "action__case__queue",
+        "action__story",
+        "action__decision__decided_by",
+        "action__decision__approved_by",
+        "action__decision__policy",
+        "assignee",
+        "decided_by",
+    ).get(pk=pk)
+
+
+def purge_decisions(appeal: Appeal):
+    """The decisions behind the purges a follower appeal challenges, with their deciders."""
+    from cases.models import Decision
+
+    return (
+        Decision.objects.filter(actions__in=appeal.follower_reviews.values("purge_action"))
+        .select_related("decided_by", "approved_by", "case__account", "policy")
+        .distinct()
+        .order_by("decided_at")
+    )
+
+
+# --- restoration progress -----------------------------------------------------
+
+
+@dataclass
+class Progress:
+    action_id: int
+    label: str
+    total: int
+    done: int
+    finished: bool
+
+    @property
+    def percent(self) -> int:
+        if self.finished:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+def restoration_progress_for(appeal: Appeal) -> list[Progress]:
+    ids = appeal.restored_summary.get("reversed_action_ids", []) if appeal.restored_summary else []
+    if not ids:
+        return []
+    entries = {
+        e.action_id: e
+        for e in OutboxEntry.objects.filter(action_id__in=ids, operation=OutboxOperation.REVERSE).select_related(
+            "action__account"
+        )
+    }
+    rows = []
+    for action_id in ids:
+        entry = entries.get(action_id)
+        if entry is None:
+            rows.append(Progress(action_id, f"action #{action_id}", 0, 0, False))
+            continue
+        action = entry.action
+        rows.append(
+            Progress(
+                action_id,
+                f"{action.get_outcome_display()} on {action.account}",
+                entry.progress_total,
+                entry.progress_done,
+                entry.done_at is not None,
+            )
+        )
+    return rows
+
+
+def restoration_finished(appeal: Appeal) -> bool:
+    progress = restoration_progress_for(appeal)
+    return all(p.finished for p in progress)
+
+
+def followers_restored_count(appeal: Appeal) -> int:
+    """Edges to the writer that are active again among the reinstated followers."""
+    reinstated = appeal.follower_reviews.filter(verdict="reinstate").values("follower")
+    return Follow.objects.filter(followee_id=appeal.account_id, follower__in=reinstated, is_active=True).count()
+
+
+# --- writer's status page -------------------------------------------------------
+
+
+@dataclass
+class WriterStatus:
+    """Everything the status page shows, and nothing else: no notes, no staff names."""
+
+    reference: str
+    status: str
+    status_label: str
+    subject: str
+    submitted_at: datetime
+    decided_at: datetime | None
+    statement: str
+    restored: list[str]
+    restoring: bool
+    percent: int
+    files: list[str]
+    steps: list[tuple[str, bool]]
+
+
+def appeal_by_token(token: str) -> Appeal | None:
+    if not token or len(token) > 64:
+        return None
+    return Appeal.objects.select_related("action__story").filter(tracking_token=token).first()
+
+
+def writer_subject(appeal: Appeal) -> str:
+    if appeal.kind == AppealKind.FOLLOWERS:
+        when = f" around {appeal.followers_dropped_on:%-d %B %Y}" if appeal.followers_dropped_on else ""
+        return f"Your followers dropped{when}"
+    action = appeal.action
+    text = ACTION_TEXT.get(action.outcome, action.get_outcome_display())
+    if action.story_id:
+        text += f": “{action.story.title or 'your response'}”"
+    return text
+
+
+def writer_status(appeal: Appeal) -> WriterStatus:
+    decided = appeal.status not in OPEN_APPEAL_STATUSES
+    summary = appeal.restored_summary or {}
+    restored: list[str] = []
+    restoring = False
+    percent = 100
+    if decided and summary.get("reversed_action_ids"):
+        finished = bool(summary.get("completed_at"))
+        if not finished:
+            progress = restoration_progress_for(appeal)
+            finished = all(p.finished for p in progress)
+            total = sum(max(p.total, 1) for p in progress)
+            done = sum(p.total if p.finished else p.done for p in progress)
+            percent = int(100 * done / total) if total else 0
+        restoring = not finished
+        restored.extend(restored_lines(summary.get("actions", [])))
+        if summary.get("followers"):
+            count = summary["followers"].get("restored") if finished else None
+            if count is None and finished:
+                count = followers_restored_count(appeal)
+            if finished:
+                restored.append(f"{count:,} follower{'s' if count != 1 else ''} restored")
+            else:
+                expected = summary["followers"].get("expected", 0)
+                restored.append(f"Restoring {expected:,} follower{'s' if expected != 1 else ''}")
+    steps = [
+        ("Submitted", True),
+        ("In review", appeal.status != AppealStatus.SUBMITTED),
+        ("Decision", decided),
+    ]
+    return WriterStatus(
+        reference=f"A-{appeal.pk:06d}",
+        status=appeal.status,
+        status_label=appeal.get_status_display(),
+        subject=writer_subject(appeal),
+        submitted_at=appeal.submitted_at,
+        decided_at=appeal.decided_at,
+        statement=appeal.decision_statement if decided else "",
+        restored=restored,
+        restoring=restoring,
+        percent=percent,
+        files=[f.original_name for f in appeal.files.all()],
+        steps=steps,
+    )
