@@ -104,9 +104,7 @@ class QASample(models.Model):
 
     kind = models.CharField(max_length=10, choices=QAKind.choices)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="qa_samples")
-    decision = models.OneToOneField(
-        Decision, null=True, blank=True, on_delete=models.PROTECT, related_name="qa_sample"
-    )
+    decision = models.OneToOneField(Decision, null=True, blank=True, on_delete=models.PROTECT, related_name="qa_sample")
     golden = models.ForeignKey(GoldenCase, null=True, blank=True, on_delete=models.PROTECT, related_name="samples")
     original_reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -214,9 +212,7 @@ class DetectorRecall(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(progress_done__lte=F("progress_total")), name="recall_progress_bounded"
-            ),
+            models.CheckConstraint(condition=Q(progress_done__lte=F("progress_total")), name="recall_progress_bounded"),
             models.CheckConstraint(condition=~Q(reason=""), name="recall_has_reason"),
             models.CheckConstraint(
                 condition=~Q(mode="reverse") | ~Q(writer_statement=""), name="recall_reverse_has_statement"

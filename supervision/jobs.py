@@ -1,0 +1,20 @@
+"""Background work of the supervision area: thin wrappers that load by id and call a service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+
+def run_detector_recall_job(recall_id: int) -> None:
+    from supervision.services import run_detector_recall
+
+    run_detector_recall(recall_id=recall_id)
+
+
+def sample_for_qa_job(since_hours: int = 48) -> int:
+    """Schedule every few minutes (cron or rq-scheduler); safe to overlap and re-run."""
+    from supervision.services import sample_recent_decisions
+
+    return len(sample_recent_decisions(since=timezone.now() - timedelta(hours=since_hours)))

@@ -1,0 +1,678 @@
+"""Every number on the supervision pages. Each measure is one grouped query (ORM
+aggregates, percentiles in the database); Python only merges the small grouped rows.
+
+Periods are half-open: [start, end). Times to decision are in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, Coalesce, Concat, TruncWeek
+from django.utils import timezone
+
+from appeals.models import Appeal, AppealStatus
+from cases.models import (
+    OPEN_CASE_STATUSES,
+    ActionStatus,
+    Case,
+    CaseStatus,
+    Decision,
+    DetectorVerdict,
+    EnforcementAction,
+    Queue,
+    ReversalCause,
+    Signal,
+)
+from moderation.models import AuditEvent, Outcome, SignalSource
+from supervision.aggregates import PercentileCont, Seconds
+from supervision.models import QAKind, QASample, QAStatus
+
+CLOSED_CASE_STATUSES = (CaseStatus.DECIDED, CaseStatus.DISMISSED)
+DECIDED_APPEAL_STATUSES = (AppealStatus.UPHELD, AppealStatus.OVERTURNED, AppealStatus.PARTIALLY_OVERTURNED)
+OVERTURNED_APPEAL_STATUSES = (AppealStatus.OVERTURNED, AppealStatus.PARTIALLY_OVERTURNED)
+LOW_PRECISION = 0.7
+TREND_WEEKS = 12
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def last_days(cls, days: int, *, now: datetime | None = None) -> Period:
+        end = now or timezone.now()
+        return cls(end - timedelta(days=days), end)
+
+    def q(self, path: str) -> Q:
+        return Q(**{f"{path}__gte": self.start, f"{path}__lt": self.end})
+
+    @property
+    def trend_start(self) -> datetime:
+        """Monday 00:00, TREND_WEEKS−1 weeks before the week holding the period's last moment."""
+        last = self.end - timedelta(microseconds=1)
+        monday = (last - timedelta(days=last.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+        return monday - timedelta(weeks=TREND_WEEKS - 1)
+
+    def weeks(self) -> list[datetime]:
+        return [self.trend_start + timedelta(weeks=i) for i in range(TREND_WEEKS)]
+
+
+def ratio(part: int, whole: int) -> float | None:
+    return None if not whole else part / whole
+
+
+def _week_key(value: datetime) -> str:
+    return value.date().isoformat()
+
+
+def _weekly(rows, key_fields: tuple[str, ...], value_fields: tuple[str, ...], period: Period) -> dict:
+    """{key: [per-week dicts for each of the TREND_WEEKS weeks]} from rows with a `week`."""
+    weeks = [_week_key(w) for w in period.weeks()]
+    series: dict = defaultdict(lambda: {w: dict.fromkeys(value_fields, 0) for w in weeks})
+    for row in rows:
+        key = tuple(row[f] for f in key_fields)
+        week = _week_key(row["week"])
+        if week in series[key]:
+            series[key][week] = {f: row[f] for f in value_fields}
+    return {key: [{"week": w, **values[w]} for w in weeks] for key, values in series.items()}
+
+
+# --- per queue ------------------------------------------------------------------
+
+
+def queue_measures(*, period: Period, now: datetime | None = None) -> list[dict]:
+    """Inflow (opened in period), backlog (open now), median/p90 time to decision and
+    SLA breaches (closed in period after the due time; open now past it)."""
+    now = now or timezone.now()
+    closed = Q(cases__status__in=CLOSED_CASE_STATUSES) & period.q("cases__decided_at")
+    elapsed = Seconds("cases__decided_at", "cases__opened_at")
+    rows = Queue.objects.annotate(
+        inflow=Count("cases", filter=period.q("cases__opened_at")),
+        backlog=Count("cases", filter=Q(cases__status__in=OPEN_CASE_STATUSES)),
+        decided=Count("cases", filter=closed),
+        median_seconds=PercentileCont(elapsed, 0.5, filter=closed),
+        p90_seconds=PercentileCont(elapsed, 0.9, filter=closed),
+        late_decisions=Count("cases", filter=closed & Q(cases__decided_at__gt=F("cases__sla_due_at"))),
+        overdue_open=Count("cases", filter=Q(cases__status__in=OPEN_CASE_STATUSES, cases__sla_due_at__lt=now)),
+    ).order_by("position", "name")
+    weekly = _weekly(
+        Case.objects.filter(opened_at__gte=period.trend_start, opened_at__lt=period.end)
+        .annotate(week=TruncWeek("opened_at"))
+        .values("queue_id", "week")
+        .annotate(inflow=Count("id"))
+        .order_by(),
+        ("queue_id",),
+        ("inflow",),
+        period,
+    )
+    empty = [{"week": w, "inflow": 0} for w in _weeks(period)]
+    return [
+        {
+            "queue": q,
+            "inflow": q.inflow,
+            "backlog": q.backlog,
+            "decided": q.decided,
+            "median_seconds": q.median_seconds,
+            "p90_seconds": q.p90_seconds,
+            "late_decisions": q.late_decisions,
+            "overdue_open": q.overdue_open,
+            "sla_breaches": q.late_decisions + q.overdue_open,
+            "weekly": weekly.get((q.pk,), empty),
+        }
+        for q in rows
+    ]
+
+
+def _weeks(period: Period) -> list[str]:
+    return [_week_key(w) for w in period.weeks()]
+
+
+# --- per reviewer -----------------------------------------------------------------
+
+
+def reviewer_measures(*, period: Period) -> list[dict]:
+    """For decisions made in the period: count, median handling time, how many were
+    appealed and overturned (appeal decided so far), and QA agreement on those sampled.
+    Golden accuracy counts the reviewer's own blind answers on golden cases in the period."""
+    decided = (
+        Decision.objects.filter(period.q("decided_at"))
+        .values("decided_by")
+        .annotate(
+            decisions=Count("id"),
+            median_handling_seconds=PercentileCont("handling_seconds", 0.5),
+        )
+        .order_by()
+    )
+    appealed = (
+        Appeal.objects.filter(period.q("action__decision__decided_at"), status__in=DECIDED_APPEAL_STATUSES)
+        .values(reviewer=F("action__decision__decided_by"))
+        .annotate(
+            appealed=Count("action__decision", distinct=True),
+            overturned=Count("action__decision", distinct=True, filter=Q(status__in=OVERTURNED_APPEAL_STATUSES)),
+        )
+        .order_by()
+    )
+    qa = (
+        QASample.objects.filter(period.q("decision__decided_at"), kind=QAKind.SAMPLED)
+        .exclude(status=QAStatus.PENDING)
+        .values("original_reviewer")
+        .annotate(qa_reviewed=Count("id"), qa_agreed=Count("id", filter=Q(agrees=True)))
+        .order_by()
+    )
+    golden = (
+        QASample.objects.filter(period.q("qa_decided_at"), kind=QAKind.GOLDEN)
+        .exclude(status=QAStatus.PENDING)
+        .values("qa_reviewer")
+        .annotate(golden_answered=Count("id"), golden_right=Count("id", filter=Q(agrees=True)))
+        .order_by()
+    )
+    merged: dict[int, dict] = defaultdict(
+        lambda: {
+            "decisions": 0,
+            "median_handling_seconds": None,
+            "appealed": 0,
+            "overturned": 0,
+            "qa_reviewed": 0,
+            "qa_agreed": 0,
+            "golden_answered": 0,
+            "golden_right": 0,
+        }
+    )
+    for row in decided:
+        merged[row["decided_by"]].update(
+            decisions=row["decisions"], median_handling_seconds=row["median_handling_seconds"]
+        )
+    for row in appealed:
+        merged[row["reviewer"]].update(appealed=row["appealed"], overturned=row["overturned"])
+    for row in qa:
+        merged[row["original_reviewer"]].update(qa_reviewed=row["qa_reviewed"], qa_agreed=row["qa_agreed"])
+    for row in golden:
+        merged[row["qa_reviewer"]].update(golden_answered=row["golden_answered"], golden_right=row["golden_right"])
+    users = get_user_model().objects.in_bulk(list(merged))
+    result = []
+    for user_id, m in merged.items():
+        result.append(
+            {
+                "reviewer": users.get(user_id),
+                **m,
+                "overturn_rate": ratio(m["overturned"], m["appealed"]),
+                "qa_agreement": ratio(m["qa_agreed"], m["qa_reviewed"]),
+                "golden_accuracy": ratio(m["golden_right"], m["golden_answered"]),
+            }
+        )
+    result.sort(key=lambda r: (-r["decisions"], r["reviewer"].get_username() if r["reviewer"] else ""))
+    return result
+
+
+# --- per policy and per detector --------------------------------------------------------
+
+
+def _policy_key():
+    return Coalesce("policy__code", Concat("policy_family", Value(".*")))
+
+
+def policy_measures(*, period: Period) -> list[dict]:
+    """Per policy code: detector precision on signals suggesting it (reviewer marks on
+    decisions in the period), actions applied in the period and how many were later
+    overturned on appeal, cases opened in the period, and weekly cases opened."""
+    precision = (
+        DetectorVerdict.objects.filter(period.q("decision__decided_at"))
+        .values(code=F("signal__policy__code"))
+        .annotate(marks=Count("id"), right=Count("id", filter=Q(was_correct=True)))
+        .order_by()
+    )
+    actions = (
+        EnforcementAction.objects.filter(period.q("applied_at"))
+        .values(code=F("decision__policy__code"))
+        .annotate(applied=Count("id"), overturned=Count("id", filter=Q(reversal_cause=ReversalCause.APPEAL)))
+        .order_by()
+    )
+    opened = (
+        Case.objects.filter(period.q("opened_at")).values(code=_policy_key()).annotate(cases=Count("id")).order_by()
+    )
+    weekly = _weekly(
+        Case.objects.filter(opened_at__gte=period.trend_start, opened_at__lt=period.end)
+        .annotate(week=TruncWeek("opened_at"))
+        .values("week", code=_policy_key())
+        .annotate(cases=Count("id"))
+        .order_by(),
+        ("code",),
+        ("cases",),
+        period,
+    )
+    merged: dict[str, dict] = defaultdict(lambda: {"marks": 0, "right": 0, "applied": 0, "overturned": 0, "cases": 0})
+    for row in precision:
+        merged[row["code"] or "—"].update(marks=row["marks"], right=row["right"])
+    for row in actions:
+        merged[row["code"] or "—"].update(applied=row["applied"], overturned=row["overturned"])
+    for row in opened:
+        merged[row["code"]].update(cases=row["cases"])
+    empty = [{"week": w, "cases": 0} for w in _weeks(period)]
+    return [
+        {
+            "code": code,
+            **m,
+            "precision": ratio(m["right"], m["marks"]),
+            "overturn_share": ratio(m["overturned"], m["applied"]),
+            "weekly": weekly.get((code,), empty),
+        }
+        for code, m in sorted(merged.items())
+    ]
+
+
+def detector_measures(*, period: Period) -> list[dict]:
+    """Per detector name and version: reviewer marks (precision) on decisions in the
+    period, actions applied in the period on cases it contributed to and the share later
+    overturned on appeal, cases it contributed to that opened in the period, and weekly
+    precision over the trend window so a bad release stands out."""
+    name, version = "detector_name", "detector_version"
+    marks = (
+        DetectorVerdict.objects.filter(period.q("decision__decided_at"))
+        .values(name, version)
+        .annotate(marks=Count("id"), right=Count("id", filter=Q(was_correct=True)))
+        .order_by()
+    )
+    actions = (
+        EnforcementAction.objects.filter(period.q("applied_at"), case__signals__source=SignalSource.DETECTOR)
+        .values(detector_name=F("case__signals__detector_name"), detector_version=F("case__signals__detector_version"))
+        .annotate(
+            applied=Count("id", distinct=True),
+            overturned=Count("id", distinct=True, filter=Q(reversal_cause=ReversalCause.APPEAL)),
+        )
+        .order_by()
+    )
+    opened = (
+        Signal.objects.filter(period.q("case__opened_at"), source=SignalSource.DETECTOR)
+        .values(name, version)
+        .annotate(cases=Count("case", distinct=True))
+        .order_by()
+    )
+    weekly = _weekly(
+        DetectorVerdict.objects.filter(
+            decision__decided_at__gte=period.trend_start, decision__decided_at__lt=period.end
+        )
+        .annotate(week=TruncWeek("decision__decided_at"))
+        .values(name, version, "week")
+        .annotate(marks=Count("id"), right=Count("id", filter=Q(was_correct=True)))
+        .order_by(),
+        (name, version),
+        ("marks", "right"),
+        period,
+    )
+    merged: dict[tuple, dict] = defaultdict(lambda: {"marks": 0, "right": 0, "applied": 0, "overturned": 0, "cases": 0})
+    for row in marks:
+        merged[(row[name], row[version])].update(marks=row["marks"], right=row["right"])
+    for row in actions:
+        merged[(row[name], row[version])].update(applied=row["applied"], overturned=row["overturned"])
+    for row in opened:
+        merged[(row[name], row[version])].update(cases=row["cases"])
+    empty = [{"week": w, "marks": 0, "right": 0} for w in _weeks(period)]
+    result = []
+    for (det_name, det_version), m in sorted(merged.items()):
+        precision = ratio(m["right"], m["marks"])
+        trend = [{**w, "precision": ratio(w["right"], w["marks"])} for w in weekly.get((det_name, det_version), empty)]
+        result.append(
+            {
+                "name": det_name,
+                "version": det_version,
+                **m,
+                "precision": precision,
+                "low_precision": precision is not None and precision < LOW_PRECISION,
+                "overturn_share": ratio(m["overturned"], m["applied"]),
+                "weekly": trend,
+            }
+        )
+    return result
+
+
+# --- automated vs manual ----------------------------------------------------------------
+
+
+def _automated_action() -> Q:
+    return Q(case__automated_origin=True) | Q(proposed_by_signal__source=SignalSource.DETECTOR)
+
+
+def automation_shares(*, period: Period) -> dict:
+    """Detections: signals received in the period from detectors vs people, and cases
+    opened by detectors alone. Actions: applied in the period on a case opened by
+    detectors alone or proposed by a detector signal, vs the rest. (A person decided
+    every one of them.)"""
+    signals = Signal.objects.filter(period.q("received_at")).aggregate(
+        total=Count("id"), automated=Count("id", filter=Q(source=SignalSource.DETECTOR))
+    )
+    cases = Case.objects.filter(period.q("opened_at")).aggregate(
+        total=Count("id"), automated=Count("id", filter=Q(automated_origin=True))
+    )
+    actions = EnforcementAction.objects.filter(period.q("applied_at")).aggregate(
+        total=Count("id"), automated=Count("id", filter=_automated_action())
+    )
+    return {
+        name: {
+            **counts,
+            "manual": counts["total"] - counts["automated"],
+            "share": ratio(counts["automated"], counts["total"]),
+        }
+        for name, counts in (("signals", signals), ("cases", cases), ("actions", actions))
+    }
+
+
+# --- transparency report -----------------------------------------------------------------
+
+
+def transparency_report(*, period: Period) -> dict:
+    """The public numbers for a period, as plain data (for the page, CSV and JSON)."""
+    by_source = dict(
+        Signal.objects.filter(period.q("received_at"))
+        .values("source")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("source", "n")
+    )
+    notices = [{"source": s.value, "label": s.label, "count": by_source.get(s.value, 0)} for s in SignalSource]
+
+    outcome_rows = (
+        EnforcementAction.objects.filter(period.q("decision__decided_at"))
+        .exclude(status__in=[ActionStatus.PROPOSED, ActionStatus.REJECTED])
+        .values("outcome", policy_code=F("decision__policy__code"))
+        .annotate(decisions=Count("decision", distinct=True))
+        .order_by("policy_code", "outcome")
+    )
+    no_violation = (
+        Decision.objects.filter(period.q("decided_at"), is_violation=False)
+        .values(policy_code=Coalesce("case__policy__code", Concat("case__policy_family", Value(".*"))))
+        .annotate(decisions=Count("id"))
+        .order_by("policy_code")
+    )
+    outcome_labels = dict(Outcome.choices)
+    decisions_by_policy = sorted(
+        [
+            {
+                "policy": r["policy_code"],
+                "outcome": r["outcome"],
+                "outcome_label": outcome_labels.get(r["outcome"], r["outcome"]),
+                "decisions": r["decisions"],
+            }
+            for r in outcome_rows
+        ]
+        + [
+            {
+                "policy": r["policy_code"],
+                "outcome": "no_violation",
+                "outcome_label": "No violation",
+                "decisions": r["decisions"],
+            }
+            for r in no_violation
+        ],
+        key=lambda r: (r["policy"] or "", r["outcome"]),
+    )
+
+    detector_signal = Signal.objects.filter(case=OuterRef("case"), source=SignalSource.DETECTOR)
+    decisions = Decision.objects.filter(period.q("decided_at")).aggregate(
+        total=Count("id"),
+        automated=Count("id", filter=Q(Exists(detector_signal))),
+    )
+    case_times = Case.objects.filter(period.q("decided_at"), status__in=CLOSED_CASE_STATUSES).aggregate(
+        closed=Count("id"), median_seconds=PercentileCont(Seconds("decided_at", "opened_at"), 0.5)
+    )
+    appeal_counts = Appeal.objects.aggregate(
+        received=Count("id", filter=period.q("submitted_at")),
+        upheld=Count("id", filter=period.q("decided_at") & Q(status=AppealStatus.UPHELD)),
+        overturned=Count("id", filter=period.q("decided_at") & Q(status=AppealStatus.OVERTURNED)),
+        partially_overturned=Count("id", filter=period.q("decided_at") & Q(status=AppealStatus.PARTIALLY_OVERTURNED)),
+        median_seconds=PercentileCont(
+            Seconds("decided_at", "submitted_at"),
+            0.5,
+            filter=period.q("decided_at") & Q(status__in=DECIDED_APPEAL_STATUSES),
+        ),
+    )
+    restored = EnforcementAction.objects.filter(
+        period.q("reversed_at"), outcome=Outcome.FOLLOWERS_PURGE, status=ActionStatus.REVERSED
+    ).aggregate(
+        purges_reversed=Count("id"),
+        edges=Sum(Cast(KeyTextTransform("restored_edges", KeyTransform("reversal", "effect")), IntegerField())),
+    )
+    return {
+        "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+        "notices_received": notices,
+        "notices_total": sum(n["count"] for n in notices),
+        "decisions_by_policy_and_outcome": decisions_by_policy,
+        "decisions": {
+            "total": decisions["total"],
+            "involving_automated_means": decisions["automated"],
+            "automated_share": ratio(decisions["automated"], decisions["total"]),
+        },
+        "time_to_decision": {"cases_closed": case_times["closed"], "median_seconds": case_times["median_seconds"]},
+        "appeals": {
+            "received": appeal_counts["received"],
+            "upheld": appeal_counts["upheld"],
+            "overturned": appeal_counts["overturned"],
+            "partially_overturned": appeal_counts["partially_overturned"],
+            "median_seconds": appeal_counts["median_seconds"],
+        },
+        "followers_restored": restored["edges"] or 0,
+        "follower_purges_reversed": restored["purges_reversed"],
+    }
+
+
+def transparency_rows(report: dict) -> list[tuple[str, str, str, object]]:
+    """The report flattened to (section, key, detail, value) rows for CSV."""
+    rows: list[tuple[str, str, str, object]] = [
+        ("period", "start", "", report["period"]["start"]),
+        ("period", "end", "", report["period"]["end"]),
+    ]
+    rows += [("notices_received", n["source"], n["label"], n["count"]) for n in report["notices_received"]]
+    rows.append(("notices_received", "total", "", report["notices_total"]))
+    rows += [
+        ("decisions_by_policy_and_outcome", r["policy"] or "", r["outcome"], r["decisions"])
+        for r in report["decisions_by_policy_and_outcome"]
+    ]
+    rows += [("decisions", k, "", _plain(v)) for k, v in report["decisions"].items()]
+    rows += [("time_to_decision", k, "", _plain(v)) for k, v in report["time_to_decision"].items()]
+    rows += [("appeals", k, "", _plain(v)) for k, v in report["appeals"].items()]
+    rows.append(("followers_restored", "follows", "", report["followers_restored"]))
+    rows.append(("followers_restored", "purges_reversed", "", report["follower_purges_reversed"]))
+    return rows
+
+
+def _plain(value):
+    return "" if value is None else round(value, 4) if isinstance(value, float) else value
+
+
+# --- decision explorer ------------------------------------------------------------------
+
+
+def decisions_for_explorer() -> QuerySet[Decision]:
+    """Every decision with what the explorer shows, in one query."""
+    latest_appeal = Appeal.objects.filter(action__decision=OuterRef("pk")).order_by("-submitted_at", "-id")
+    return (
+        Decision.objects.select_related(
+            "case__account", "case__queue", "case__story", "policy", "decided_by", "approved_by"
+        )
+        .annotate(
+            appeal_status=Subquery(latest_appeal.values("status")[:1]),
+            appeal_id=Subquery(latest_appeal.values("id")[:1]),
+            detector_involved=Exists(Signal.objects.filter(case=OuterRef("case"), source=SignalSource.DETECTOR)),
+        )
+        .order_by("-decided_at", "-id")
+    )
+
+
+# --- audit log --------------------------------------------------------------------------
+
+
+def audit_events() -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.select_related("actor").order_by("-id")
+
+
+# --- detectors and recall -------------------------------------------------------------
+
+
+def detector_versions() -> list[dict]:
+    """Every detector name and version that ever sent a signal, with counts."""
+    return list(
+        Signal.objects.filter(source=SignalSource.DETECTOR)
+        .values("detector_name", "detector_version")
+        .annotate(signals=Count("id"), cases=Count("case", distinct=True))
+        .order_by("detector_name", "detector_version")
+    )
+
+
+def detector_signals(*, name: str, version: str) -> QuerySet[Signal]:
+    return Signal.objects.filter(source=SignalSource.DETECTOR, detector_name=name, detector_version=version)
+
+
+def detector_cases(*, name: str, version: str) -> QuerySet[Case]:
+    signals = detector_signals(name=name, version=version)
+    return (
+        Case.objects.filter(Exists(signals.filter(case=OuterRef("pk"))))
+        .select_related("account", "story", "queue", "policy")
+        .annotate(
+            marks=Count(
+                "decisions__detector_verdicts",
+                filter=Q(
+                    decisions__detector_verdicts__detector_name=name,
+                    decisions__detector_verdicts__detector_version=version,
+                ),
+            ),
+            wrong_marks=Count(
+                "decisions__detector_verdicts",
+                filter=Q(
+                    decisions__detector_verdicts__detector_name=name,
+                    decisions__detector_verdicts__detector_version=version,
+                    decisions__detector_verdicts__was_correct=False,
+                ),
+            ),
+        )
+        .order_by("-opened_at", "-id")
+    )
+
+
+def detector_actions(*, name: str, version: str) -> QuerySet[EnforcementAction]:
+    """Actions on cases the detector contributed to, or proposed by one of its signals."""
+    signals = detector_signals(name=name, version=version)
+    return (
+        EnforcementAction.objects.filter(
+            Q(Exists(signals.filter(case=OuterRef("case"))))
+            | Q(Exists(signals.filter(pk=OuterRef("proposed_by_signal"))))
+        )
+        .select_related("account", "story", "case")
+        .order_by("id")
+    )
+
+
+@dataclass
+class RecallListing:
+    """What a recall of one detector version would touch; the dry run shows it, the real
+    run acts on the ids frozen from it."""
+
+    name: str
+    version: str
+    cases_by_status: list[dict] = field(default_factory=list)
+    actions_by_outcome: list[dict] = field(default_factory=list)
+    requeue_case_ids: list[int] = field(default_factory=list)
+    reverse_action_ids: list[int] = field(default_factory=list)
+    case_total: int = 0
+    action_total: int = 0
+
+    def fingerprint(self, mode: str) -> str:
+        ids = self.requeue_case_ids if mode == "requeue" else self.reverse_action_ids
+        payload = f"{self.name}|{self.version}|{mode}|{','.join(map(str, ids))}"
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def targets(self, mode: str) -> list[int]:
+        return self.requeue_case_ids if mode == "requeue" else self.reverse_action_ids
+
+
+def recall_listing(*, name: str, version: str) -> RecallListing:
+    """Counts by case status and by action outcome × status, plus the target ids: closed
+    cases (re-queue mode) and applied actions (reverse mode)."""
+    cases = detector_cases(name=name, version=version).order_by()
+    actions = detector_actions(name=name, version=version).order_by()
+    case_labels = dict(CaseStatus.choices)
+    by_status = [
+        {"status": r["status"], "label": case_labels.get(r["status"], r["status"]), "count": r["n"]}
+        for r in Case.objects.filter(pk__in=cases.values("pk"))
+        .values("status")
+        .annotate(n=Count("id"))
+        .order_by("status")
+    ]
+    outcome_labels = dict(Outcome.choices)
+    by_outcome: dict[str, dict] = {}
+    for r in (
+        EnforcementAction.objects.filter(pk__in=actions.values("pk"))
+        .values("outcome", "status")
+        .annotate(n=Count("id"))
+        .order_by("outcome", "status")
+    ):
+        row = by_outcome.setdefault(
+            r["outcome"],
+            {
+                "outcome": r["outcome"],
+                "label": outcome_labels.get(r["outcome"], r["outcome"]),
+                "total": 0,
+                "statuses": {},
+            },
+        )
+        row["statuses"][r["status"]] = r["n"]
+        row["total"] += r["n"]
+    for row in by_outcome.values():
+        row["applied"] = row["statuses"].get(ActionStatus.APPLIED, 0)
+        row["reversed"] = row["statuses"].get(ActionStatus.REVERSED, 0)
+        row["other"] = row["total"] - row["applied"] - row["reversed"]
+    return RecallListing(
+        name=name,
+        version=version,
+        cases_by_status=by_status,
+        actions_by_outcome=list(by_outcome.values()),
+        requeue_case_ids=list(
+            Case.objects.filter(pk__in=cases.values("pk"), status__in=CLOSED_CASE_STATUSES)
+            .order_by("id")
+            .values_list("id", flat=True)
+        ),
+        reverse_action_ids=list(
+            EnforcementAction.objects.filter(pk__in=actions.values("pk"), status=ActionStatus.APPLIED)
+            .order_by("id")
+            .values_list("id", flat=True)
+        ),
+        case_total=sum(r["count"] for r in by_status),
+        action_total=sum(r["total"] for r in by_outcome.values()),
+    )
+
+
+# --- QA -----------------------------------------------------------------------------------
+
+
+def qa_counts() -> dict:
+    return QASample.objects.aggregate(
+        pending=Count("id", filter=Q(status=QAStatus.PENDING)),
+        disagreed=Count("id", filter=Q(status=QAStatus.DISAGREED)),
+        agreed=Count("id", filter=Q(status=QAStatus.AGREED)),
+        settled=Count("id", filter=Q(status=QAStatus.SETTLED)),
+    )
+
+
+def qa_queue_for(user) -> QuerySet[QASample]:
+    """Samples this reviewer may decide blind: pending, never decided (nor approved) by them."""
+    own = Decision.objects.filter(Q(decided_by=user) | Q(approved_by=user), case=OuterRef("case"))
+    return (
+        QASample.objects.filter(status=QAStatus.PENDING)
+        .exclude(original_reviewer=user)
+        .exclude(Exists(own))
+        .order_by("created_at", "id")
+    )
+
+
+def qa_disagreements() -> QuerySet[QASample]:
+    return (
+        QASample.objects.filter(status=QAStatus.DISAGREED)
+        .select_related("case__account", "qa_reviewer", "original_reviewer", "decision__policy", "qa_policy")
+        .order_by("qa_decided_at", "id")
+    )

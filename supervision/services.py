@@ -1,0 +1,569 @@
+"""Every state change of the supervision area: chain checks, QA sampling and blind second
+review, settlement, golden cases, re-queueing and detector recalls. Each writes its
+audit event in the same transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from cases.models import Case, CaseStatus, Decision, EnforcementAction, ReversalCause
+from moderation.audit import record_event, verify_chain
+from moderation.claims import ClaimLost, claim_next, held_by, release_claim
+from moderation.jobs import enqueue
+from moderation.models import Outcome, Policy
+from moderation.transitions import transition
+from supervision import permissions, selectors
+from supervision.models import (
+    AuditChainCheck,
+    DetectorRecall,
+    GoldenCase,
+    QAKind,
+    QASample,
+    QASamplingRule,
+    QAStatus,
+    RecallMode,
+    RecallStatus,
+    Settlement,
+)
+
+RECALL_BATCH_SIZE = 50
+QA_TRANSITIONS = {
+    QAStatus.PENDING: {QAStatus.AGREED, QAStatus.DISAGREED},
+    QAStatus.DISAGREED: {QAStatus.SETTLED},
+}
+RECALL_TRANSITIONS = {
+    RecallStatus.QUEUED: {RecallStatus.RUNNING, RecallStatus.FAILED},
+    RecallStatus.RUNNING: {RecallStatus.DONE, RecallStatus.FAILED},
+    RecallStatus.FAILED: {RecallStatus.RUNNING},
+}
+REQUEUE_TRANSITIONS = {CaseStatus.DECIDED: {CaseStatus.OPEN}, CaseStatus.DISMISSED: {CaseStatus.OPEN}}
+
+
+class RecallListingChanged(Exception):
+    """The targets differ from the dry run the supervisor confirmed."""
+
+
+def _qa_lease() -> timedelta:
+    return timedelta(minutes=settings.MODERATION["CLAIM_LEASE_MINUTES"])
+
+
+def _qa_refs(sample: QASample) -> dict:
+    return {"case_ref": sample.case_id}
+
+
+# --- audit chain ------------------------------------------------------------------------
+
+
+def check_audit_chain(*, actor) -> AuditChainCheck:
+    """Walk the chain, keep the result and record that the check ran (after the walk, so
+    the new event is not part of what it vouches for)."""
+    if not permissions.can_verify_chain(actor):
+        raise PermissionDenied("Only a supervisor may run the audit chain check.")
+    report = verify_chain()
+    with transaction.atomic():
+        check = AuditChainCheck(
+            checked_by=actor,
+            checked_at=timezone.now(),
+            events_checked=report.checked,
+            broken_at=report.broken_at,
+            problem=report.problem,
+        )
+        check.full_clean()
+        check.save()
+        record_event(
+            actor=actor,
+            verb="audit.chain_verified",
+            target=check,
+            after={"checked": report.checked, "broken_at": report.broken_at, "problem": report.problem},
+        )
+    return check
+
+
+# --- QA sampling rules and golden cases --------------------------------------------------
+
+
+@transaction.atomic
+def save_sampling_rule(*, actor, rule: QASamplingRule) -> QASamplingRule:
+    """Create or change a sampling rule (built by the admin form)."""
+    if not permissions.can_settle_qa(actor):
+        raise PermissionDenied("Only a supervisor may change QA sampling.")
+    before = {}
+    if rule.pk:
+        old = QASamplingRule.objects.filter(pk=rule.pk).values("queue", "policy_code", "share_percent", "is_active")
+        before = old.first() or {}
+    rule.full_clean()
+    rule.save()
+    record_event(
+        actor=actor,
+        verb="qa.rule_saved",
+        target=rule,
+        before=before,
+        after={
+            "queue": rule.queue_id,
+            "policy_code": rule.policy_code,
+            "share_percent": rule.share_percent,
+            "is_active": rule.is_active,
+        },
+    )
+    return rule
+
+
+@transaction.atomic
+def save_golden_case(*, actor, golden: GoldenCase) -> GoldenCase:
+    """Create or change a golden case and its known answer."""
+    if not permissions.can_settle_qa(actor):
+        raise PermissionDenied("Only a supervisor may keep golden cases.")
+    if not golden.pk:
+        golden.created_by = actor
+    golden.expected_outcomes = _clean_outcomes(golden.expected_outcomes, field="expected_outcomes")
+    golden.full_clean()
+    golden.save()
+    record_event(
+        actor=actor,
+        verb="qa.golden_saved",
+        target=golden,
+        after={
+            "expected_is_violation": golden.expected_is_violation,
+            "expected_policy": str(golden.expected_policy) if golden.expected_policy_id else None,
+            "expected_outcomes": golden.expected_outcomes,
+            "is_active": golden.is_active,
+        },
+        case_ref=golden.case_id,
+    )
+    return golden
+
+
+def _clean_outcomes(outcomes: Iterable[str], *, field: str) -> list[str]:
+    outcomes = list(dict.fromkeys(outcomes or []))
+    unknown = [o for o in outcomes if o not in Outcome.values]
+    if unknown:
+        raise ValidationError({field: f"Unknown outcome(s): {', '.join(unknown)}."})
+    return outcomes
+
+
+# --- sampling ----------------------------------------------------------------------------
+
+
+def draw(decision_id: int) -> float:
+    """A stable pseudo-random number in [0, 100) per decision: re-running the sampler
+    (or auditing it later) gives the same draw."""
+    digest = hashlib.sha256(f"qa-sample:{decision_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 * 100
+
+
+def sampling_share(decision: Decision, rules: Iterable[QASamplingRule]) -> int:
+    """The highest share among the active rules matching the decision's queue and policy."""
+    code = decision.policy.code if decision.policy_id else ""
+    shares = [
+        rule.share_percent
+        for rule in rules
+        if rule.is_active
+        and (rule.queue_id is None or rule.queue_id == decision.case.queue_id)
+        and (not rule.policy_code or rule.policy_code == code)
+    ]
+    return max(shares, default=0)
+
+
+def _is_final(decision: Decision) -> bool:
+    return decision.is_approved and decision.rejected_by_id is None
+
+
+def maybe_sample_for_qa(
+    *, decision: Decision, rules: Iterable[QASamplingRule] | None = None, now: datetime | None = None
+) -> QASample | None:
+    """Draw one final decision into the QA queue if its share says so (at most once)."""
+    if rules is None:
+        rules = list(QASamplingRule.objects.filter(is_active=True))
+    if not _is_final(decision):
+        return None
+    share = sampling_share(decision, rules)
+    if share <= 0 or draw(decision.pk) >= share:
+        return None
+    with transaction.atomic():
+        if QASample.objects.filter(decision=decision).exists():
+            return None
+        sample = QASample(
+            kind=QAKind.SAMPLED,
+            case_id=decision.case_id,
+            decision=decision,
+            original_reviewer_id=decision.decided_by_id,
+            created_at=now or timezone.now(),
+        )
+        sample.full_clean()
+        sample.save()
+        record_event(
+            actor=None,
+            verb="qa.sampled",
+            target=sample,
+            after={"decision": decision.pk, "share_percent": share},
+            case_ref=decision.case_id,
+        )
+    return sample
+
+
+def sample_recent_decisions(*, since: datetime, now: datetime | None = None) -> list[QASample]:
+    """The periodic sampler (`manage.py sample_for_qa`): every final decision since
+    `since` not yet drawn gets its draw; then golden cases are topped up to one per
+    QA_GOLDEN_EVERY sampled decisions."""
+    now = now or timezone.now()
+    rules = list(QASamplingRule.objects.filter(is_active=True))
+    sampled: list[QASample] = []
+    if rules:
+        candidates = (
+            Decision.objects.filter(decided_at__gte=since, decided_at__lt=now, qa_sample__isnull=True)
+            .filter(Q(needs_approval=False) | Q(approved_by__isnull=False), rejected_by__isnull=True)
+            .select_related("case", "policy")
+            .order_by("decided_at", "id")
+        )
+        for decision in candidates.iterator(chunk_size=500):
+            sample = maybe_sample_for_qa(decision=decision, rules=rules, now=now)
+            if sample is not None:
+                sampled.append(sample)
+    sampled.extend(top_up_golden_samples(now=now))
+    return sampled
+
+
+def top_up_golden_samples(*, now: datetime | None = None) -> list[QASample]:
+    every = settings.MODERATION.get("QA_GOLDEN_EVERY", 10)
+    wanted = QASample.objects.filter(kind=QAKind.SAMPLED).count() // every if every else 0
+    missing = wanted - QASample.objects.filter(kind=QAKind.GOLDEN).count()
+    goldens = list(GoldenCase.objects.filter(is_active=True).order_by("id"))
+    if missing <= 0 or not goldens:
+        return []
+    used = dict(
+        QASample.objects.filter(kind=QAKind.GOLDEN)
+        .values("golden")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("golden", "n")
+    )
+    mixed = []
+    for _ in range(missing):
+        golden = min(goldens, key=lambda g: (used.get(g.pk, 0), g.pk))
+        mixed.append(mix_in_golden_case(golden=golden, actor=None, now=now))
+        used[golden.pk] = used.get(golden.pk, 0) + 1
+    return mixed
+
+
+@transaction.atomic
+def mix_in_golden_case(*, golden: GoldenCase, actor, now: datetime | None = None) -> QASample:
+    """Put a golden case into the QA queue; reviewers cannot tell it from a sampled one."""
+    if actor is not None and not permissions.can_settle_qa(actor):
+        raise PermissionDenied("Only a supervisor may mix golden cases in.")
+    if not golden.is_active:
+        raise ValidationError("This golden case is retired.")
+    first = golden.case.decisions.order_by("decided_at", "id").values_list("decided_by", flat=True).first()
+    sample = QASample(
+        kind=QAKind.GOLDEN,
+        case_id=golden.case_id,
+        golden=golden,
+        original_reviewer_id=first,
+        created_at=now or timezone.now(),
+    )
+    sample.full_clean()
+    sample.save()
+    record_event(actor=actor, verb="qa.golden_mixed_in", target=sample, case_ref=golden.case_id)
+    return sample
+
+
+# --- blind second review -------------------------------------------------------------------
+
+
+def claim_next_qa_sample(*, user, now: datetime | None = None) -> QASample | None:
+    if not permissions.can_qa_review(user):
+        raise PermissionDenied("Only reviewers give blind second decisions.")
+    return claim_next(selectors.qa_queue_for(user), user=user, lease=_qa_lease(), now=now, refs=_qa_refs)
+
+
+def release_qa_sample(*, sample: QASample, user) -> QASample:
+    return release_claim(sample, user=user, refs=_qa_refs)
+
+
+def _answer(sample: QASample) -> tuple[bool, str | None, list[str]]:
+    """The first answer the QA reviewer is compared with: the decision, or the golden one."""
+    if sample.kind == QAKind.GOLDEN:
+        golden = sample.golden
+        code = golden.expected_policy.code if golden.expected_policy_id else None
+        return golden.expected_is_violation, code, list(golden.expected_outcomes)
+    decision = sample.decision
+    return decision.is_violation, decision.policy.code if decision.policy_id else None, list(decision.outcomes)
+
+
+def answers_agree(first: tuple[bool, str | None, list[str]], second: tuple[bool, str | None, list[str]]) -> bool:
+    """Same verdict and, for a violation, the same policy. Outcomes may differ (a milder
+    outcome is a reviewer's right); the supervisor sees them when settling."""
+    if first[0] != second[0]:
+        return False
+    return not first[0] or first[1] == second[1]
+
+
+@transaction.atomic
+def submit_qa_review(
+    *,
+    sample: QASample,
+    user,
+    is_violation: bool,
+    policy: Policy | None,
+    outcomes: Iterable[str],
+    note: str = "",
+    now: datetime | None = None,
+) -> QASample:
+    """Record the blind second decision; an agreement closes the sample, a disagreement
+    goes to a supervisor."""
+    now = now or timezone.now()
+    sample = (
+        QASample.objects.select_for_update()
+        .select_related("decision__policy", "golden__expected_policy")
+        .get(pk=sample.pk)
+    )
+    if not permissions.can_qa_review_sample(user, sample):
+        raise PermissionDenied("You took part in this decision, or may not give second decisions.")
+    if sample.status != QAStatus.PENDING:
+        raise ValidationError("This sample has already been reviewed.")
+    if not QASample.objects.filter(held_by(user, now), pk=sample.pk).exists() and sample.assignee_id not in (
+        None,
+        user.pk,
+    ):
+        raise ClaimLost("Someone else holds this QA sample.")
+    if is_violation and policy is None:
+        raise ValidationError({"policy": "Name the policy that was broken."})
+    outcomes = _clean_outcomes(outcomes, field="outcomes") if is_violation else []
+    code = policy.code if (is_violation and policy) else None
+    agrees = answers_agree(_answer(sample), (is_violation, code, outcomes))
+    transition(
+        sample,
+        to=QAStatus.AGREED if agrees else QAStatus.DISAGREED,
+        allowed=QA_TRANSITIONS,
+        actor=user,
+        verb="qa.reviewed",
+        reason=note,
+        extra_updates={
+            "qa_reviewer": user,
+            "qa_is_violation": is_violation,
+            "qa_policy": policy if is_violation else None,
+            "qa_outcomes": outcomes,
+            "qa_note": note,
+            "qa_decided_at": now,
+            "agrees": agrees,
+            "assignee": None,
+            "claim_expires_at": None,
+        },
+        case_ref=sample.case_id,
+    )
+    return sample
+
+
+@transaction.atomic
+def settle_qa_disagreement(
+    *, sample: QASample, actor, settlement: str, note: str, requeue: bool = False, now: datetime | None = None
+) -> QASample:
+    """A supervisor decides which answer was right. When the first decision was wrong,
+    the case may be sent back for a fresh human decision."""
+    if not permissions.can_settle_qa(actor):
+        raise PermissionDenied("Only a supervisor settles QA disagreements.")
+    if settlement not in Settlement.values:
+        raise ValidationError({"settlement": "Choose who was right."})
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": "Say why, for the reviewers' feedback."})
+    if requeue and settlement == Settlement.FIRST_RIGHT:
+        raise ValidationError({"requeue": "The first decision stands; there is nothing to review again."})
+    now = now or timezone.now()
+    transition(
+        sample,
+        to=QAStatus.SETTLED,
+        allowed=QA_TRANSITIONS,
+        actor=actor,
+        verb="qa.settled",
+        reason=Settlement(settlement).label,
+        extra_updates={"settled_by": actor, "settlement": settlement, "settlement_note": note, "settled_at": now},
+        case_ref=sample.case_id,
+    )
+    if requeue:
+        requeue_case(case=sample.case, actor=actor, reason=f"QA #{sample.pk}: {note}", now=now)
+    return sample
+
+
+# --- re-queueing for fresh human review ---------------------------------------------------------
+
+
+class RequeueRefused(Exception):
+    pass
+
+
+def requeue_case(*, case: Case, actor, reason: str, now: datetime | None = None) -> Case:
+    """Send a closed case back to its queue for a fresh human decision: status open,
+    nobody holding it, a new SLA clock. The actions already applied stay until the new
+    decision (or an explicit reversal) changes them."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = Case.objects.select_for_update().select_related("queue").get(pk=case.pk)
+        if case.status not in REQUEUE_TRANSITIONS:
+            raise RequeueRefused(f"Case #{case.pk} is {case.get_status_display().lower()}, not closed.")
+        clash = (
+            Case.objects.filter(account_id=case.account_id, story_id=case.story_id, policy_family=case.policy_family)
+            .exclude(pk=case.pk)
+            .exclude(status__in=REQUEUE_TRANSITIONS)
+        )
+        if clash.exists():
+            raise RequeueRefused(f"Case #{case.pk}: another open case on the same subject is already in review.")
+        return transition(
+            case,
+            to=CaseStatus.OPEN,
+            allowed=REQUEUE_TRANSITIONS,
+            actor=actor,
+            verb="case.requeued_for_review",
+            reason=reason,
+            extra_updates={
+                "assignee": None,
+                "claim_expires_at": None,
+                "decided_at": None,
+                "sla_due_at": now + case.queue.sla,
+            },
+            case_ref=case.pk,
+        )
+
+
+# --- detector recall --------------------------------------------------------------------------
+
+
+def start_detector_recall(
+    *,
+    actor,
+    name: str,
+    version: str,
+    mode: str,
+    reason: str,
+    writer_statement: str = "",
+    fingerprint: str,
+    now: datetime | None = None,
+) -> DetectorRecall:
+    """Freeze the targets the supervisor saw in the dry run and start the job. If the
+    listing changed since (new decisions, reversals), refuse: the supervisor confirms
+    again on the new listing."""
+    if not permissions.can_recall_detector(actor):
+        raise PermissionDenied("Only a supervisor may recall a detector.")
+    if mode not in RecallMode.values:
+        raise ValidationError({"mode": "Choose re-queue or reverse."})
+    with transaction.atomic():
+        listing = selectors.recall_listing(name=name, version=version)
+        if listing.fingerprint(mode) != fingerprint:
+            raise RecallListingChanged("The cases and actions changed since your dry run. Review the new listing.")
+        targets = listing.targets(mode)
+        recall = DetectorRecall(
+            detector_name=name,
+            detector_version=version,
+            mode=mode,
+            reason=(reason or "").strip(),
+            writer_statement=(writer_statement or "").strip() if mode == RecallMode.REVERSE else "",
+            requested_by=actor,
+            case_ids=targets if mode == RecallMode.REQUEUE else [],
+            action_ids=targets if mode == RecallMode.REVERSE else [],
+            progress_total=len(targets),
+            created_at=now or timezone.now(),
+        )
+        recall.full_clean()
+        recall.save()
+        record_event(
+            actor=actor,
+            verb="recall.started",
+            target=recall,
+            after={
+                "detector": f"{name} {version}",
+                "mode": mode,
+                "cases": recall.case_ids,
+                "actions": recall.action_ids,
+            },
+            reason=recall.reason,
+        )
+        from supervision import jobs
+
+        enqueue(jobs.run_detector_recall_job, recall.pk)
+    return recall
+
+
+def run_detector_recall(*, recall_id: int, batch_size: int = RECALL_BATCH_SIZE) -> DetectorRecall:
+    """Job body. Works through the frozen targets in batches, one transaction each, so
+    progress shows and a crash resumes after the last finished batch."""
+    recall = DetectorRecall.objects.get(pk=recall_id)
+    if recall.status == RecallStatus.DONE:
+        return recall
+    transition(
+        recall,
+        to=RecallStatus.RUNNING,
+        allowed=RECALL_TRANSITIONS,
+        actor=recall.requested_by,
+        verb="recall.running",
+        extra_updates={"started_at": recall.started_at or timezone.now()},
+    )
+    targets = recall.case_ids if recall.mode == RecallMode.REQUEUE else recall.action_ids
+    try:
+        while recall.progress_done < len(targets):
+            batch = targets[recall.progress_done : recall.progress_done + batch_size]
+            with transaction.atomic():
+                skipped = (
+                    _requeue_batch(recall, batch)
+                    if recall.mode == RecallMode.REQUEUE
+                    else _reverse_batch(recall, batch)
+                )
+                recall.progress_done += len(batch)
+                recall.skipped = [*recall.skipped, *skipped]
+                recall.save(update_fields=["progress_done", "skipped"])
+    except Exception as exc:
+        transition(
+            recall,
+            to=RecallStatus.FAILED,
+            allowed=RECALL_TRANSITIONS,
+            actor=recall.requested_by,
+            verb="recall.failed",
+            reason=str(exc)[:500],
+            extra_updates={"last_error": str(exc)[:2000]},
+        )
+        raise
+    return transition(
+        recall,
+        to=RecallStatus.DONE,
+        allowed=RECALL_TRANSITIONS,
+        actor=recall.requested_by,
+        verb="recall.finished",
+        reason=recall.reason,
+        extra_updates={"finished_at": timezone.now()},
+    )
+
+
+def _requeue_batch(recall: DetectorRecall, case_ids: list[int]) -> list[dict]:
+    skipped = []
+    reason = f"Recall of {recall.detector_name} {recall.detector_version}: {recall.reason}"
+    for case in Case.objects.filter(pk__in=case_ids).order_by("id"):
+        try:
+            requeue_case(case=case, actor=recall.requested_by, reason=reason)
+        except RequeueRefused as exc:
+            skipped.append({"case": case.pk, "why": str(exc)})
+    return skipped
+
+
+def _reverse_batch(recall: DetectorRecall, action_ids: list[int]) -> list[dict]:
+    from appeals.services import reverse_actions
+
+    actions = list(EnforcementAction.objects.filter(pk__in=action_ids).order_by("id"))
+    skipped = [
+        {"action": a.pk, "why": f"{a.get_status_display()}, no longer applied"}
+        for a in actions
+        if a.status != "applied"
+    ]
+    reverse_actions(
+        actions=[a for a in actions if a.status == "applied"],
+        actor=recall.requested_by,
+        reason=f"Recall of {recall.detector_name} {recall.detector_version}: {recall.reason}",
+        writer_statement=recall.writer_statement,
+        cause=ReversalCause.RECALL,
+    )
+    return skipped
