@@ -156,6 +156,7 @@ def renew_case_claim(*, user, case: Case, now=None) -> Case:
 def release_case(*, user, case: Case, reason: str = "") -> Case:
     with transaction.atomic():
         claims.release_claim(case, user=user, reason=reason, refs=_refs)
+        case.status = Case.objects.values_list("status", flat=True).get(pk=case.pk)
         if case.status == CaseStatus.IN_REVIEW:
             transition(
                 case,
