@@ -7,6 +7,7 @@ import json
 
 from django.conf import settings
 from django.db.models import Prefetch
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.response import Response
@@ -68,6 +69,21 @@ class ApiClientRateThrottle(SimpleRateThrottle):
 
 
 THROTTLES = [ApiClientRateThrottle, UserRateThrottle]
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents the `Authorization: Api-Key <key>` header in the OpenAPI schema."""
+
+    target_class = "moderation.apikeys.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`; keys come from `manage.py create_api_client`.",
+        }
 
 
 # --- signals in -------------------------------------------------------------------
@@ -196,7 +212,7 @@ class SignalSerializer(serializers.Serializer):
         handle = account_data.get("handle")
         owner = self.context["handles"].get(handle) if handle else None
         if owner is not None and owner != attrs["account"]:
-            errors["account_data"] = {"handle": "Another account already uses this handle."}
+            errors["account_data"] = {"handle": ["Another account already uses this handle."]}
         story = attrs.get("story")
         if story:
             author = self.context["stories"].get(story)
@@ -218,7 +234,7 @@ class SignalBatchSerializer(serializers.ListSerializer):
 
 class IngestResultSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the item in the request.")
-    status = serializers.ChoiceField(["stored", "duplicate"])
+    status = serializers.CharField(help_text="`stored`, or `duplicate` when the idempotency key was seen before.")
     id = serializers.IntegerField(help_text="Signal id.")
     case = serializers.IntegerField(allow_null=True, help_text="Case the signal joined or opened, if any.")
 
@@ -407,9 +423,13 @@ class CaseSignalSerializer(serializers.ModelSerializer):
 
 
 class ProposalSerializer(serializers.ModelSerializer):
+    """An outcome a detector proposed; only a reviewer's decision can approve it."""
+
+    outcome = serializers.CharField(read_only=True, help_text="Outcome code, as in proposed_outcomes.")
+
     class Meta:
         model = EnforcementAction
-        fields = ["id", "outcome", "status", "proposed_by_signal"]
+        fields = ["id", "outcome", "proposed_by_signal"]
         read_only_fields = fields
 
 
