@@ -15,7 +15,7 @@ from moderation.models import AuditEvent, Outcome, Policy
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
-def _staff():
+def _staff(request=None):
     return get_user_model().objects.filter(is_staff=True).order_by("username")
 
 

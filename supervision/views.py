@@ -432,9 +432,12 @@ def recall_detector(request, name: str, version: str):
                     fingerprint=form.fingerprint,
                 )
             except services.RecallListingChanged as exc:
-                form = RecallForm(
-                    initial={**initial, **{k: form.cleaned_data[k] for k in ("mode", "reason", "writer_statement")}}
-                )
+                data = request.POST.copy()
+                for key, value in initial.items():
+                    data[key] = value
+                data.pop("confirm", None)
+                form = RecallForm(data, initial=initial)
+                form.is_valid()
                 form.add_error(None, str(exc))
                 status = 409
             except ValidationError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -49,7 +50,7 @@ def share_bar(share, *, width: int = 120, low: float | None = None) -> str:
     """A 0–1 share as a bar; red when below `low`."""
     tone = "low" if share is not None and low is not None and float(share) < float(low) else ""
     if share is None:
-        return format_html('<span class="sv-none">—</span>')
+        return mark_safe('<span class="sv-none">—</span>')
     return bar(float(share), 1, width=width, tone=tone)
 
 
@@ -59,7 +60,7 @@ def sparkline(series, key: str, *, width: int = 120, height: int = 24, maximum=N
     values = [row.get(key) for row in series]
     present = [float(v) for v in values if v is not None]
     if not present:
-        return format_html('<span class="sv-none">no data</span>')
+        return mark_safe('<span class="sv-none">no data</span>')
     top = float(maximum) if maximum is not None else max(present) or 1.0
     step = width / max(len(values) - 1, 1)
     points = []
