@@ -251,7 +251,9 @@ def _store(*, client: ApiClient, item: SignalIn, now: datetime) -> IngestResult:
 
 
 def _open_case_on(account: Account, story: Story | None, *, family: str | None = None):
-    qs = Case.objects.select_for_update().filter(account=account, story=story, status__in=OPEN_CASE_STATUSES)
+    qs = Case.objects.select_for_update(of=("self",)).filter(
+        account=account, story=story, status__in=OPEN_CASE_STATUSES
+    )
     if family is not None:
         qs = qs.filter(policy_family=family)
     return qs.select_related("queue", "policy", "account").order_by("opened_at", "id").first()
@@ -540,7 +542,7 @@ def recompute_priority(*, case: Case, actor=None, now: datetime | None = None) -
     when it moved."""
     now = now or timezone.now()
     with transaction.atomic():
-        case = Case.objects.select_for_update().select_related("account", "policy").get(pk=case.pk)
+        case = Case.objects.select_for_update(of=("self",)).select_related("account", "policy").get(pk=case.pk)
         before = case.priority
         _refresh_case_stats(case, now=now)
         if case.priority != before:
@@ -650,7 +652,9 @@ def mute_reporter(*, actor, reporter: Account, reason: str, now: datetime | None
         standing.muted_at, standing.muted_by, standing.mute_reason = now, actor, reason
         standing.save(update_fields=["muted_at", "muted_by", "mute_reason"])
         changed = []
-        for case in Case.objects.select_for_update().select_related("account", "policy").filter(pk__in=case_ids):
+        for case in (
+            Case.objects.select_for_update(of=("self",)).select_related("account", "policy").filter(pk__in=case_ids)
+        ):
             before = case.priority
             _refresh_case_stats(case, now=now)
             changed.append((case, before))
