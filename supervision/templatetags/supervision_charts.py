@@ -50,38 +50,90 @@ def share_bar(share, *, width: int = 120, low: float | None = None) -> str:
     """A 0–1 share as a bar; red when below `low`."""
     tone = "low" if share is not None and low is not None and float(share) < float(low) else ""
     if share is None:
-        return mark_safe('<span class="sv-none">—</span>')
+        return ""
     return bar(float(share), 1, width=width, tone=tone)
 
 
 @register.simple_tag
 def sparkline(series, key: str, *, width: int = 120, height: int = 24, maximum=None, low=None) -> str:
-    """Weekly values as a polyline with a dot per week that has data; gaps are skipped."""
+    """Weekly values as a polyline over a faint band, a dot per week with data (weeks
+    without data are skipped) and a dashed line at the `low` threshold."""
     values = [row.get(key) for row in series]
     present = [float(v) for v in values if v is not None]
     if not present:
         return mark_safe('<span class="sv-none">no data</span>')
     top = float(maximum) if maximum is not None else max(present) or 1.0
     step = width / max(len(values) - 1, 1)
-    points = []
-    for i, v in enumerate(values):
-        if v is None:
-            continue
-        y = height - 2 - (float(v) / top) * (height - 4) if top else height - 2
-        points.append((round(i * step, 1), round(y, 1), v, series[i].get("week", "")))
+
+    def y_of(v) -> float:
+        return round(height - 2 - (float(v) / top) * (height - 4), 1) if top else height - 2
+
+    points = [
+        (round(i * step, 1), y_of(v), v, series[i].get("week", "")) for i, v in enumerate(values) if v is not None
+    ]
     line = " ".join(f"{x},{y}" for x, y, _, _ in points)
     dots = format_html_join(
         "",
-        '<circle cx="{}" cy="{}" r="2" class="{}"><title>{}: {}</title></circle>',
+        '<circle cx="{}" cy="{}" r="2.5" class="{}"><title>week of {}: {}</title></circle>',
         ((x, y, "low" if low is not None and float(v) < float(low) else "", week, _num(v)) for x, y, v, week in points),
+    )
+    threshold = (
+        format_html('<line class="sv-threshold" x1="0" x2="{}" y1="{}" y2="{}"></line>', width, y_of(low), y_of(low))
+        if low is not None
+        else ""
     )
     return format_html(
         '<svg class="sv-spark" width="{}" height="{}" role="img" aria-label="weekly trend">'
+        '<rect class="sv-band" width="{}" height="{}" rx="2"></rect>{}'
         '<polyline points="{}" fill="none"></polyline>{}</svg>',
         width,
         height,
+        width,
+        height,
+        threshold,
         line,
         dots,
+    )
+
+
+@register.simple_tag
+def week_bars(series, key: str, *, count_key: str = "", width: int = 480, height: int = 90, maximum=1, low=None):
+    """One column per week (height = value), red below `low`, a grey stub for weeks
+    without data; the first and last week are labelled."""
+    n = max(len(series), 1)
+    slot = width / n
+    chart_h = height - 16
+    bars = []
+    for i, row in enumerate(series):
+        value = row.get(key)
+        x = round(i * slot + 2, 1)
+        w = round(slot - 4, 1)
+        label = f"week of {row.get('week', '')}: " + (
+            "no data" if value is None else f"{_num(float(value) * 100)}%" if maximum == 1 else _num(value)
+        )
+        if count_key:
+            label += f" ({row.get(count_key, 0)} marks)"
+        if value is None:
+            bars.append((x, chart_h - 2, w, 2, "none", label))
+            continue
+        h = max(2.0, round(float(value) / float(maximum) * chart_h, 1)) if maximum else 2.0
+        tone = "low" if low is not None and float(value) < float(low) else ""
+        bars.append((x, round(chart_h - h, 1), w, h, tone, label))
+    rects = format_html_join("", '<rect x="{}" y="{}" width="{}" height="{}" class="{}"><title>{}</title></rect>', bars)
+    first = series[0].get("week", "") if series else ""
+    last = series[-1].get("week", "") if series else ""
+    return format_html(
+        '<svg class="sv-weeks" width="{}" height="{}" role="img" aria-label="weekly {}">{}'
+        '<text x="0" y="{}">{}</text><text x="{}" y="{}" text-anchor="end">{}</text></svg>',
+        width,
+        height,
+        key,
+        rects,
+        height - 2,
+        first,
+        width,
+        height - 2,
+        last,
     )
 
 
