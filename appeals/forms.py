@@ -74,7 +74,7 @@ class AppealForm(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     files = MultipleFileField(
-        label="Files that support your appeal (optional)",
+        label="Files that support your appeal",
         required=False,
         help_text=f"Up to {MAX_FILES} PNG, JPEG or PDF files, 5 MB each.",
     )
