@@ -14,4 +14,4 @@ class AppealsConfig(AppConfig):
         audit_verbs.register()
         for panel in dashboard.PANELS:
             register_panel(panel)
-        register_demo_step("appeals", seed_demo_appeals, position=400)
+        register_demo_step("appeals", seed_demo_appeals, position=950)

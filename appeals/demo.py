@@ -28,6 +28,7 @@ STATEMENTS = [
 def seed_demo_appeals(rng: random.Random) -> list[str]:
     lines = []
     if not Appeal.objects.exists():
+        _apply_pending_demo_actions()
         lines = _file_demo_appeals()
     example = Appeal.objects.order_by("-money_at_stake", "id").first()
     if example is not None:
@@ -36,6 +37,20 @@ def seed_demo_appeals(rng: random.Random) -> list[str]:
     else:
         lines.append("Appeals: no applied actions yet, so no demo appeals.")
     return lines
+
+
+def _apply_pending_demo_actions() -> None:
+    """The seed runs in one transaction, so the apply jobs the earlier steps queued run
+    only after it commits. Run those job bodies now (they are idempotent, and the queued
+    jobs find the actions applied) so there is something to appeal."""
+    from cases.models import OutboxEntry, OutboxOperation
+    from cases.services.enforcement import apply_action
+
+    pending = OutboxEntry.objects.filter(
+        operation=OutboxOperation.APPLY, done_at__isnull=True, action__status=ActionStatus.APPROVED
+    ).values_list("action_id", flat=True)
+    for action_id in list(pending[:500]):
+        apply_action(action_id=action_id)
 
 
 @transaction.atomic
