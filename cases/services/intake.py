@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -77,6 +77,8 @@ STORY_DATA_FIELDS = (
     "kind",
     "published_at",
 )
+
+SIGNAL_FKS = ["case", "client", "submitted_by", "account", "story", "reporter", "policy"]
 
 EVIDENCE_FILE_MAX_BYTES = 5 * 1024 * 1024
 EVIDENCE_FILE_TYPES = {
@@ -184,7 +186,8 @@ def _store(*, client: ApiClient, item: SignalIn, now: datetime) -> IngestResult:
         observed_at=item.observed_at or now,
         set_aside=muted,
     )
-    signal.full_clean(exclude=["case"], validate_unique=False, validate_constraints=False)
+    # The related rows were just loaded or created; re-checking each FK would cost a query apiece.
+    signal.full_clean(exclude=SIGNAL_FKS, validate_unique=False, validate_constraints=False)
     signal.save()
 
     case, opened, attached = (None, False, [signal])
@@ -327,7 +330,7 @@ def open_or_join_case(
         opened_at=now,
         sla_due_at=now + queue.sla,
     )
-    case.full_clean(validate_unique=False, validate_constraints=False)
+    case.full_clean(exclude=["account", "story", "policy", "queue"], validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             case.save()
@@ -388,7 +391,7 @@ def _propose(case: Case, signal: Signal) -> list[EnforcementAction]:
             story=case.story if outcome in STORY_OUTCOMES else None,
             status=ActionStatus.PROPOSED,
         )
-        action.full_clean(validate_constraints=False)
+        action.full_clean(exclude=["case", "account", "story", "proposed_by_signal"], validate_constraints=False)
         action.save()
         already.add(outcome)
         created.append(action)
@@ -514,18 +517,22 @@ def create_snapshot(*, case: Case) -> Evidence | None:
 def _refresh_case_stats(case: Case, *, now: datetime) -> list[str]:
     """Recount signals and reporters and recompute the priority; saves what changed."""
     counted = Signal.objects.filter(case=case, set_aside=False)
-    stats = counted.aggregate(top=Max("score", filter=Q(source=SignalSource.DETECTOR)))
-    reporter_ids = set(
-        counted.filter(source__in=READER_SOURCES, reporter__isnull=False).values_list("reporter_id", flat=True)
-    )
-    reliability = {s.reporter_id: s.reliability for s in ReporterStanding.objects.filter(reporter_id__in=reporter_ids)}
+    stats = counted.aggregate(n=Count("id"), top=Max("score", filter=Q(source=SignalSource.DETECTOR)))
+    reporters = {
+        reporter_id: ReporterStanding(upheld_count=upheld or 0, rejected_count=rejected or 0).reliability
+        for reporter_id, upheld, rejected in counted.filter(source__in=READER_SOURCES, reporter__isnull=False)
+        .values_list(
+            "reporter_id", "reporter__reporter_standing__upheld_count", "reporter__reporter_standing__rejected_count"
+        )
+        .distinct()
+    }
     account = case.account
-    case.signal_count = counted.count()
-    case.reporter_count = len(reporter_ids)
+    case.signal_count = stats["n"]
+    case.reporter_count = len(reporters)
     case.max_detector_score = stats["top"]
     case.priority = compute_priority(
         severity=case.policy.severity if case.policy else Severity.LOW,
-        reporter_reliabilities=[reliability.get(rid, 0.5) for rid in reporter_ids],
+        reporter_reliabilities=list(reporters.values()),
         max_detector_score=case.max_detector_score,
         follower_count=account.follower_count,
         is_partner=account.is_partner,
