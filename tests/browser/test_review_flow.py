@@ -3,7 +3,7 @@ import pytest
 from cases.models import ActionStatus, CaseStatus, EnforcementAction
 from cases.services import review
 from moderation.models import AccountStatus
-from tests.appeals.flush import audit_rows_flushable  # noqa: F401  (fixture)
+from tests.appeals.flush import audit_rows_flushable, migrated_rows  # noqa: F401  (fixtures)
 from tests.browser.conftest import SCREENSHOTS
 from tests.cases.review_factories import account_case, detector_signal, story_case
 from tests.factories import QueueFactory, moderator, policy, senior_moderator
@@ -13,23 +13,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.usefixtures("audit_rows_flushable"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _catalogue_and_roles(transactional_db):
-    """A flush at the end of an earlier transactional test empties the data the
-    migrations loaded; put the policy catalogue and the role groups back."""
-    from django.contrib.auth.models import Group
-
-    from moderation.catalogue import catalogue_rows
-    from moderation.models import Policy
-    from moderation.roles import Role, sync_role_permissions
-
-    for row in catalogue_rows():
-        Policy.objects.update_or_create(code=row["code"], version=row["version"], defaults=row)
-    for name in Role.ALL:
-        Group.objects.get_or_create(name=name)
-    sync_role_permissions()
 
 
 def test_moderator_reviews_next_reads_evidence_decides_and_sees_the_action_applied(page, login):
