@@ -7,10 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.appeals.flush import audit_rows_flushable, migrated_rows  # noqa: F401  (fixtures)
 from tests.factories import supervisor
 from tests.supervision.world import build_world
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# The flush after a transactional test drops the migrated catalogue and trips the audit
+# triggers on SQLite; audit_rows_flushable restores the one and lifts the other.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("audit_rows_flushable"),
+]
 
 
 def test_supervisor_drills_from_a_bad_detector_into_its_cases_and_exports_the_report(page, login):
