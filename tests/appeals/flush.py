@@ -38,7 +38,7 @@ def _empty_tables() -> None:
             for statement in guard.SQLITE_UNGUARD:
                 cursor.execute(statement)
     try:
-        call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
+        call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True, reset_sequences=False)
     finally:
         if sqlite:
             with connection.cursor() as cursor:
