@@ -349,7 +349,9 @@ def decide_case(
         raise PermissionDenied("You may not decide cases in this queue.")
     now = timezone.now()
     with transaction.atomic():
-        locked = Case.objects.select_for_update().select_related("account", "story", "queue").get(pk=case.pk)
+        locked = (
+            Case.objects.select_for_update(of=("self",)).select_related("account", "story", "queue").get(pk=case.pk)
+        )
         if locked.status not in CLAIMABLE_STATUSES:
             raise CaseAlreadyDecided(_already_decided_message(locked))
         if is_bulk:
