@@ -1,7 +1,6 @@
 import pytest
 
 from tests.appeals.factories import applied_action, decision_for, notice_for
-from tests.appeals.flush import migrated_rows  # noqa: F401  (fixture)
 from tests.factories import AccountFactory, StoryFactory, appeals_reviewer
 
 
@@ -33,9 +32,3 @@ def partner_actions(writer):
     revoke = applied_action("partner.revoke", account=writer, decision=decision)
     hold = applied_action("partner.earnings_hold", account=writer, decision=decision)
     return revoke, hold
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _snapshot_migrated_rows_early(request):
-    """Take the snapshot before any transactional test flushes the database."""
-    request.getfixturevalue("migrated_rows")
