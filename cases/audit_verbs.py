@@ -11,6 +11,7 @@ INTAKE_VERBS = {
     "evidence.added": "{actor} added {target}",
     "reporter.muted": "{actor} muted reporter {target}: {reason}",
     "reporter.unmuted": "{actor} unmuted reporter {target}",
+    "reporter.standing_settled": "{actor} settled the reporters' standing after {target}",
     "routing_rule.saved": "{actor} saved routing rule {target}",
     "queue.saved": "{actor} saved queue {target}",
 }

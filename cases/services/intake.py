@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -684,6 +684,34 @@ def mute_reporter(*, actor, reporter: Account, reason: str, now: datetime | None
                 case_ref=case.pk,
             )
     return standing
+
+
+def settle_reporters(*, case: Case, upheld: bool, actor=None) -> list[int]:
+    """Once a case is decided, give each distinct reader whose counted report is on it one
+    upheld (violation found) or rejected mark; reliability, and so the weight of their
+    next reports, follows. Call inside the decision's transaction."""
+    reporter_ids = sorted(
+        set(
+            Signal.objects.filter(
+                case=case, set_aside=False, source__in=READER_SOURCES, reporter__isnull=False
+            ).values_list("reporter_id", flat=True)
+        )
+    )
+    if not reporter_ids:
+        return []
+    field = "upheld_count" if upheld else "rejected_count"
+    with transaction.atomic():
+        for reporter_id in reporter_ids:
+            ReporterStanding.objects.get_or_create(reporter_id=reporter_id)
+        ReporterStanding.objects.filter(reporter_id__in=reporter_ids).update(**{field: F(field) + 1})
+        record_event(
+            actor=actor,
+            verb="reporter.standing_settled",
+            target=case,
+            after={"reporters": reporter_ids, "upheld": upheld},
+            case_ref=case.pk,
+        )
+    return reporter_ids
 
 
 def unmute_reporter(*, actor, reporter: Account, reason: str = "") -> ReporterStanding:

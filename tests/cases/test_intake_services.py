@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -16,6 +17,7 @@ from cases.services.intake import (
     add_staff_note,
     mute_reporter,
     recompute_priority,
+    settle_reporters,
     unmute_reporter,
 )
 from moderation.models import ApiClient, AuditEvent, SignalSource
@@ -152,6 +154,22 @@ def test_muting_a_reporter_sets_aside_pending_reports_and_stops_new_cases(platfo
     unmute_reporter(actor=boss, reporter=troll)
     again = send(platform, reader_signal(other.author, other, reporter=troll))
     assert again.case_id is not None
+
+
+def test_settling_a_decided_case_moves_each_readers_reliability_once(platform):
+    story = StoryFactory()
+    alice, bob = AccountFactory(), AccountFactory()
+    result = send(platform, reader_signal(story.author, story, reporter=alice))
+    send(platform, reader_signal(story.author, story, reporter=alice))
+    send(platform, reader_signal(story.author, story, reporter=bob, source=SignalSource.SHOW_LESS))
+    case = Case.objects.get(pk=result.case_id)
+
+    with transaction.atomic():
+        assert settle_reporters(case=case, upheld=True) == sorted([alice.pk, bob.pk])
+    standing = ReporterStanding.objects.get(reporter=alice)
+    assert (standing.upheld_count, standing.rejected_count) == (1, 0)
+    assert standing.reliability > 0.5
+    assert AuditEvent.objects.filter(verb="reporter.standing_settled", case_ref=case.pk).count() == 1
 
 
 # --- evidence -----------------------------------------------------------------------
