@@ -28,6 +28,7 @@ from cases.models import (
 )
 from cases.notices import write_decision_notices
 from cases.services.enforcement import HumanGateViolation, approve_actions, reject_actions, stage_actions
+from cases.services.intake import settle_reporters
 from moderation import claims
 from moderation.audit import record_event
 from moderation.models import (
@@ -413,6 +414,7 @@ def decide_case(
         transition(locked, to=to, allowed=CASE_FLOW, actor=user, verb=verb, extra_updates=updates, case_ref=locked.pk)
         if not decision.needs_approval:
             write_decision_notices(decision=decision, actor=user)
+            settle_reporters(case=locked, upheld=decision.is_violation, actor=user)
     case.status = locked.status
     return decision
 
@@ -451,6 +453,7 @@ def approve_decision(*, decision: Decision, approver) -> Decision:
             case_ref=decision.case_id,
         )
         write_decision_notices(decision=decision, actor=approver)
+        settle_reporters(case=decision.case, upheld=True, actor=approver)
     return decision
 
 

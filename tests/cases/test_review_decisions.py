@@ -342,3 +342,32 @@ def test_partner_revocation_is_severe_and_restores_enrolment_on_reversal(run_on_
         request_reversal(action=decision.actions.get(), actor=senior_moderator(), reason="overturned")
     case.account.refresh_from_db()
     assert case.account.partner_status == PartnerStatus.ACTIVE and case.account.partner_enrolled_at == enrolled
+
+
+def test_a_decision_settles_the_standing_of_the_readers_who_reported_it():
+    from cases.models import ReporterStanding, Signal
+    from moderation.models import SignalSource
+
+    upheld_case, rejected_case = story_case(), story_case()
+    alice, bob = AccountFactory(), AccountFactory()
+    for case, reporter in ((upheld_case, alice), (rejected_case, bob)):
+        Signal.objects.create(
+            idempotency_key=f"report-{case.pk}",
+            source=SignalSource.READER_REPORT,
+            account=case.account,
+            story=case.story,
+            reporter=reporter,
+            observed_at=timezone.now(),
+            case=case,
+        )
+    user = moderator()
+    claimed(upheld_case, user)
+    review.decide_case(case=upheld_case, user=user, data=data())
+    claimed(rejected_case, user)
+    review.decide_case(case=rejected_case, user=user, data=data(code=None, outcomes=[], violation=False))
+    assert ReporterStanding.objects.get(reporter=alice).upheld_count == 1
+    assert ReporterStanding.objects.get(reporter=bob).rejected_count == 1
+    assert (
+        ReporterStanding.objects.get(reporter=alice).reliability
+        > ReporterStanding.objects.get(reporter=bob).reliability
+    )
