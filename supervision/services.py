@@ -319,11 +319,8 @@ def submit_qa_review(
     """Record the blind second decision; an agreement closes the sample, a disagreement
     goes to a supervisor."""
     now = now or timezone.now()
-    sample = (
-        QASample.objects.select_for_update()
-        .select_related("decision__policy", "golden__expected_policy")
-        .get(pk=sample.pk)
-    )
+    # Lock the sample row alone: PostgreSQL refuses FOR UPDATE across the nullable joins.
+    sample = QASample.objects.select_for_update().get(pk=sample.pk)
     if not permissions.can_qa_review_sample(user, sample):
         raise PermissionDenied("You took part in this decision, or may not give second decisions.")
     if sample.status != QAStatus.PENDING:

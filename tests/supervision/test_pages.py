@@ -98,17 +98,28 @@ def test_verify_chain_reports_intact_and_is_audited(client, boss):
     assert (event.verb, event.actor, event.target_id) == ("audit.chain_verified", boss, str(check.pk))
 
 
+def _tamper(event_id: int) -> None:
+    """Edit one audit row behind the log's back, lifting the append-only triggers."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("ALTER TABLE moderation_auditevent DISABLE TRIGGER moderation_auditevent_no_update")
+            cursor.execute("UPDATE moderation_auditevent SET reason='edited' WHERE id=%s", [event_id])
+            cursor.execute("ALTER TABLE moderation_auditevent ENABLE TRIGGER moderation_auditevent_no_update")
+            return
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name='moderation_auditevent'")
+        triggers = cursor.fetchall()
+        for name, _ in triggers:
+            cursor.execute(f'DROP TRIGGER "{name}"')
+        cursor.execute("UPDATE moderation_auditevent SET reason='edited' WHERE id=%s", [event_id])
+        for _, sql in triggers:
+            cursor.execute(sql)
+
+
 def test_verify_chain_names_the_first_broken_link(client, boss):
-    if connection.vendor == "postgresql":
-        pytest.skip("the tamper trigger refuses the edit on PostgreSQL; SQLite trigger dropped below")
     first = _audit("demo.seeded", boss)
     second = _audit("demo.seeded", boss)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='moderation_auditevent'")
-        triggers = [row[0] for row in cursor.fetchall()]
-        for name in triggers:
-            cursor.execute(f'DROP TRIGGER "{name}"')
-        cursor.execute("UPDATE moderation_auditevent SET reason='edited' WHERE id=%s", [second.pk])
+    _tamper(second.pk)
     response = client.post(reverse("supervision:audit_verify"), follow=True)
     assert f"Audit chain broken at event #{second.pk}" in response.content.decode()
     assert AuditChainCheck.objects.get().broken_at == second.pk
