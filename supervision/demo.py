@@ -139,7 +139,7 @@ def _seed_history(rng: random.Random, users: dict) -> list[str]:
     for n, case in enumerate(good):
         opened = now - timedelta(days=42 - n * 3, hours=rng.randint(1, 12))
         reviewer = users["moderator2"] if n % 3 else users["moderator"]
-        decision = _decide_as(case, reviewer, violation=n % 6 != 5, approver=users["senior"])
+        decision = _decide_as(case, reviewer, violation=n != 4, approver=users["senior"])
         _move_back(case, decision, opened=opened, took=timedelta(hours=rng.randint(2, 30)))
         cases_made += 1
     return [f"Supervision: {cases_made} decided detector cases over six weeks; {DETECTOR} {BAD_RELEASE} looks bad."]
