@@ -186,7 +186,7 @@ def seed_supervision_demo(rng: random.Random) -> list[str]:
     if QASample.objects.filter(qa_note="Demo second review.").exists():
         reviewers = []
     for reviewer in reviewers:
-        for _ in range(3):
+        for _ in range(1):  # leave some samples for moderators to try
             sample = services.claim_next_qa_sample(user=reviewer, now=now)
             if sample is None:
                 break
