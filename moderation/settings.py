@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_rq",
     "moderation",
     "cases",
@@ -161,6 +162,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Signals in from the platform and its detectors; cases out.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI served from our own static files: the docs work without a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 RATELIMIT_VIEW = "moderation.views.ratelimited"
