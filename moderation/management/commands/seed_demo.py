@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.test.utils import override_settings
 
 from moderation.demo import seed_demo_platform
 
@@ -11,7 +12,9 @@ class Command(BaseCommand):
         parser.add_argument("--writers", type=int, default=300)
 
     def handle(self, *args, seed, writers, **options):
-        summary = seed_demo_platform(seed=seed, writers=writers)
+        # Demo notices are stored on their cases; printing every email would bury the logins.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            summary = seed_demo_platform(seed=seed, writers=writers)
         self.stdout.write(
             f"Demo platform: {summary.accounts} accounts, {summary.stories} stories and responses, "
             f"{summary.follows} follows; engagement ring of {len(summary.ring_handles)}, "
