@@ -6,14 +6,12 @@ from django.utils import timezone
 from appeals import services
 from moderation.models import Account
 from tests.appeals.factories import active_followers, purge_followers_of
-from tests.appeals.flush import audit_rows_flushable, migrated_rows  # noqa: F401  (fixtures)
 from tests.browser.conftest import SCREENSHOTS
 from tests.factories import AccountFactory, appeals_reviewer
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("audit_rows_flushable"),
 ]
 
 

@@ -6,14 +6,12 @@ import pytest
 from appeals.models import Appeal
 from cases.notices import make_appeal_token
 from tests.appeals.factories import applied_action, notice_for
-from tests.appeals.flush import audit_rows_flushable, migrated_rows  # noqa: F401  (fixtures)
 from tests.browser.conftest import SCREENSHOTS
 from tests.factories import AccountFactory, StoryFactory
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("audit_rows_flushable"),
 ]
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

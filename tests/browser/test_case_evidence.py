@@ -1,16 +1,12 @@
 import pytest
 
 from moderation.models import SignalSource
-from tests.appeals.flush import audit_rows_flushable, migrated_rows  # noqa: F401  (fixtures)
 from tests.cases.intake_helpers import detector_signal, make_client, reader_signal, send
 from tests.factories import AccountFactory, StoryFactory, moderator
 
-# The flush after a transactional test drops what migrations loaded (catalogue, queues) and
-# trips the audit log's append-only triggers on SQLite; audit_rows_flushable handles both.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("audit_rows_flushable"),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

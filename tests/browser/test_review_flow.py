@@ -3,15 +3,13 @@ import pytest
 from cases.models import ActionStatus, CaseStatus, EnforcementAction
 from cases.services import review
 from moderation.models import AccountStatus
-from tests.appeals.flush import audit_rows_flushable, migrated_rows  # noqa: F401  (fixtures)
 from tests.browser.conftest import SCREENSHOTS
 from tests.cases.review_factories import account_case, detector_signal, story_case
 from tests.factories import QueueFactory, moderator, policy, senior_moderator
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("audit_rows_flushable"),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

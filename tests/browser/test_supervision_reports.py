@@ -7,16 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.appeals.flush import audit_rows_flushable, migrated_rows  # noqa: F401  (fixtures)
 from tests.factories import supervisor
 from tests.supervision.world import build_world
 
-# The flush after a transactional test drops the migrated catalogue and trips the audit
-# triggers on SQLite; audit_rows_flushable restores the one and lifts the other.
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("audit_rows_flushable"),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

@@ -9,15 +9,11 @@ from rest_framework.test import APIClient
 
 from cases.models import Case, Signal
 from moderation.audit import verify_chain
-from tests.appeals.flush import audit_rows_flushable, migrated_rows  # noqa: F401  (fixtures)
 from tests.cases.intake_helpers import make_client
 from tests.factories import StoryFactory
 
-# The flush after a transactional test drops what migrations loaded (catalogue, queues) and
-# trips the audit log's append-only triggers on SQLite; audit_rows_flushable handles both.
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-    pytest.mark.usefixtures("audit_rows_flushable"),
+    pytest.mark.django_db(transaction=True),
 ]
 URL = "/api/v1/signals/"
 

@@ -1,0 +1,70 @@
+"""The one door for background work: after commit, inline without Redis, real RQ with it."""
+
+import os
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+
+from cases import jobs
+from cases.models import ActionStatus, OutboxEntry, OutboxOperation
+from moderation.jobs import enqueue
+from moderation.models import StoryKind
+from tests.factories import EnforcementActionFactory, StoryFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _paywall_action():
+    story = StoryFactory(kind=StoryKind.STORY, is_paywalled=True)
+    action = EnforcementActionFactory(outcome="paywall.remove", story=story, account=story.author)
+    OutboxEntry.objects.create(action=action, operation=OutboxOperation.APPLY)
+    return action, story
+
+
+def test_inline_jobs_run_only_after_the_transaction_commits(django_capture_on_commit_callbacks):
+    action, story = _paywall_action()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        enqueue(jobs.apply_action_job, action.pk, queue="enforcement")
+        story.refresh_from_db()
+        assert story.is_paywalled, "the job must not run before commit"
+    story.refresh_from_db()
+    action.refresh_from_db()
+    assert not story.is_paywalled
+    assert action.status == ActionStatus.APPLIED
+
+
+def test_a_rolled_back_transaction_enqueues_nothing(django_capture_on_commit_callbacks):
+    action, story = _paywall_action()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        try:
+            with transaction.atomic():
+                enqueue(jobs.apply_action_job, action.pk, queue="enforcement")
+                raise RuntimeError("the decision failed")
+        except RuntimeError:
+            pass
+    assert callbacks == []
+    story.refresh_from_db()
+    assert story.is_paywalled
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="real RQ queues need REDIS_URL (CI sets it)")
+def test_with_redis_the_job_goes_through_a_real_queue_and_a_worker_applies_it(django_capture_on_commit_callbacks):
+    import django_rq
+    from rq import SimpleWorker
+
+    action, story = _paywall_action()
+    queue = django_rq.get_queue("enforcement")
+    queue.empty()
+    with override_settings(JOBS_RUN_INLINE=False), django_capture_on_commit_callbacks(execute=True):
+        enqueue(jobs.apply_action_job, action.pk, queue="enforcement")
+    story.refresh_from_db()
+    assert story.is_paywalled, "queued, not yet worked"
+    assert queue.count == 1
+    worker = django_rq.get_worker("enforcement", worker_class=SimpleWorker)
+    assert worker.work(burst=True)
+    story.refresh_from_db()
+    action.refresh_from_db()
+    assert not story.is_paywalled
+    assert action.status == ActionStatus.APPLIED
+    assert queue.count == 0
