@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -112,7 +113,7 @@ ACCOUNT_STATUS = {
 _STATUS_RANK = {AccountStatus.ACTIVE: 0, AccountStatus.RESTRICTED: 1, AccountStatus.SUSPENDED: 2}
 
 
-class PlatformAdapter:
+class PlatformAdapter(ABC):
     """Base class. `transactional` adapters only write this database, so the caller
     may run a non-batched call inside its own transaction together with the state
     change it records."""
@@ -122,12 +123,13 @@ class PlatformAdapter:
     def is_batched(self, outcome: str) -> bool:
         return outcome == Outcome.FOLLOWERS_PURGE
 
-    def apply(self, command: PlatformCommand, *, progress: Progress | None = None) -> dict:
-        raise NotImplementedError
+    @abstractmethod
+    def apply(self, command: PlatformCommand, *, progress: Progress | None = None) -> dict: ...
 
-    def reverse(self, command: PlatformCommand, effect: dict, *, progress: Progress | None = None) -> dict:
-        raise NotImplementedError
+    @abstractmethod
+    def reverse(self, command: PlatformCommand, effect: dict, *, progress: Progress | None = None) -> dict: ...
 
+    @abstractmethod
     def restore_follows(
         self,
         *,
@@ -136,8 +138,7 @@ class PlatformAdapter:
         followee_ids: list[int] | None = None,
         progress: Progress | None = None,
         batch_size: int = BATCH_SIZE,
-    ) -> int:
-        raise NotImplementedError
+    ) -> int: ...
 
 
 class LocalPlatformAdapter(PlatformAdapter):
