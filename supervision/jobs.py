@@ -18,3 +18,12 @@ def sample_for_qa_job(since_hours: int = 48) -> int:
     from supervision.services import sample_recent_decisions
 
     return len(sample_recent_decisions(since=timezone.now() - timedelta(hours=since_hours)))
+
+
+def sample_decision_job(decision_id: int) -> None:
+    from cases.models import Decision
+    from supervision.services import maybe_sample_for_qa
+
+    decision = Decision.objects.select_related("case", "policy").filter(pk=decision_id).first()
+    if decision is not None:
+        maybe_sample_for_qa(decision=decision)

@@ -181,3 +181,44 @@ def test_golden_answers_are_compared_with_the_known_answer():
     )
     sample.refresh_from_db()
     assert (sample.status, sample.agrees) == (QAStatus.AGREED, True)
+
+
+def test_a_decision_is_drawn_into_qa_as_soon_as_it_becomes_final(django_capture_on_commit_callbacks):
+    from cases.services import review
+    from tests.cases.review_factories import account_case, story_case
+
+    QASamplingRuleFactory(share_percent=100)
+    mira, sofia = moderator(), senior_moderator()
+    plain = story_case()
+    review.claim_case(user=mira, case=plain)
+    pol = policy("spam.duplicate")
+    data = review.DecisionInput(
+        is_violation=True,
+        policy=pol,
+        outcomes=list(pol.default_outcomes),
+        rationale="Same text.",
+        statement="Your story duplicates one you posted before.",
+        detector_marks={},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        decision = review.decide_case(case=plain, user=mira, data=data)
+    assert QASample.objects.filter(decision=decision).exists()
+
+    severe = account_case(code="spam.automation")
+    review.claim_case(user=mira, case=severe)
+    pol = policy("spam.automation")
+    data = review.DecisionInput(
+        is_violation=True,
+        policy=pol,
+        outcomes=["account.suspend"],
+        rationale="Scripted posting.",
+        statement="Your account posted programmatically.",
+        detector_marks={},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = review.decide_case(case=severe, user=mira, data=data)
+    assert waiting.needs_approval
+    assert not QASample.objects.filter(decision=waiting).exists(), "not final until approved"
+    with django_capture_on_commit_callbacks(execute=True):
+        review.approve_decision(decision=waiting, approver=sofia)
+    assert QASample.objects.filter(decision=waiting).count() == 1
