@@ -15,6 +15,7 @@ a second person when it needs four eyes) and held by the database as well
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import transaction
@@ -34,7 +35,14 @@ from cases.models import (
 from moderation.audit import record_event
 from moderation.jobs import enqueue
 from moderation.models import STORY_OUTCOMES, AuditEvent, Outcome
-from moderation.platform import DEFAULT_HOLD_DAYS, PlatformCommand, PlatformError, get_adapter
+from moderation.platform import (
+    DEFAULT_HOLD_DAYS,
+    PlatformAdapter,
+    PlatformCommand,
+    PlatformError,
+    Progress,
+    get_adapter,
+)
 from moderation.roles import is_service_user
 from moderation.transitions import transition
 
@@ -251,15 +259,20 @@ def _begin(action_id: int, operation: str, from_status: str) -> tuple[Enforcemen
         return action, entry
 
 
-def apply_action(*, action_id: int) -> EnforcementAction:
-    """Job body: put one approved action on the platform (`approved → applied | failed`)."""
-    action = EnforcementAction.objects.select_related("decision__decided_by", "decision__approved_by").get(pk=action_id)
-    if action.status != ActionStatus.APPROVED:
-        return action
-    problem = human_gate_problem(action.decision)
-    if problem:
-        return _mark_failed(action_id, None, f"refused by the human gate: {problem}")
-    started = _begin(action_id, OutboxOperation.APPLY, ActionStatus.APPROVED)
+def _run_on_platform(
+    *,
+    action_id: int,
+    operation: str,
+    from_status: str,
+    call: Callable[[PlatformAdapter, PlatformCommand, EnforcementAction, Progress | None], dict],
+    finish: Callable[[EnforcementAction, OutboxEntry, dict], EnforcementAction],
+    on_error: Callable[[OutboxEntry, PlatformError], EnforcementAction],
+) -> EnforcementAction:
+    """The skeleton apply and reverse share. An adapter that only writes this database
+    runs inside the transaction that records the new state; a remote or batched one
+    runs outside it (its batches commit their own progress) and the state is recorded
+    after, under the row lock, only if nobody got there first."""
+    started = _begin(action_id, operation, from_status)
     if started is None:
         return EnforcementAction.objects.get(pk=action_id)
     action, entry = started
@@ -269,17 +282,35 @@ def apply_action(*, action_id: int) -> EnforcementAction:
         if adapter.transactional and not adapter.is_batched(action.outcome):
             with transaction.atomic():
                 action = _lock_action(action_id)
-                if action.status != ActionStatus.APPROVED:
+                if action.status != from_status:
                     return action
-                return _mark_applied(action, entry, adapter.apply(command))
-        effect = adapter.apply(command, progress=OutboxProgress(entry))
+                return finish(action, entry, call(adapter, command, action, None))
+        result = call(adapter, command, action, OutboxProgress(entry))
     except PlatformError as exc:
-        return _mark_failed(action_id, entry, str(exc))
+        return on_error(entry, exc)
     with transaction.atomic():
         action = _lock_action(action_id)
-        if action.status != ActionStatus.APPROVED:
+        if action.status != from_status:
             return action
-        return _mark_applied(action, entry, effect)
+        return finish(action, entry, result)
+
+
+def apply_action(*, action_id: int) -> EnforcementAction:
+    """Job body: put one approved action on the platform (`approved → applied | failed`)."""
+    action = EnforcementAction.objects.select_related("decision__decided_by", "decision__approved_by").get(pk=action_id)
+    if action.status != ActionStatus.APPROVED:
+        return action
+    problem = human_gate_problem(action.decision)
+    if problem:
+        return _mark_failed(action_id, None, f"refused by the human gate: {problem}")
+    return _run_on_platform(
+        action_id=action_id,
+        operation=OutboxOperation.APPLY,
+        from_status=ActionStatus.APPROVED,
+        call=lambda adapter, command, action, progress: adapter.apply(command, progress=progress),
+        finish=_mark_applied,
+        on_error=lambda entry, exc: _mark_failed(action_id, entry, str(exc)),
+    )
 
 
 def _decision_label(action: EnforcementAction) -> str:
@@ -404,29 +435,20 @@ def _reversal_request(action: EnforcementAction) -> AuditEvent | None:
 
 def reverse_action(*, action_id: int) -> EnforcementAction:
     """Job body: restore exactly what the action's `effect` says (`applied → reversed`)."""
-    started = _begin(action_id, OutboxOperation.REVERSE, ActionStatus.APPLIED)
-    if started is None:
-        return EnforcementAction.objects.get(pk=action_id)
-    action, entry = started
-    adapter = get_adapter()
-    command = command_for(action)
-    try:
-        if adapter.transactional and not adapter.is_batched(action.outcome):
-            with transaction.atomic():
-                action = _lock_action(action_id)
-                if action.status != ActionStatus.APPLIED:
-                    return action
-                return _mark_reversed(action, entry, adapter.reverse(command, action.effect))
-        result = adapter.reverse(command, action.effect, progress=OutboxProgress(entry))
-    except PlatformError as exc:
-        OutboxEntry.objects.filter(pk=entry.pk).update(last_error=str(exc)[:2000], gave_up_at=timezone.now())
-        logger.warning("reversal of action %s failed: %s", action_id, exc)
-        return EnforcementAction.objects.get(pk=action_id)
-    with transaction.atomic():
-        action = _lock_action(action_id)
-        if action.status != ActionStatus.APPLIED:
-            return action
-        return _mark_reversed(action, entry, result)
+    return _run_on_platform(
+        action_id=action_id,
+        operation=OutboxOperation.REVERSE,
+        from_status=ActionStatus.APPLIED,
+        call=lambda adapter, command, action, progress: adapter.reverse(command, action.effect, progress=progress),
+        finish=_mark_reversed,
+        on_error=lambda entry, exc: _reversal_failed(action_id, entry, exc),
+    )
+
+
+def _reversal_failed(action_id: int, entry: OutboxEntry, exc: PlatformError) -> EnforcementAction:
+    OutboxEntry.objects.filter(pk=entry.pk).update(last_error=str(exc)[:2000], gave_up_at=timezone.now())
+    logger.warning("reversal of action %s failed: %s", action_id, exc)
+    return EnforcementAction.objects.get(pk=action_id)
 
 
 def _mark_reversed(action: EnforcementAction, entry: OutboxEntry, result: dict) -> EnforcementAction:
