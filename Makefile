@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install worker bench migrate seed
+.PHONY: run test lint format install worker cron bench migrate seed
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -47,6 +47,9 @@ test: install
 
 worker: install
 	$(PY) manage.py rqworker default enforcement restoration
+
+cron: install
+	$(PY) manage.py rqcron supervision.cron
 
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)

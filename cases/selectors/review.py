@@ -3,6 +3,8 @@ approval, and what the review page shows beyond `case_detail`."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
@@ -83,3 +85,12 @@ def bulk_candidates(*, user, queue: Queue | None, family: str = "", search: str 
 
 def actions_for_case(case: Case) -> list[EnforcementAction]:
     return list(case.actions.select_related("story", "decision").prefetch_related("outbox").order_by("id"))
+
+
+def cases_nearing_sla(*, now=None, horizon_hours: int = 72) -> QuerySet[Case]:
+    """Open cases whose priority's urgency term moves with the clock: due within the
+    horizon, or already overdue. Served by the (status, sla_due_at) index."""
+    now = now or timezone.now()
+    return Case.objects.filter(
+        status__in=OPEN_CASE_STATUSES, sla_due_at__lt=now + timedelta(hours=horizon_hours)
+    ).order_by("sla_due_at")

@@ -1,0 +1,16 @@
+"""The back-office's periodic jobs, for RQ's cron scheduler:
+
+    python manage.py rqcron supervision.cron      (make cron)
+
+It lives in the top app because it schedules work from every app. Each job is safe
+to overlap and re-run.
+"""
+
+from rq import cron
+
+from cases.jobs import drain_outbox_job, refresh_urgent_priorities_job
+from supervision.jobs import sample_for_qa_job
+
+cron.register(drain_outbox_job, "enforcement", interval=60, name="drain-outbox")
+cron.register(refresh_urgent_priorities_job, "default", interval=15 * 60, name="refresh-urgent-priorities")
+cron.register(sample_for_qa_job, "default", interval=10 * 60, name="sample-for-qa")
