@@ -262,8 +262,9 @@ class SignalIngestView(APIView):
     """Accept one signal or a list of up to SIGNAL_BATCH_LIMIT.
 
     Validation is all-or-nothing: one malformed item rejects the batch (400, errors at
-    the item's index). A valid batch is stored item by item and acknowledged once all
-    are committed; repeats of an idempotency key are reported as duplicates.
+    the item's index). A valid batch is stored in chunks of whole accounts, one
+    transaction each, and acknowledged once all are committed; repeats of an
+    idempotency key are reported as duplicates.
     """
 
     permission_classes = [CanSendSignals]

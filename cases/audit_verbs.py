@@ -4,6 +4,7 @@ from moderation.audit import register_verb
 
 INTAKE_VERBS = {
     "signal.received": "{actor} sent a signal ({target})",
+    "signals.received": "{actor} sent signals on {target}",
     "signal.set_aside": "{actor}'s signal was set aside: {reason}",
     "case.opened": "{actor} opened {target}",
     "case.priority_recomputed": "{actor} recomputed the priority of {target}",

@@ -1,9 +1,10 @@
 """Signals in, cases out: storing signals idempotently, joining or opening cases,
 snapshots, priority, staff evidence and reporter muting.
 
-Each signal is stored in its own transaction. Row writes come first and audit rows
-last, so two transactions racing for the same case or idempotency key never wait on
-each other while one holds the audit chain's lock.
+Signals are stored in chunks (up to CHUNK_SIZE signals of whole accounts per
+transaction) with bulk reads and writes, one audit row per case per chunk. Row writes
+come first and audit rows last, so two transactions racing for the same case or
+idempotency key never wait on each other while one holds the audit chain's lock.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -42,7 +43,6 @@ from cases.models import (
 )
 from cases.priority import compute_priority
 from cases.routing import route
-from cases.selectors import pending_show_less_reporters
 from moderation.audit import record_event
 from moderation.models import (
     STORY_OUTCOMES,
@@ -124,182 +124,493 @@ class IngestResult:
 
 # --- ingest ----------------------------------------------------------------------
 
+CHUNK_SIZE = 100
+"""Signals per transaction. Row locks on a chunk's cases, and the audit chain's lock
+at its end, are held for one chunk only, so other writers wait milliseconds."""
+
+_RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
 
 def ingest_signals(*, client: ApiClient, items: Iterable[SignalIn], now: datetime | None = None) -> list[IngestResult]:
     """Store each signal (once per idempotency key) and join or open its case.
 
-    Items are stored one by one, each committed before the next starts; the caller
-    acknowledges only after all returned, so an acknowledged signal is never lost and
-    a retried batch stores nothing twice.
+    Known keys are looked up for the whole batch at once. The rest is stored in chunks
+    of whole accounts (a busy account spans several chunks, in order), each chunk one
+    transaction that is committed before the next starts; the caller acknowledges only
+    after all returned, so an acknowledged signal is never lost and a retried batch
+    stores nothing twice. Results come back in input order.
     """
-    return [ingest_signal(client=client, item=item, now=now) for item in items]
+    items = list(items)
+    results: list[IngestResult | None] = [None] * len(items)
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        first.setdefault(item.idempotency_key, i)
+    known = _existing(client, list(first))
+    fresh = [i for key, i in first.items() if key not in known]
+    for key, i in first.items():
+        results[i] = known.get(key)
+    lookups = _Lookups()
+    for chunk in _chunks(items, fresh):
+        _ingest_chunk(client=client, items=items, indexes=chunk, results=results, now=now, lookups=lookups)
+    for i, item in enumerate(items):
+        if results[i] is None:  # a repeat of a key earlier in this batch
+            original = results[first[item.idempotency_key]]
+            results[i] = IngestResult(IngestResult.DUPLICATE, original.signal_id, original.case_id)
+    return results
 
 
 def ingest_signal(*, client: ApiClient, item: SignalIn, now: datetime | None = None) -> IngestResult:
-    existing = _existing(client, item.idempotency_key)
-    if existing is not None:
-        return existing
-    try:
-        with transaction.atomic():
-            return _store(client=client, item=item, now=now or timezone.now())
-    except IntegrityError:
-        # Lost a race on signal_idempotent_per_client: the winner has committed.
-        existing = _existing(client, item.idempotency_key)
-        if existing is None:
-            raise
-        return existing
+    """One signal: a batch of one, so single and batch signals take the same path."""
+    return ingest_signals(client=client, items=[item], now=now)[0]
 
 
-def _existing(client: ApiClient, key: str) -> IngestResult | None:
-    row = Signal.objects.filter(client=client, idempotency_key=key).values_list("pk", "case_id").first()
-    return IngestResult(IngestResult.DUPLICATE, row[0], row[1]) if row else None
+def _existing(client: ApiClient, keys: list[str]) -> dict[str, IngestResult]:
+    found = {}
+    for start in range(0, len(keys), 1000):
+        rows = Signal.objects.filter(client=client, idempotency_key__in=keys[start : start + 1000])
+        for key, pk, case_id in rows.values_list("idempotency_key", "pk", "case_id"):
+            found[key] = IngestResult(IngestResult.DUPLICATE, pk, case_id)
+    return found
 
 
-def _store(*, client: ApiClient, item: SignalIn, now: datetime) -> IngestResult:
-    account, account_changes = _upsert_account(item.account, item.account_data, now=now)
-    story, story_changes = (None, [])
-    if item.story:
-        story, story_changes = _upsert_story(item.story, item.story_data, author=account)
-    reporter = _reporter_account(item.reporter) if item.reporter else None
-    muted = False
-    if reporter is not None:
-        standing, _ = ReporterStanding.objects.get_or_create(reporter=reporter)
-        muted = standing.muted_at is not None
-    policy = item.policy
-    if policy is None and item.source == SignalSource.READER_REPORT:
-        policy = Policy.objects.current().get(code=DEFAULT_REPORT_POLICY)
+def _chunks(items: list[SignalIn], indexes: list[int]) -> Iterable[list[int]]:
+    """Whole accounts per chunk, in order of first appearance, so the mirror copy of an
+    account is refreshed in the order its signals were sent."""
+    groups: dict[str, list[int]] = {}
+    for i in indexes:
+        groups.setdefault(items[i].account, []).append(i)
+    chunk: list[int] = []
+    for members in groups.values():
+        for start in range(0, len(members), CHUNK_SIZE):
+            part = members[start : start + CHUNK_SIZE]
+            if chunk and len(chunk) + len(part) > CHUNK_SIZE:
+                yield chunk
+                chunk = []
+            chunk.extend(part)
+    if chunk:
+        yield chunk
 
-    signal = Signal(
-        client=client,
-        idempotency_key=item.idempotency_key,
-        source=item.source,
-        account=account,
-        story=story,
-        reporter=reporter,
-        reason=item.reason,
-        policy=policy,
-        detector_name=item.detector_name,
-        detector_version=item.detector_version,
-        score=item.score,
-        proposed_outcomes=list(item.proposed_outcomes),
-        payload=item.payload or {},
-        observed_at=item.observed_at or now,
-        set_aside=muted,
-    )
-    # The related rows were just loaded or created; re-checking each FK would cost a query apiece.
-    signal.full_clean(exclude=SIGNAL_FKS, validate_unique=False, validate_constraints=False)
-    signal.save()
 
-    case, opened, attached = (None, False, [signal])
-    if not muted:
-        case, opened, attached = _case_for(signal, now=now)
-    proposals: list[EnforcementAction] = []
-    snapshot = None
-    was_automated = case.automated_origin if case is not None and not opened else None
-    if case is not None:
-        for joined in attached:
+class _Lookups:
+    """Configuration read once per batch: routing and the report button's policy."""
+
+    def __init__(self):
+        self.queues: dict[tuple[str, str, str], Queue] = {}
+        self.report_policy: Policy | None = None
+
+    def queue(self, *, policy_family: str, policy_code: str, source: str) -> Queue:
+        key = (policy_family, policy_code, source)
+        if key not in self.queues:
+            self.queues[key] = route(policy_family=policy_family, policy_code=policy_code, source=source)
+        return self.queues[key]
+
+    def default_policy(self) -> Policy:
+        if self.report_policy is None:
+            self.report_policy = Policy.objects.current().get(code=DEFAULT_REPORT_POLICY)
+        return self.report_policy
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) in _RETRY_SQLSTATES
+
+
+def _ingest_chunk(*, client, items, indexes, results, now, lookups) -> None:
+    """One transaction; if a concurrent post stored some of the same keys first (or the
+    database broke a deadlock), those are answered as duplicates and the rest retried."""
+    pending = list(indexes)
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                stored = _store_chunk(
+                    client=client, entries=[(i, items[i]) for i in pending], now=now or timezone.now(), lookups=lookups
+                )
+        except (IntegrityError, OperationalError) as exc:
+            if not _retryable(exc) or attempt == 2:
+                raise
+            known = _existing(client, [items[i].idempotency_key for i in pending])
+            if isinstance(exc, IntegrityError) and not known:
+                raise
+            for i in pending:
+                results[i] = known.get(items[i].idempotency_key)
+            pending = [i for i in pending if results[i] is None]
+            if not pending:
+                return
+            continue
+        for i, result in stored.items():
+            results[i] = result
+        return
+
+
+@dataclass
+class _Touched:
+    """What a chunk did to one case, for the stats refresh and the audit rows."""
+
+    case: Case
+    was_automated: bool
+    opened: dict | None = None  # the case.opened audit payload
+    signals: list[Signal] = field(default_factory=list)
+    attached: list[int] = field(default_factory=list)  # earlier 'show less' signals it took up
+    proposing: list[Signal] = field(default_factory=list)
+    proposals: list[EnforcementAction] = field(default_factory=list)
+
+
+def _store_chunk(*, client: ApiClient, entries: list[tuple[int, SignalIn]], now: datetime, lookups) -> dict:
+    """Rows first (mirror, cases, signals, evidence, proposals, stats), audit rows last."""
+    accounts, created_accounts = _chunk_accounts(entries, now=now)
+    stories, created_stories = _chunk_stories(entries, accounts)
+    muted_ids = _muted_reporters({accounts[item.reporter] for _, item in entries if item.reporter})
+    subjects = {(accounts[item.account].pk, stories[item.story].pk if item.story else None) for _, item in entries}
+    open_cases = _lock_open_cases(subjects, accounts)
+
+    touched: dict[int, _Touched] = {}
+    timeline: list = []  # signals and snapshots, in the order their evidence is written
+    waiting: dict[tuple, list[Signal]] = {}  # 'show less' signals without a case, per subject
+    dirty: dict[object, set[str]] = {}
+    signals: list[tuple[int, Signal, list[str]]] = []
+    case_at_store: dict[int, Case | None] = {}
+
+    def touch(case: Case) -> _Touched:
+        if case.pk not in touched:
+            touched[case.pk] = _Touched(case=case, was_automated=case.automated_origin)
+        return touched[case.pk]
+
+    def open_case(subject, signal: Signal, family: str) -> tuple[Case, bool]:
+        account, story = signal.account, signal.story
+        queue = lookups.queue(
+            policy_family=family, policy_code=signal.policy.code if signal.policy else "", source=signal.source
+        )
+        case, opened = _insert_case(
+            account=account,
+            story=story,
+            policy_family=family,
+            policy=signal.policy,
+            source=signal.source,
+            queue=queue,
+            now=now,
+        )
+        case.account, case.story = account, story
+        open_cases.setdefault(subject, []).append(case)
+        return case, opened
+
+    for i, item in entries:
+        account = accounts[item.account]
+        changes = (
+            ["created"]
+            if created_accounts.get(item.account) == i
+            else _refresh(account, item.account_data, ACCOUNT_DATA_FIELDS, dirty, now=now)
+        )
+        story = stories[item.story] if item.story else None
+        if story is not None:
+            if created_stories.get(item.story) == i:
+                changes = changes + ["story.created"]
+            else:
+                changes = changes + [
+                    f"story.{name}" for name in _refresh(story, item.story_data, STORY_DATA_FIELDS, dirty)
+                ]
+        reporter = accounts[item.reporter] if item.reporter else None
+        muted = reporter is not None and reporter.pk in muted_ids
+        policy = item.policy
+        if policy is None and item.source == SignalSource.READER_REPORT:
+            policy = lookups.default_policy()
+        signal = Signal(
+            client=client,
+            idempotency_key=item.idempotency_key,
+            source=item.source,
+            account=account,
+            story=story,
+            reporter=reporter,
+            reason=item.reason,
+            policy=policy,
+            detector_name=item.detector_name,
+            detector_version=item.detector_version,
+            score=item.score,
+            proposed_outcomes=list(item.proposed_outcomes),
+            payload=item.payload or {},
+            observed_at=item.observed_at or now,
+            set_aside=muted,
+        )
+        # The related rows were just loaded or created; re-checking each FK would cost a query apiece.
+        signal.full_clean(exclude=SIGNAL_FKS, validate_unique=False, validate_constraints=False)
+        signals.append((i, signal, changes))
+        case_at_store[i] = None
+        if muted:
+            continue
+
+        subject = (account.pk, story.pk if story else None)
+        on_subject = open_cases.get(subject, [])
+        if signal.source == SignalSource.SHOW_LESS and policy is None:
+            # 'Show less' names no rule: it joins any open case on the subject, and alone
+            # opens one only once enough distinct readers said it.
+            if on_subject:
+                case, opened, joining = on_subject[0], False, [signal]
+            else:
+                if subject not in waiting:
+                    waiting[subject] = list(
+                        Signal.objects.filter(
+                            source=SignalSource.SHOW_LESS,
+                            account=account,
+                            story=story,
+                            case__isnull=True,
+                            set_aside=False,
+                        )
+                        .select_related("reporter")
+                        .order_by("received_at", "id")
+                    )
+                queued = waiting[subject]
+                queued.append(signal)
+                if len({s.reporter_id for s in queued}) < settings.MODERATION["SHOW_LESS_THRESHOLD"]:
+                    continue
+                case, opened = open_case(subject, signal, READER_FAMILY)
+                joining = list(queued) if opened else [signal]
+                if opened:
+                    queued.clear()
+                else:
+                    queued.remove(signal)
+        else:
+            family = policy.family if policy else READER_FAMILY
+            case = next((c for c in on_subject if c.policy_family == family), None)
+            opened = False
+            if case is None:
+                case, opened = open_case(subject, signal, family)
+            joining = [signal]
+
+        state = touch(case)
+        for joined in joining:
             joined.case = case
-            joined.save(update_fields=["case"])
-            _signal_evidence(case, joined)
+            if joined.pk is not None:  # stored earlier, waiting for enough readers
+                state.attached.append(joined.pk)
+            else:
+                state.signals.append(joined)
+            timeline.append(("signal", case, joined))
         if opened:
-            snapshot = create_snapshot(case=case)
-        if signal.source in HUMAN_SOURCES and case.automated_origin:
-            case.automated_origin = False
-        proposals = _propose(case, signal)
-        _refresh_case_stats(case, now=now)
-
-    # Audit rows last (see module docstring).
-    actor = client.user
-    if opened:
-        record_event(
-            actor=actor,
-            verb="case.opened",
-            target=case,
-            after={
+            snapshot = _snapshot_evidence(case)
+            timeline.append(("snapshot", case, snapshot))
+            state.opened = {
                 "queue": case.queue.slug,
                 "policy_family": case.policy_family,
                 "policy": case.policy.code if case.policy else None,
                 "automated_origin": case.automated_origin,
                 "sla_due_at": case.sla_due_at,
-                "snapshot_hash": snapshot.content_hash if snapshot else None,
+                "snapshot_hash": snapshot.content_hash,
+            }
+        if signal.source in HUMAN_SOURCES and case.automated_origin:
+            case.automated_origin = False
+        if signal.source == SignalSource.DETECTOR and signal.proposed_outcomes:
+            state.proposing.append(signal)
+        case_at_store[i] = case
+
+    for obj in sorted(dirty, key=lambda o: (o._meta.label, o.pk)):
+        fields = sorted(dirty[obj])
+        obj.full_clean(exclude=["author"], validate_unique="handle" in fields, validate_constraints=False)
+        extra = ["partner_enrolled_at"] if isinstance(obj, Account) else []
+        obj.save(update_fields=[*fields, *extra, "updated_at"])
+    Signal.objects.bulk_create([signal for _, signal, _ in signals])
+    for state in touched.values():
+        if state.attached:
+            Signal.objects.filter(pk__in=state.attached).update(case=state.case)
+    Evidence.objects.bulk_create(
+        [row if kind == "snapshot" else _signal_evidence(case, row) for kind, case, row in timeline]
+    )
+    _propose_all([state for state in touched.values() if state.proposing])
+    for state in touched.values():
+        _refresh_case_stats(state.case, now=now)
+
+    _audit_chunk(actor=client.user, touched=list(touched.values()), signals=signals)
+    return {
+        i: IngestResult(IngestResult.STORED, signal.pk, case_at_store[i].pk if case_at_store[i] else None)
+        for i, signal, _ in signals
+    }
+
+
+def _audit_chunk(*, actor, touched: list[_Touched], signals: list[tuple[int, Signal, list[str]]]) -> None:
+    """One signals.received row per case (and per account for signals that joined no
+    case) naming every signal, after the case.opened row and before the proposals."""
+    refreshed = {id(signal): changes for _, signal, changes in signals}
+
+    def listed(batch: list[Signal]) -> list[dict]:
+        return [
+            {"id": s.pk, "source": s.source, "set_aside": s.set_aside, "mirror_refreshed": refreshed[id(s)]}
+            for s in batch
+        ]
+
+    for state in touched:
+        case = state.case
+        if state.opened is not None:
+            record_event(actor=actor, verb="case.opened", target=case, after=state.opened, case_ref=case.pk)
+        cleared = state.was_automated and not case.automated_origin
+        record_event(
+            actor=actor,
+            verb="signals.received",
+            target=case,
+            before={"automated_origin": True} if cleared else None,
+            after={
+                "case": case.pk,
+                "signals": listed(state.signals),
+                "attached": state.attached,
+                "priority": case.priority,
+                "automated_origin": case.automated_origin,
             },
             case_ref=case.pk,
         )
-    after = {
-        "source": signal.source,
-        "case": case.pk if case else None,
-        "set_aside": signal.set_aside,
-        "mirror_refreshed": account_changes + story_changes,
-    }
-    if case is not None:
-        after.update(priority=case.priority, automated_origin=case.automated_origin)
-    record_event(
-        actor=actor,
-        verb="signal.received",
-        target=signal,
-        before={"automated_origin": was_automated} if was_automated and not case.automated_origin else None,
-        after=after,
-        reason="reporter is muted" if muted else "",
-        case_ref=case.pk if case else None,
-    )
-    for action in proposals:
+        for action in state.proposals:
+            record_event(
+                actor=actor,
+                verb="case.action_proposed",
+                target=action,
+                after={"outcome": action.outcome, "signal": action.proposed_by_signal_id, "status": action.status},
+                case_ref=case.pk,
+            )
+    caseless: dict[int, list[Signal]] = {}
+    for _, signal, _ in signals:
+        if signal.case_id is None:
+            caseless.setdefault(signal.account_id, []).append(signal)
+    for batch in caseless.values():
+        muted = [s.pk for s in batch if s.set_aside]
         record_event(
             actor=actor,
-            verb="case.action_proposed",
-            target=action,
-            after={"outcome": action.outcome, "signal": signal.pk, "status": action.status},
-            case_ref=case.pk,
+            verb="signals.received",
+            target=batch[0].account,
+            after={"case": None, "signals": listed(batch)},
+            reason="reporter is muted" if muted else "",
         )
-    return IngestResult(IngestResult.STORED, signal.pk, case.pk if case else None)
 
 
-def _open_case_on(account: Account, story: Story | None, *, family: str | None = None):
-    qs = Case.objects.select_for_update(of=("self",)).filter(
-        account=account, story=story, status__in=OPEN_CASE_STATUSES
+def _chunk_accounts(entries, *, now: datetime) -> tuple[dict[str, Account], dict[str, int]]:
+    """Accounts and readers of a chunk by platform id, the missing ones created (from the
+    first item's account_data, or as a reader placeholder). Also: which item created which."""
+    wanted = {item.account for _, item in entries} | {item.reporter for _, item in entries if item.reporter}
+    accounts = {a.platform_id: a for a in Account.objects.filter(platform_id__in=wanted)}
+    created: dict[str, int] = {}
+    new: list[Account] = []
+    for i, item in entries:
+        if item.account not in accounts and item.account_data:
+            account = Account(platform_id=item.account)
+            _apply(account, item.account_data, ACCOUNT_DATA_FIELDS)
+            _enrol(account, now=now)
+            account.full_clean(validate_unique=False, validate_constraints=False)
+            accounts[item.account], created[item.account] = account, i
+            new.append(account)
+        if item.reporter and item.reporter not in accounts:
+            # Readers may not be in the mirror yet: keep a placeholder keyed by their id.
+            accounts[item.reporter] = Account(platform_id=item.reporter, handle=f"reader-{item.reporter}")
+            new.append(accounts[item.reporter])
+        if item.account not in accounts:
+            raise Account.DoesNotExist(f"Unknown account {item.account!r} and no account_data to create it.")
+    theirs = _insert_new(Account, new)
+    accounts.update(theirs)
+    for platform_id in theirs:  # created elsewhere a moment ago: the item refreshes it instead
+        created.pop(platform_id, None)
+    return accounts, created
+
+
+def _chunk_stories(entries, accounts: dict[str, Account]) -> tuple[dict[str, Story], dict[str, int]]:
+    """The copy of each story; story_data refreshes it but never a case's snapshot."""
+    wanted = {item.story for _, item in entries if item.story}
+    if not wanted:
+        return {}, {}
+    stories = {s.platform_id: s for s in Story.objects.filter(platform_id__in=wanted)}
+    created: dict[str, int] = {}
+    new: list[Story] = []
+    for i, item in entries:
+        if item.story and item.story not in stories:
+            if not item.story_data:
+                raise Story.DoesNotExist(f"Unknown story {item.story!r} and no story_data to create it.")
+            story = Story(platform_id=item.story, author=accounts[item.account])
+            _apply(story, item.story_data, STORY_DATA_FIELDS)
+            story.full_clean(exclude=["author"], validate_unique=False, validate_constraints=False)
+            stories[item.story], created[item.story] = story, i
+            new.append(story)
+    theirs = _insert_new(Story, new)
+    stories.update(theirs)
+    for platform_id in theirs:
+        created.pop(platform_id, None)
+    return stories, created
+
+
+def _insert_new(model, rows: list) -> dict:
+    """Insert rows first seen in this chunk in one statement; a row another transaction
+    inserted a moment ago is used instead (returned by platform id)."""
+    if not rows:
+        return {}
+    try:
+        with transaction.atomic():
+            model.objects.bulk_create(rows)
+        return {}
+    except IntegrityError:
+        pass
+    theirs = {}
+    for row in rows:
+        row.pk = None
+        row._state.adding = True
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        except IntegrityError:
+            theirs[row.platform_id] = model.objects.get(platform_id=row.platform_id)
+    return theirs
+
+
+def _enrol(account: Account, *, now: datetime) -> None:
+    if account.partner_status == PartnerStatus.ACTIVE and account.partner_enrolled_at is None:
+        account.partner_enrolled_at = now
+
+
+def _refresh(obj, data: dict | None, fields, dirty: dict, *, now: datetime | None = None) -> list[str]:
+    """Apply data to the in-memory row (saved once per chunk); the changed field names."""
+    if not data:
+        return []
+    changed = _apply(obj, data, fields)
+    if isinstance(obj, Account):
+        _enrol(obj, now=now)
+    if changed:
+        dirty.setdefault(obj, set()).update(changed)
+    return [f"account.{name}" for name in changed] if isinstance(obj, Account) else changed
+
+
+def _muted_reporters(reporters: set[Account]) -> set[int]:
+    """Ids of muted readers; each reader gets a standing row the first time they report."""
+    if not reporters:
+        return set()
+    ids = {r.pk for r in reporters}
+    standings = dict(ReporterStanding.objects.filter(reporter_id__in=ids).values_list("reporter_id", "muted_at"))
+    missing = [ReporterStanding(reporter_id=pk) for pk in sorted(ids - set(standings))]
+    if missing:
+        ReporterStanding.objects.bulk_create(missing, ignore_conflicts=True)
+    return {pk for pk, muted_at in standings.items() if muted_at is not None}
+
+
+def _lock_open_cases(subjects: set[tuple[int, int | None]], accounts: dict[str, Account]) -> dict[tuple, list[Case]]:
+    """The open cases on the chunk's subjects, locked in one ordered statement (so two
+    chunks never lock them in opposite orders), oldest first per subject."""
+    by_pk = {a.pk: a for a in accounts.values()}
+    match = Q()
+    for account_id, story_id in subjects:
+        match |= Q(account_id=account_id, story_id=story_id) if story_id else Q(account_id=account_id, story=None)
+    cases = (
+        Case.objects.select_for_update(of=("self",))
+        .filter(match, status__in=OPEN_CASE_STATUSES)
+        .select_related("queue", "policy", "story")
+        .order_by("id")
     )
-    if family is not None:
-        qs = qs.filter(policy_family=family)
-    return qs.select_related("queue", "policy", "account").order_by("opened_at", "id").first()
+    found: dict[tuple, list[Case]] = {}
+    for case in cases:
+        case.account = by_pk[case.account_id]
+        found.setdefault((case.account_id, case.story_id), []).append(case)
+    for on_subject in found.values():
+        on_subject.sort(key=lambda c: (c.opened_at, c.pk))
+    return found
 
 
-def _case_for(signal: Signal, *, now: datetime) -> tuple[Case | None, bool, list[Signal]]:
-    """(case, opened, signals to attach) for a freshly stored, counted signal."""
-    if signal.source == SignalSource.SHOW_LESS and signal.policy is None:
-        # 'Show less' names no rule: it joins any open case on the subject, and alone
-        # opens one only once enough distinct readers said it.
-        case = _open_case_on(signal.account, signal.story)
-        if case is not None:
-            return case, False, [signal]
-        threshold = settings.MODERATION["SHOW_LESS_THRESHOLD"]
-        if pending_show_less_reporters(account_id=signal.account_id, story_id=signal.story_id) < threshold:
-            return None, False, []
-        pending = list(
-            Signal.objects.filter(
-                source=SignalSource.SHOW_LESS,
-                account=signal.account,
-                story=signal.story,
-                case__isnull=True,
-                set_aside=False,
-            ).order_by("received_at", "id")
-        )
-        case, opened = _open_signal_case(signal, family=READER_FAMILY, now=now)
-        return case, opened, pending if opened else [signal]
-    family = signal.policy.family if signal.policy else READER_FAMILY
-    case = _open_case_on(signal.account, signal.story, family=family)
-    if case is not None:
-        return case, False, [signal]
-    case, opened = _open_signal_case(signal, family=family, now=now)
-    return case, opened, [signal]
-
-
-def _open_signal_case(signal: Signal, *, family: str, now: datetime) -> tuple[Case, bool]:
-    return open_or_join_case(
-        account=signal.account,
-        story=signal.story,
-        policy_family=family,
-        policy=signal.policy,
-        source=signal.source,
-        now=now,
+def _open_case_on(account: Account, story: Story | None, *, family: str):
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .filter(account=account, story=story, status__in=OPEN_CASE_STATUSES, policy_family=family)
+        .select_related("queue", "policy", "account")
+        .order_by("opened_at", "id")
+        .first()
     )
 
 
@@ -319,6 +630,14 @@ def open_or_join_case(
     if existing is not None:
         return existing, False
     queue = route(policy_family=policy_family, policy_code=policy.code if policy else "", source=source)
+    return _insert_case(
+        account=account, story=story, policy_family=policy_family, policy=policy, source=source, queue=queue, now=now
+    )
+
+
+def _insert_case(*, account, story, policy_family, policy, source, queue, now) -> tuple[Case, bool]:
+    """Open a case; if another transaction opened one on the subject a moment ago
+    (constraint case_one_open_per_subject_family), join that one instead."""
     case = Case(
         account=account,
         story=story,
@@ -343,6 +662,7 @@ def open_or_join_case(
 
 
 def _signal_evidence(case: Case, signal: Signal) -> Evidence:
+    """The evidence row (unsaved) a signal puts on its case's timeline."""
     if signal.source == SignalSource.DETECTOR:
         title = f"{signal.detector_name} {signal.detector_version}: {signal.policy.code}"
         if signal.score is not None:
@@ -351,7 +671,7 @@ def _signal_evidence(case: Case, signal: Signal) -> Evidence:
         title = f"{signal.get_source_display()} from @{signal.reporter.handle}"
     else:
         title = signal.get_source_display()
-    return Evidence.objects.create(
+    return Evidence(
         case=case,
         kind=EvidenceKind.SIGNAL,
         signal=signal,
@@ -369,33 +689,37 @@ def _signal_evidence(case: Case, signal: Signal) -> Evidence:
     )
 
 
-def _propose(case: Case, signal: Signal) -> list[EnforcementAction]:
-    """A detector's proposed outcomes become proposals on the case; only a human
-    decision (cases.services.review) turns them into approved actions."""
-    if signal.source != SignalSource.DETECTOR or not signal.proposed_outcomes:
-        return []
-    already = set(
-        case.actions.filter(status=ActionStatus.PROPOSED, outcome__in=signal.proposed_outcomes).values_list(
-            "outcome", flat=True
-        )
-    )
-    created = []
-    for outcome in signal.proposed_outcomes:
-        if outcome in already:
-            continue
-        action = EnforcementAction(
-            case=case,
-            proposed_by_signal=signal,
-            outcome=outcome,
-            account=case.account,
-            story=case.story if outcome in STORY_OUTCOMES else None,
-            status=ActionStatus.PROPOSED,
-        )
-        action.full_clean(exclude=["case", "account", "story", "proposed_by_signal"], validate_constraints=False)
-        action.save()
-        already.add(outcome)
-        created.append(action)
-    return created
+def _propose_all(states: list[_Touched]) -> None:
+    """A detector's proposed outcomes become proposals on the case (one per outcome
+    still proposed); only a human decision (cases.services.review) turns them into
+    approved actions."""
+    if not states:
+        return
+    already: dict[int, set[str]] = {state.case.pk: set() for state in states}
+    for case_id, outcome in EnforcementAction.objects.filter(
+        case_id__in=list(already), status=ActionStatus.PROPOSED
+    ).values_list("case_id", "outcome"):
+        already[case_id].add(outcome)
+    for state in states:
+        case = state.case
+        for signal in state.proposing:
+            for outcome in signal.proposed_outcomes:
+                if outcome in already[case.pk]:
+                    continue
+                action = EnforcementAction(
+                    case=case,
+                    proposed_by_signal=signal,
+                    outcome=outcome,
+                    account=case.account,
+                    story=case.story if outcome in STORY_OUTCOMES else None,
+                    status=ActionStatus.PROPOSED,
+                )
+                action.full_clean(
+                    exclude=["case", "account", "story", "proposed_by_signal"], validate_constraints=False
+                )
+                action.save()
+                already[case.pk].add(outcome)
+                state.proposals.append(action)
 
 
 # --- mirror -----------------------------------------------------------------------
@@ -408,63 +732,6 @@ def _apply(obj, data: dict | None, fields: Iterable[str]) -> list[str]:
             setattr(obj, name, data[name])
             changed.append(name)
     return changed
-
-
-def _upsert_account(platform_id: str, data: dict | None, *, now: datetime) -> tuple[Account, list[str]]:
-    """The back-office's copy of the account, created or refreshed from account_data."""
-    if not data:
-        return Account.objects.get(platform_id=platform_id), []
-    account = Account.objects.filter(platform_id=platform_id).first()
-    created = account is None
-    if created:
-        account = Account(platform_id=platform_id)
-    changed = _apply(account, data, ACCOUNT_DATA_FIELDS)
-    if account.partner_status == PartnerStatus.ACTIVE and account.partner_enrolled_at is None:
-        account.partner_enrolled_at = now
-    if created:
-        account.full_clean()
-        try:
-            with transaction.atomic():
-                account.save()
-        except IntegrityError:
-            # Another signal created it a moment ago; refresh that row instead.
-            account = Account.objects.get(platform_id=platform_id)
-            changed = _apply(account, data, ACCOUNT_DATA_FIELDS)
-            if changed:
-                account.save(update_fields=[*changed, "partner_enrolled_at", "updated_at"])
-        return account, ["created"]
-    if changed:
-        account.full_clean()
-        account.save(update_fields=[*changed, "partner_enrolled_at", "updated_at"])
-    return account, [f"account.{name}" for name in changed]
-
-
-def _upsert_story(platform_id: str, data: dict | None, *, author: Account) -> tuple[Story, list[str]]:
-    """The copy of the story; story_data refreshes it but never a case's snapshot."""
-    if not data:
-        return Story.objects.get(platform_id=platform_id), []
-    story = Story.objects.filter(platform_id=platform_id).first()
-    if story is None:
-        story = Story(platform_id=platform_id, author=author)
-        _apply(story, data, STORY_DATA_FIELDS)
-        story.full_clean()
-        try:
-            with transaction.atomic():
-                story.save()
-        except IntegrityError:
-            story = Story.objects.get(platform_id=platform_id)
-        return story, ["story.created"]
-    changed = _apply(story, data, STORY_DATA_FIELDS)
-    if changed:
-        story.full_clean()
-        story.save(update_fields=[*changed, "updated_at"])
-    return story, [f"story.{name}" for name in changed]
-
-
-def _reporter_account(platform_id: str) -> Account:
-    """Readers may not be in the mirror yet: keep a placeholder keyed by their id."""
-    account, _ = Account.objects.get_or_create(platform_id=platform_id, defaults={"handle": f"reader-{platform_id}"})
-    return account
 
 
 # --- snapshot and priority ----------------------------------------------------------
@@ -480,6 +747,13 @@ def create_snapshot(*, case: Case) -> Evidence | None:
     as the mirror holds it now. Taken once per case, when its first signal arrives."""
     if case.evidence.filter(kind=EvidenceKind.SNAPSHOT).exists():
         return None
+    snapshot = _snapshot_evidence(case)
+    snapshot.save()
+    return snapshot
+
+
+def _snapshot_evidence(case: Case) -> Evidence:
+    """The snapshot row (unsaved), taken from the mirror copies as they are in memory now."""
     if case.story_id:
         story = case.story
         data = {
@@ -509,7 +783,7 @@ def create_snapshot(*, case: Case) -> Evidence | None:
             "joined_at": account.joined_at.isoformat() if account.joined_at else None,
         }
         title, body = f"Snapshot of @{account.handle}", ""
-    return Evidence.objects.create(
+    return Evidence(
         case=case, kind=EvidenceKind.SNAPSHOT, title=title[:300], body=body, data=data, content_hash=content_hash(data)
     )
 

@@ -88,3 +88,19 @@ def test_concurrent_signals_on_one_subject_open_one_case():
     assert case.evidence.filter(kind="snapshot").count() == 1
     assert case.actions.filter(status="proposed").count() == 1
     assert verify_chain().ok
+
+
+def test_the_same_batch_posted_concurrently_is_stored_once_and_cases_stay_single():
+    _require_postgres()
+    _, key = make_client("detector")
+    stories = [StoryFactory() for _ in range(5)]
+    batch = [_hit(stories[n % 5], f"batch-{n}") for n in range(40)]
+    responses = _post_concurrently(key, [batch] * 3)
+
+    assert all(code in (200, 201) for code, _ in responses), responses
+    ids = [[r["id"] for r in body["results"]] for _, body in responses]
+    assert ids[0] == ids[1] == ids[2]
+    assert sum(body["stored"] for _, body in responses) == 40
+    assert Signal.objects.count() == 40
+    assert sorted(Case.objects.values_list("signal_count", flat=True)) == [8] * 5
+    assert verify_chain().ok

@@ -39,7 +39,9 @@ def test_a_detector_hit_opens_an_automated_case_with_evidence_snapshot_and_propo
     assert (proposal.status, proposal.outcome, proposal.decision) == (ActionStatus.PROPOSED, "paywall.remove", None)
     assert proposal.proposed_by_signal_id == result.signal_id
     verbs = list(AuditEvent.objects.filter(case_ref=case.pk).order_by("id").values_list("verb", flat=True))
-    assert verbs == ["case.opened", "signal.received", "case.action_proposed"]
+    assert verbs == ["case.opened", "signals.received", "case.action_proposed"]
+    received = AuditEvent.objects.get(verb="signals.received")
+    assert [s["id"] for s in received.after["signals"]] == [result.signal_id]
     assert AuditEvent.objects.get(verb="case.opened").actor_label == "api-client:ai-detector"
 
 
@@ -73,8 +75,9 @@ def test_a_human_report_joining_an_automated_case_clears_automated_origin(detect
     case = Case.objects.get(pk=first.case_id)
     assert case.automated_origin is False
     assert case.reporter_count == 1
-    event = AuditEvent.objects.filter(verb="signal.received").order_by("-id").first()
+    event = AuditEvent.objects.filter(verb="signals.received").order_by("-id").first()
     assert event.before == {"automated_origin": True} and event.after["automated_origin"] is False
+    assert event.after["signals"][0]["source"] == SignalSource.READER_REPORT
 
 
 def test_a_reader_report_without_policy_is_a_paywalled_ai_report_and_routes_to_reader_reports(platform):
@@ -173,8 +176,8 @@ def test_account_data_creates_and_refreshes_the_mirror_and_unknown_readers_get_a
     send(platform, item)
     account.refresh_from_db()
     assert account.follower_count == 12000
-    event = AuditEvent.objects.filter(verb="signal.received").order_by("-id").first()
-    assert event.after["mirror_refreshed"] == ["account.follower_count"]
+    event = AuditEvent.objects.filter(verb="signals.received").order_by("-id").first()
+    assert event.after["signals"][0]["mirror_refreshed"] == ["account.follower_count"]
 
 
 def test_proposals_are_not_duplicated_for_the_same_outcome(detector):
