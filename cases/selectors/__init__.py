@@ -6,7 +6,6 @@ from cases.selectors.cases import (
     case_detail,
     case_list,
     cases_visible_to,
-    pending_show_less_reporters,
 )
 
 __all__ = [
@@ -14,5 +13,4 @@ __all__ = [
     "case_detail",
     "case_list",
     "cases_visible_to",
-    "pending_show_less_reporters",
 ]

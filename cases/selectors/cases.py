@@ -10,7 +10,6 @@ from django.db.models import Case as CaseWhen
 from django.utils import timezone
 
 from cases.models import OPEN_CASE_STATUSES, Case, EnforcementAction, Evidence, Signal
-from moderation.models import SignalSource
 from moderation.roles import is_service_user
 
 
@@ -110,15 +109,3 @@ def account_history(account_id: int, *, exclude_case_id: int | None = None) -> A
         cases = cases.exclude(pk=exclude_case_id)
         actions = actions.exclude(case_id=exclude_case_id)
     return AccountHistory(cases=list(cases.order_by("-opened_at")), actions=list(actions.order_by("-created_at")))
-
-
-def pending_show_less_reporters(*, account_id: int, story_id: int | None) -> int:
-    """Distinct readers whose counted 'show less' signals on this subject wait for a case."""
-    return (
-        Signal.objects.filter(
-            source=SignalSource.SHOW_LESS, account_id=account_id, story_id=story_id, case__isnull=True, set_aside=False
-        )
-        .values("reporter_id")
-        .distinct()
-        .count()
-    )
