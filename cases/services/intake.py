@@ -56,6 +56,7 @@ from moderation.models import (
     Story,
 )
 from moderation.roles import Role
+from moderation.uploads import JPEG, PDF, PNG, TEXT, check_upload
 
 READER_FAMILY = "reader"
 """Family of cases opened by 'show less' alone: a quality signal that names no rule."""
@@ -80,15 +81,7 @@ STORY_DATA_FIELDS = (
 
 SIGNAL_FKS = ["case", "client", "submitted_by", "account", "story", "reporter", "policy"]
 
-EVIDENCE_FILE_MAX_BYTES = 5 * 1024 * 1024
-EVIDENCE_FILE_TYPES = {
-    # extension: (content type, check of the first bytes)
-    ".png": ("image/png", lambda head: head.startswith(b"\x89PNG\r\n\x1a\n")),
-    ".jpg": ("image/jpeg", lambda head: head.startswith(b"\xff\xd8\xff")),
-    ".jpeg": ("image/jpeg", lambda head: head.startswith(b"\xff\xd8\xff")),
-    ".pdf": ("application/pdf", lambda head: head.startswith(b"%PDF-")),
-    ".txt": ("text/plain", lambda head: b"\x00" not in head),
-}
+EVIDENCE_FILE_KINDS = (PNG, JPEG, PDF, TEXT)
 
 
 @dataclass
@@ -860,21 +853,13 @@ def add_staff_note(*, actor, case: Case, text: str) -> Evidence:
 
 def check_evidence_file(upload) -> tuple[str, str]:
     """(extension, content type) of an acceptable upload, else a ValidationError."""
-    ext = os.path.splitext(upload.name or "")[1].lower()
-    if ext not in EVIDENCE_FILE_TYPES:
-        allowed = ", ".join(sorted(EVIDENCE_FILE_TYPES))
-        raise ValidationError({"file": f"Files of this type are not accepted (allowed: {allowed})."})
-    if upload.size > EVIDENCE_FILE_MAX_BYTES:
-        raise ValidationError({"file": "Files are limited to 5 MB."})
-    if upload.size == 0:
-        raise ValidationError({"file": "The file is empty."})
-    content_type, looks_right = EVIDENCE_FILE_TYPES[ext]
-    upload.seek(0)
-    head = upload.read(2048)
-    upload.seek(0)
-    if not looks_right(head):
-        raise ValidationError({"file": f"The file's content is not {content_type}."})
-    return ext, content_type
+    try:
+        kind = check_upload(upload, kinds=EVIDENCE_FILE_KINDS)
+    except ValidationError as exc:
+        allowed = ", ".join(ext for k in EVIDENCE_FILE_KINDS for ext in k.extensions)
+        reason = " ".join(exc.messages)
+        raise ValidationError({"file": f"File not accepted: {reason} Allowed: {allowed}, up to 5 MB."}) from None
+    return os.path.splitext(upload.name)[1].lower(), kind.content_type
 
 
 def add_evidence_file(*, actor, case: Case, upload, note: str = "") -> Evidence:

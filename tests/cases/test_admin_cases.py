@@ -101,7 +101,7 @@ def test_moderator_adds_a_note_and_a_checked_file_as_evidence(client):
     client.post(url, {"note": "Screenshot", "file": png})
     fake = SimpleUploadedFile("shot.png", b"MZ not an image", content_type="image/png")
     response = client.post(url, {"file": fake}, follow=True)
-    assert "is not image/png" in response.content.decode()
+    assert "shot.png is not a PNG, JPEG, PDF or plain text file" in response.content.decode()
     exe = SimpleUploadedFile("tool.exe", b"MZ", content_type="application/octet-stream")
     assert "not accepted" in client.post(url, {"file": exe}, follow=True).content.decode()
 
