@@ -11,6 +11,8 @@ Triggers rather than CHECK constraints because the rule looks at other tables.
 
 from django.db import migrations
 
+from moderation.dbtriggers import execute_for_vendor
+
 SERVICE_USER = (
     "(EXISTS (SELECT 1 FROM auth_user_groups ug JOIN auth_group g ON g.id = ug.group_id "
     "WHERE g.name = 'service' AND ug.user_id IN ({ids})) "
@@ -69,21 +71,11 @@ SQLITE_UNGUARD = [
 
 
 def guard(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_GUARD, params=None)
-    elif vendor == "sqlite":
-        for statement in SQLITE_GUARD:
-            schema_editor.execute(statement)
+    execute_for_vendor(schema_editor, postgresql=PG_GUARD, sqlite=SQLITE_GUARD)
 
 
 def unguard(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_UNGUARD)
-    elif vendor == "sqlite":
-        for statement in SQLITE_UNGUARD:
-            schema_editor.execute(statement)
+    execute_for_vendor(schema_editor, postgresql=PG_UNGUARD, sqlite=SQLITE_UNGUARD)
 
 
 class Migration(migrations.Migration):

@@ -3,6 +3,8 @@ any UPDATE or DELETE of an audit row, whatever code path tries."""
 
 from django.db import migrations
 
+from moderation.dbtriggers import execute_for_vendor
+
 PG_GUARD = """
 CREATE OR REPLACE FUNCTION moderation_audit_append_only() RETURNS trigger AS $$
 BEGIN
@@ -32,21 +34,11 @@ SQLITE_UNGUARD = [
 
 
 def guard_audit(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_GUARD, params=None)
-    elif vendor == "sqlite":
-        for statement in SQLITE_GUARD:
-            schema_editor.execute(statement)
+    execute_for_vendor(schema_editor, postgresql=PG_GUARD, sqlite=SQLITE_GUARD)
 
 
 def unguard_audit(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute(PG_UNGUARD)
-    elif vendor == "sqlite":
-        for statement in SQLITE_UNGUARD:
-            schema_editor.execute(statement)
+    execute_for_vendor(schema_editor, postgresql=PG_UNGUARD, sqlite=SQLITE_UNGUARD)
 
 
 def load_catalogue(apps, schema_editor):
