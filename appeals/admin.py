@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from appeals import permissions, selectors, services
 from appeals.forms import DecisionForm
 from appeals.models import OPEN_APPEAL_STATUSES, Appeal, AppealKind, AppealStatus
-from cases.services.enforcement import restoration_progress
+from cases.selectors.review import restoration_progress
 from moderation.claims import ClaimLost
 from moderation.models import AuditEvent
 

@@ -22,9 +22,10 @@ from cases.selectors.review import (
     case_decisions,
     decisions_awaiting_approval,
     policy_choices,
+    restoration_progress,
 )
 from cases.services import review
-from cases.services.enforcement import HumanGateViolation, restoration_progress
+from cases.services.enforcement import HumanGateViolation
 from moderation import claims
 from moderation.models import Policy
 from moderation.roles import Role

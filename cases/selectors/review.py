@@ -9,7 +9,7 @@ from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from cases import permissions
-from cases.models import OPEN_CASE_STATUSES, Case, CaseStatus, Decision, EnforcementAction, Queue
+from cases.models import OPEN_CASE_STATUSES, Case, CaseStatus, Decision, EnforcementAction, OutboxOperation, Queue
 from moderation.models import Policy
 
 CLAIMABLE_STATUSES = (CaseStatus.OPEN, CaseStatus.IN_REVIEW, CaseStatus.ESCALATED)
@@ -94,3 +94,21 @@ def cases_nearing_sla(*, now=None, horizon_hours: int = 72) -> QuerySet[Case]:
     return Case.objects.filter(
         status__in=OPEN_CASE_STATUSES, sla_due_at__lt=now + timedelta(hours=horizon_hours)
     ).order_by("sla_due_at")
+
+
+def restoration_progress(action: EnforcementAction) -> dict:
+    """For progress bars: where the reversal of this action stands."""
+    entry = next((e for e in action.outbox.all() if e.operation == OutboxOperation.REVERSE), None)
+    if entry is None:
+        return {"state": "not_requested", "total": 0, "done": 0, "percent": 0}
+    if entry.done_at:
+        state = "done"
+    elif entry.gave_up_at:
+        state = "failed"
+    elif entry.progress_done or entry.attempts:
+        state = "running"
+    else:
+        state = "pending"
+    total, done = entry.progress_total, entry.progress_done
+    percent = 100 if state == "done" else (int(done * 100 / total) if total else 0)
+    return {"state": state, "total": total, "done": done, "percent": percent, "error": entry.last_error}

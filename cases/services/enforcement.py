@@ -504,21 +504,3 @@ def drain_outbox(*, older_than: timedelta = timedelta(seconds=60), now=None, lim
             enqueue(jobs.reverse_action_job, entry.action_id, queue="enforcement")
             count += 1
     return count
-
-
-def restoration_progress(action: EnforcementAction) -> dict:
-    """For progress bars: where the reversal of this action stands."""
-    entry = next((e for e in action.outbox.all() if e.operation == OutboxOperation.REVERSE), None)
-    if entry is None:
-        return {"state": "not_requested", "total": 0, "done": 0, "percent": 0}
-    if entry.done_at:
-        state = "done"
-    elif entry.gave_up_at:
-        state = "failed"
-    elif entry.progress_done or entry.attempts:
-        state = "running"
-    else:
-        state = "pending"
-    total, done = entry.progress_total, entry.progress_done
-    percent = 100 if state == "done" else (int(done * 100 / total) if total else 0)
-    return {"state": state, "total": total, "done": done, "percent": percent, "error": entry.last_error}

@@ -5,6 +5,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from cases.models import ActionStatus, Decision, EnforcementAction, OutboxEntry, OutboxOperation, ReversalCause
+from cases.selectors.review import restoration_progress
 from cases.services import enforcement
 from moderation.models import Account, AccountStatus, AuditEvent, Follow
 from tests.cases.review_factories import service_user
@@ -160,7 +161,7 @@ def test_reversal_restores_every_purged_edge_with_progress_and_audit(run_on_comm
     assert action.effect["reversal"] == {"restored_edges": 6}
     assert Follow.objects.filter(is_active=True).count() == 6
     assert set(Account.objects.filter(pk__in=[t.pk for t in targets]).values_list("follower_count", flat=True)) == {5}
-    progress = enforcement.restoration_progress(action)
+    progress = restoration_progress(action)
     assert progress["state"] == "done" and progress["percent"] == 100 and progress["total"] == 6
     reversed_event = AuditEvent.objects.get(verb="action.reversed")
     assert reversed_event.appeal_ref == 77 and reversed_event.actor == senior
@@ -190,4 +191,4 @@ def test_only_applied_actions_can_be_reversed_and_never_by_a_service_client():
         enforcement.request_reversal(action=action, actor=senior_moderator(), reason="x")
     with pytest.raises(enforcement.HumanGateViolation):
         enforcement.request_reversal(action=action, actor=service_user(), reason="x")
-    assert enforcement.restoration_progress(action)["state"] == "not_requested"
+    assert restoration_progress(action)["state"] == "not_requested"
