@@ -37,6 +37,15 @@ class Account(models.Model):
         default=0, help_text="Stories this account read in the last 30 days (genuineness evidence)."
     )
     joined_at = models.DateTimeField(null=True, blank=True)
+    facts_pending = models.BooleanField(
+        default=False,
+        help_text="Created from a signal's account_data; the platform has not confirmed these facts yet.",
+    )
+    facts_version = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The platform's own sequence of the newest update mirrored; an older update never overwrites it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -90,6 +99,15 @@ class Story(models.Model):
     ai_disclosure = models.CharField(max_length=16, choices=AIDisclosure.choices, default=AIDisclosure.NONE)
     is_removed = models.BooleanField(default=False, help_text="Hidden on the platform; never deleted.")
     published_at = models.DateTimeField(null=True, blank=True)
+    facts_pending = models.BooleanField(
+        default=False,
+        help_text="Created from a signal's story_data; the platform has not confirmed these facts yet.",
+    )
+    facts_version = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The platform's own sequence of the newest update mirrored; an older update never overwrites it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -292,6 +310,13 @@ class SignalSource(models.TextChoices):
     STAFF = "staff", "Staff"
 
 
+class ApiScope(models.TextChoices):
+    """What an API client may do. Only the platform's own client states facts."""
+
+    SIGNALS = "signals", "Send signals and read the cases they joined"
+    PLATFORM = "platform", "Mirror the platform's facts (accounts, stories, follows, engagement)"
+
+
 class ApiClient(models.Model):
     """A platform or detector client, acting as a user in the service role.
 
@@ -300,6 +325,7 @@ class ApiClient(models.Model):
     name = models.CharField(max_length=100, unique=True)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_client")
     allowed_sources = models.JSONField(default=list, help_text="Signal sources this client may send.")
+    scopes = models.JSONField(default=list, blank=True, help_text="ApiScope values granted to this client.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -308,6 +334,9 @@ class ApiClient(models.Model):
 
     def may_send(self, source: str) -> bool:
         return self.is_active and source in self.allowed_sources
+
+    def has_scope(self, scope: str) -> bool:
+        return self.is_active and scope in self.scopes
 
 
 class ApiClientKey(AbstractAPIKey):
