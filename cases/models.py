@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from moderation.models import Account, Outcome, Policy, SignalSource, Story
 
@@ -349,6 +350,7 @@ class ReversalCause(models.TextChoices):
     APPEAL = "appeal", "Overturned on appeal"
     RECALL = "recall", "Detector recall"
     CORRECTION = "correction", "Supervisor correction"
+    SUPERSEDED = "superseded", "Reversed on re-review"
 
 
 class EnforcementAction(models.Model):
@@ -411,9 +413,19 @@ class OutboxOperation(models.TextChoices):
     REVERSE = "reverse", "Reverse"
 
 
+class OutboxState(models.TextChoices):
+    PENDING = "pending", "Waiting for a worker"
+    RUNNING = "running", "Running"
+    RETRYING = "retrying", "Failed, will retry"
+    GAVE_UP = "gave_up", "Failed, gave up"
+    DONE = "done", "Done"
+
+
 class OutboxEntry(models.Model):
     """Written with the action in one transaction; a job drains it, so a crash between
-    commit and enqueue loses nothing."""
+    commit and enqueue loses nothing. A worker running an entry holds a lease
+    (`lease_token` until `leased_until`, renewed with each batch), so a slow run is never
+    handed to a second worker; a failed run is retried at `next_attempt_at`."""
 
     action = models.ForeignKey(EnforcementAction, on_delete=models.PROTECT, related_name="outbox")
     operation = models.CharField(max_length=10, choices=OutboxOperation.choices)
@@ -427,6 +439,8 @@ class OutboxEntry(models.Model):
     progress_total = models.PositiveIntegerField(default=0)
     progress_done = models.PositiveIntegerField(default=0)
     cursor = models.BigIntegerField(default=0, help_text="Last row id handled; a resumed run starts after it.")
+    leased_until = models.DateTimeField(null=True, blank=True, help_text="A worker is running it until then.")
+    lease_token = models.CharField(max_length=32, blank=True)
 
     class Meta:
         verbose_name_plural = "outbox entries"
@@ -441,6 +455,17 @@ class OutboxEntry(models.Model):
 
     def __str__(self):
         return f"{self.operation} action #{self.action_id}"
+
+    def state(self, now=None) -> str:
+        if self.done_at:
+            return OutboxState.DONE
+        if self.gave_up_at:
+            return OutboxState.GAVE_UP
+        if self.leased_until and self.leased_until > (now or timezone.now()):
+            return OutboxState.RUNNING
+        if self.last_error:
+            return OutboxState.RETRYING
+        return OutboxState.PENDING
 
 
 class Notice(models.Model):

@@ -197,6 +197,9 @@ def test_restoration_resumes_after_a_crash_with_the_same_result(writer, reviewer
     reverse_action(action_id=action.pk)
     entry.refresh_from_db()
     assert entry.done_at is not None and entry.progress_done == 6
+    # The count is the whole restoration's, not the resumed run's four.
+    action.refresh_from_db()
+    assert action.effect["reversal"]["restored_edges"] == 6
     assert set(Follow.objects.filter(pk__in=lost, is_active=True).values_list("pk", flat=True)) == lost
     # No edge counted twice across the crash: every followee is back to its one follower.
     assert list(Account.objects.filter(follower_edges__pk__in=lost).values_list("follower_count", flat=True)) == [1] * 6
