@@ -1,6 +1,7 @@
 """Applied actions that set the same attribute compose: reversing one leaves exactly what
 the others still standing imply, over the platform's own value before the first of them."""
 
+import contextlib
 import itertools
 import threading
 
@@ -267,7 +268,8 @@ def test_the_http_adapter_sends_the_standing_actions_with_every_apply_and_revers
     assert [s["key"] for s in second["params"]["standing"]] == [a.idempotency_key]
     assert (path, key) == ("/actions/reverse", f"{a.idempotency_key}-reverse")
     b.refresh_from_db()
-    assert third["params"]["standing"] == [{"key": b.idempotency_key, "outcome": "account.restrict", "effect": b.effect}]
+    standing = [{"key": b.idempotency_key, "outcome": "account.restrict", "effect": b.effect}]
+    assert third["params"]["standing"] == standing
     assert third["effect"]["account_status"]["baseline"] == "active"
     assert status_of(account)() == "restricted"
 
@@ -294,10 +296,8 @@ def test_two_suspensions_reversed_at_the_same_moment_leave_the_account_active(mo
 
     def slow_read(action):
         standing = read_standing(action)
-        try:
+        with contextlib.suppress(threading.BrokenBarrierError):
             gate.wait(timeout=2)
-        except threading.BrokenBarrierError:
-            pass
         return standing
 
     monkeypatch.setattr(enforcement, "_standing_params", slow_read)
