@@ -126,6 +126,18 @@ def _reporter_body(decision: Decision, reporter) -> str:
     )
 
 
+def _kept_from_earlier(decision: Decision) -> list[EnforcementAction]:
+    """Measures of an earlier decision on a re-reviewed case that this one keeps in force."""
+    return list(
+        EnforcementAction.objects.filter(
+            case_id=decision.case_id, status__in=["approved", "applied", "failed"], outcome__in=decision.outcomes
+        )
+        .exclude(decision_id=decision.pk)
+        .exclude(decision__isnull=True)
+        .order_by("id")
+    )
+
+
 def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
     """Store the notices for a final decision (in its transaction) and email them after commit."""
     from cases import jobs
@@ -135,7 +147,7 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
     notices: list[Notice] = []
     with transaction.atomic():
         if decision.is_violation:
-            actions = list(decision.actions.exclude(status="rejected").order_by("id"))
+            actions = list(decision.actions.exclude(status="rejected").order_by("id")) + _kept_from_earlier(decision)
             _, automated = _origin(case)
             deadline = now + appeal_window()
             notice = Notice(
