@@ -8,9 +8,11 @@ to overlap and re-run.
 
 from rq import cron
 
+from appeals.jobs import check_restorations
 from cases.jobs import drain_outbox_job, refresh_urgent_priorities_job
 from supervision.jobs import sample_for_qa_job
 
 cron.register(drain_outbox_job, "enforcement", interval=60, name="drain-outbox")
+cron.register(check_restorations, "restoration", interval=60, name="check-restorations")
 cron.register(refresh_urgent_priorities_job, "default", interval=15 * 60, name="refresh-urgent-priorities")
 cron.register(sample_for_qa_job, "default", interval=10 * 60, name="sample-for-qa")
