@@ -3,6 +3,18 @@
 from django.db import migrations, models
 
 
+def _sqlite_keep_trigger_references(flag):
+    """SQLite rebuilds a table to add a column and then renames it into place; with
+    triggers elsewhere naming that table (the human gate names moderation_apiclient),
+    the rename fails unless legacy ALTER TABLE semantics are on for the moment."""
+
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor == "sqlite":
+            schema_editor.execute(f"PRAGMA legacy_alter_table = {flag}")
+
+    return run
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -10,6 +22,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(_sqlite_keep_trigger_references("ON"), _sqlite_keep_trigger_references("OFF")),
         migrations.AddField(
             model_name='account',
             name='facts_pending',
@@ -35,4 +48,5 @@ class Migration(migrations.Migration):
             name='facts_version',
             field=models.BigIntegerField(blank=True, help_text="The platform's own sequence of the newest update mirrored; an older update never overwrites it.", null=True),
         ),
-    ]
+        migrations.RunPython(_sqlite_keep_trigger_references("OFF"), _sqlite_keep_trigger_references("ON")),
+]
