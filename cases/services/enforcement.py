@@ -328,9 +328,14 @@ def standing_actions(action: EnforcementAction):
 
 def _standing_params(action: EnforcementAction) -> list[dict]:
     return [
-        {"key": a.idempotency_key, "outcome": a.outcome, "effect": a.effect}
+        {"key": a.idempotency_key, "outcome": a.outcome, "effect": _own_effect(a.effect)}
         for a in standing_actions(action).only("id", "outcome", "effect")
     ]
+
+
+def _own_effect(effect: dict) -> dict:
+    """What applying changed, without the remote platform's reply."""
+    return {k: v for k, v in (effect or {}).items() if k != "platform"}
 
 
 def _begin(action_id: int, operation: str, from_status: str) -> tuple[EnforcementAction, OutboxEntry, str] | None:
