@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce, Concat, TruncWeek
+from django.urls import reverse
 from django.utils import timezone
 
 from appeals.models import Appeal, AppealStatus, FollowerVerdict, PurgedFollowerReview
@@ -26,6 +27,8 @@ from cases.models import (
     Decision,
     DetectorVerdict,
     EnforcementAction,
+    Evidence,
+    EvidenceKind,
     Queue,
     ReversalCause,
     Signal,
@@ -751,6 +754,51 @@ def qa_queue_for(user) -> QuerySet[QASample]:
         .exclude(Exists(own))
         .order_by("created_at", "id")
     )
+
+
+def qa_blinded_cases(user) -> dict[int, str]:
+    """The cases whose blind second review this user has taken and not yet answered:
+    {case id: the plain reason the case's pages are closed to them}. Registered with
+    cases.blinding, which every case page, record page and the API consult."""
+    rows = QASample.objects.filter(status=QAStatus.PENDING, assignee=user).values_list("case_id", "pk")
+    return {
+        case_id: (
+            f"You are giving the blind second review of this case (QA sample #{pk}). Until you record your "
+            "answer, the case, its decisions, its actions and its API record are closed to you, so that your "
+            f"decision is your own. Go back to the sample at {reverse('supervision:qa_review', args=[pk])}."
+        )
+        for case_id, pk in rows
+    }
+
+
+def qa_decision_time(sample: QASample) -> datetime | None:
+    """When the decision under second review was made: the sampled decision, or for a
+    golden case its first decision (None when it has none)."""
+    if sample.decision_id:
+        return sample.decision.decided_at
+    return sample.case.decisions.order_by("decided_at", "id").values_list("decided_at", flat=True).first()
+
+
+def qa_blind_material(sample: QASample) -> dict:
+    """What the second reviewer sees: the case as the first reviewer saw it when
+    deciding. The frozen content snapshot (taken when the case opened, never refreshed),
+    the signals and the other evidence that existed by then. Never the current account
+    or story (its paywall, distribution or status would give the outcome away), the
+    decision, its reviewer, outcomes, staff notes or the case status."""
+    until = qa_decision_time(sample)
+    on_case = Evidence.objects.filter(case_id=sample.case_id)
+    snapshot = on_case.filter(kind=EvidenceKind.SNAPSHOT).order_by("created_at", "id").first()
+    evidence = on_case.exclude(kind__in=[EvidenceKind.NOTE, EvidenceKind.SIGNAL, EvidenceKind.SNAPSHOT])
+    signals = Signal.objects.filter(case_id=sample.case_id).select_related("policy")
+    if until is not None:
+        evidence = evidence.filter(created_at__lte=until)
+        signals = signals.filter(received_at__lte=until)
+    return {
+        "snapshot": snapshot,
+        "snapshot_is_story": bool(snapshot and "body" in snapshot.data),
+        "signals": signals.order_by("observed_at", "id"),
+        "evidence": list(evidence.order_by("created_at", "id")),
+    }
 
 
 def qa_disagreements() -> QuerySet[QASample]:
