@@ -756,19 +756,26 @@ def qa_queue_for(user) -> QuerySet[QASample]:
     )
 
 
-def qa_blinded_cases(user) -> dict[int, str]:
-    """The cases whose blind second review this user has taken and not yet answered:
-    {case id: the plain reason the case's pages are closed to them}. Registered with
-    cases.blinding, which every case page, record page and the API consult."""
-    rows = QASample.objects.filter(status=QAStatus.PENDING, assignee=user).values_list("case_id", "pk")
-    return {
-        case_id: (
-            f"You are giving the blind second review of this case (QA sample #{pk}). Until you record your "
-            "answer, the case, its decisions, its actions and its API record are closed to you, so that your "
-            f"decision is your own. Go back to the sample at {reverse('supervision:qa_review', args=[pk])}."
+def qa_blinded(user) -> dict[tuple[str, int], str]:
+    """What a reviewer holding blind QA samples must not open until they answer: each
+    sample's case (its pages, records and API record) and the account and story as they
+    are today. {(kind, id): the plain reason}, registered with moderation.blinding."""
+    rows = QASample.objects.filter(status=QAStatus.PENDING, assignee=user).values_list(
+        "pk", "case_id", "case__account_id", "case__story_id"
+    )
+    found: dict[tuple[str, int], str] = {}
+    for pk, case_id, account_id, story_id in rows:
+        reason = (
+            f"You are giving the blind second review of a case about this (QA sample #{pk}). Until you record "
+            "your answer, the case, its decisions, its actions, its API record and the account and story as they "
+            f"are today are closed to you, so that your decision is your own. Go back to the sample at "
+            f"{reverse('supervision:qa_review', args=[pk])}."
         )
-        for case_id, pk in rows
-    }
+        found[("case", case_id)] = reason
+        found[("account", account_id)] = reason
+        if story_id:
+            found[("story", story_id)] = reason
+    return found
 
 
 def qa_decision_time(sample: QASample) -> datetime | None:

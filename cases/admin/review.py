@@ -84,7 +84,7 @@ class EnforcementActionAdmin(BlindedCaseAdminMixin, ReadOnly):
 
 @admin.register(OutboxEntry)
 class OutboxEntryAdmin(BlindedCaseAdminMixin, ReadOnly):
-    blind_case_path = "action__case"
+    blind_paths = {"case": "action__case"}
     list_display = ["id", "action", "operation", "attempts", "progress", "done_at", "gave_up_at", "last_error"]
     list_filter = ["operation", ("done_at", admin.EmptyFieldListFilter), ("gave_up_at", admin.EmptyFieldListFilter)]
     list_select_related = ["action__account", "action__story"]

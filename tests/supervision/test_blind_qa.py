@@ -26,7 +26,7 @@ from tests.supervision.factories import QASampleFactory
 
 pytestmark = pytest.mark.django_db
 
-REASON = "You are giving the blind second review of this case"
+REASON = "You are giving the blind second review of a case about this"
 
 
 @pytest.fixture
@@ -97,6 +97,8 @@ def _pages(blind):
         "action admin": ("get", reverse("admin:cases_enforcementaction_change", args=[action.pk])),
         "notice admin": ("get", reverse("admin:cases_notice_change", args=[notice.pk])),
         "approve": ("post", reverse("review:approve", args=[decision.pk])),
+        "account today": ("get", reverse("admin:moderation_account_change", args=[case.account_id])),
+        "story today": ("get", reverse("admin:moderation_story_change", args=[case.story_id])),
     }
 
 
@@ -119,10 +121,13 @@ def test_the_holder_gets_403_with_the_reason_everywhere_the_case_shows(client, b
 
 def test_the_holder_cannot_find_the_case_in_admin_lists(client, blind):
     client.force_login(blind["reviewer"])
-    for model in ("case", "decision", "enforcementaction", "notice", "evidence"):
-        html = client.get(reverse(f"admin:cases_{model}_changelist")).content.decode()
+    for model in ("cases_case", "cases_decision", "cases_enforcementaction", "cases_notice", "cases_evidence"):
+        html = client.get(reverse(f"admin:{model}_changelist")).content.decode()
         assert "calmwriter" not in html and "OUTCOME-NOTICE" not in html, model
         assert "Ten habits" not in html, model
+    for model in ("moderation_account", "moderation_story"):
+        html = client.get(reverse(f"admin:{model}_changelist"), {"q": "calm"}).content.decode()
+        assert "calmwriter" not in html and "EDITED TODAY" not in html, model
 
 
 def test_everyone_else_still_opens_the_case(client, blind):
