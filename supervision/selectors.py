@@ -766,9 +766,9 @@ def qa_blinded(user) -> dict[tuple[str, int], str]:
     found: dict[tuple[str, int], str] = {}
     for pk, case_id, account_id, story_id in rows:
         reason = (
-            f"You are giving the blind second review of a case about this (QA sample #{pk}). Until you record "
-            "your answer, the case, its decisions, its actions, its API record and the account and story as they "
-            f"are today are closed to you, so that your decision is your own. Go back to the sample at "
+            f"This page shows case #{case_id}, or its account or story as they are today, and you are giving "
+            f"that case's blind second review (QA sample #{pk}). Until you record your answer it is closed to "
+            "you, so that your decision is your own. Go back to the sample at "
             f"{reverse('supervision:qa_review', args=[pk])}."
         )
         found[("case", case_id)] = reason

@@ -26,7 +26,7 @@ from tests.supervision.factories import QASampleFactory
 
 pytestmark = pytest.mark.django_db
 
-REASON = "You are giving the blind second review of a case about this"
+REASON = "Until you record your answer it is closed to you"
 
 
 @pytest.fixture
