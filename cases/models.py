@@ -317,23 +317,75 @@ class Decision(models.Model):
         return not self.needs_approval or self.approved_by_id is not None
 
 
+class VerdictSource(models.TextChoices):
+    """Who had the final word on whether a detector was right."""
+
+    DECISION = "decision", "Reviewer at decision time"
+    APPEAL = "appeal", "Appeal"
+    QA = "qa", "QA settlement"
+    RE_REVIEW = "re_review", "Later decision on the re-opened case"
+
+
 class DetectorVerdict(models.Model):
-    """The reviewer's mark on one detector signal: was the detector right?"""
+    """The reviewer's mark on one detector signal: was the detector right?
+
+    `was_correct` is the mark as made and never changes. `final_was_correct` starts
+    equal to it and follows the final word (appeal, QA settlement, re-review) through
+    cases.services.verdicts, each change audited. A later decision on the same case
+    marks the signal again and supersedes this row: precision after the final word
+    counts only rows not superseded, so a signal counts once."""
 
     decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="detector_verdicts")
     signal = models.ForeignKey(Signal, on_delete=models.PROTECT, related_name="verdicts")
     detector_name = models.CharField(max_length=100)
     detector_version = models.CharField(max_length=50)
     was_correct = models.BooleanField()
+    final_was_correct = models.BooleanField(help_text="The detector was right, by the final word on the case.")
+    final_source = models.CharField(max_length=16, choices=VerdictSource.choices, default=VerdictSource.DECISION)
+    final_revised_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="supersedes",
+        help_text="The mark on the same signal by a later decision on the case.",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["decision", "signal"], name="verdict_once_per_signal"),
+            models.CheckConstraint(
+                condition=(Q(final_source="decision") & Q(final_revised_at__isnull=True))
+                | (~Q(final_source="decision") & Q(final_revised_at__isnull=False)),
+                name="verdict_revision_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(final_source="decision", final_was_correct=models.F("was_correct"))
+                | ~Q(final_source="decision"),
+                name="verdict_unrevised_is_the_mark",
+            ),
+            models.CheckConstraint(
+                condition=Q(superseded_by__isnull=True) | ~Q(superseded_by=models.F("id")),
+                name="verdict_not_superseded_by_itself",
+            ),
         ]
-        indexes = [models.Index(fields=["detector_name", "detector_version"])]
+        indexes = [
+            models.Index(fields=["detector_name", "detector_version"]),
+            models.Index(
+                fields=["detector_name", "detector_version"],
+                condition=Q(superseded_by__isnull=True),
+                name="verdict_current_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.detector_name} {self.detector_version}: {'right' if self.was_correct else 'wrong'}"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and self.final_was_correct is None:
+            self.final_was_correct = self.was_correct
+        super().save(*args, **kwargs)
 
 
 class ActionStatus(models.TextChoices):

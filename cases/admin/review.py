@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from cases import permissions
+from cases.blinding import BlindedCaseAdminMixin
 from cases.models import ActionStatus, Decision, EnforcementAction, Notice, OutboxEntry, OutboxState
 from cases.services import enforcement
 
@@ -29,7 +30,7 @@ def _case_link(case_id):
 
 
 @admin.register(Decision)
-class DecisionAdmin(ReadOnly):
+class DecisionAdmin(BlindedCaseAdminMixin, ReadOnly):
     list_display = ["id", "case_link", "decided_by", "is_violation", "policy", "outcomes", "approval", "decided_at"]
     list_filter = ["is_violation", "needs_approval", "is_bulk"]
     search_fields = ["case__account__handle", "decided_by__username"]
@@ -65,7 +66,7 @@ def retry_failed(modeladmin, request, queryset):
 
 
 @admin.register(EnforcementAction)
-class EnforcementActionAdmin(ReadOnly):
+class EnforcementActionAdmin(BlindedCaseAdminMixin, ReadOnly):
     list_display = ["id", "outcome", "account", "story", "status", "case_link", "attempts", "last_error", "applied_at"]
     list_filter = ["status", "outcome"]
     search_fields = ["account__handle", "story__title"]
@@ -118,7 +119,8 @@ def retry_entries(modeladmin, request, queryset):
 
 
 @admin.register(OutboxEntry)
-class OutboxEntryAdmin(ReadOnly):
+class OutboxEntryAdmin(BlindedCaseAdminMixin, ReadOnly):
+    blind_paths = {"case": "action__case"}
     list_display = [
         "id",
         "action",
@@ -154,7 +156,7 @@ class OutboxEntryAdmin(ReadOnly):
 
 
 @admin.register(Notice)
-class NoticeAdmin(ReadOnly):
+class NoticeAdmin(BlindedCaseAdminMixin, ReadOnly):
     list_display = ["id", "subject", "recipient_kind", "account", "case_link", "automated_detection", "sent_at"]
     list_filter = ["recipient_kind", "automated_detection"]
     search_fields = ["account__handle", "subject"]
