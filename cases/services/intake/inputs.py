@@ -43,6 +43,7 @@ class IngestResult:
     status: str  # "stored" or "duplicate"
     signal_id: int
     case_id: int | None
+    warnings: dict = field(default_factory=dict)  # {"account_data.email": "ignored: ..."}
 
     STORED = "stored"
     DUPLICATE = "duplicate"
