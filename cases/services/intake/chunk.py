@@ -14,11 +14,11 @@ from cases.services.intake.chunk_audit import audit_chunk
 from cases.services.intake.inputs import HUMAN_SOURCES, READER_FAMILY, IngestResult, SignalIn
 from cases.services.intake.mirror import (
     ACCOUNT_DATA_FIELDS,
+    IGNORED,
     STORY_DATA_FIELDS,
     chunk_accounts,
     chunk_stories,
-    refresh,
-    save_dirty,
+    ignored_facts,
 )
 from cases.services.intake.priority import refresh_case_stats
 from cases.services.intake.reporters import muted_reporters
@@ -48,7 +48,7 @@ def store_chunk(*, client: ApiClient, entries: list[tuple[int, SignalIn]], now: 
     for i, item in entries:
         chunk.place(i, item)
     chunk.write()
-    audit_chunk(actor=client.user, touched=list(chunk.touched.values()), signals=chunk.signals)
+    audit_chunk(actor=client.user, touched=list(chunk.touched.values()), signals=chunk.signals, ignored=chunk.ignored)
     return chunk.results()
 
 
@@ -65,7 +65,7 @@ class _Chunk:
         self.touched: dict[int, Touched] = {}
         self.timeline: list = []  # signals and snapshots, in the order their evidence is written
         self.waiting: dict[tuple, list[Signal]] = {}  # 'show less' signals without a case, per subject
-        self.dirty: dict[object, set[str]] = {}
+        self.ignored: dict[int, dict] = {}  # item index -> facts it tried to change
         self.signals: list[tuple[int, Signal, list[str]]] = []
         self.case_at_store: dict[int, Case | None] = {}
 
@@ -74,9 +74,9 @@ class _Chunk:
 
     def place(self, i: int, item: SignalIn) -> None:
         """Build the item's signal and find (or open) the case it joins, in memory."""
-        changes = self._mirror_changes(i, item)
+        created, self.ignored[i] = self._mirror_copies(i, item)
         signal = self._signal(item)
-        self.signals.append((i, signal, changes))
+        self.signals.append((i, signal, created))
         self.case_at_store[i] = None
         if signal.set_aside:
             return
@@ -89,19 +89,21 @@ class _Chunk:
             self._join(signal, *found)
             self.case_at_store[i] = found[0]
 
-    def _mirror_changes(self, i: int, item: SignalIn) -> list[str]:
-        """Refresh the mirror copies from the item's data; what changed, for the audit."""
+    def _mirror_copies(self, i: int, item: SignalIn) -> tuple[list[str], dict]:
+        """Which copies this item created (for the audit), and the facts it tried to
+        change on known ones (ignored: only the platform mirror changes facts)."""
+        created, ignored = [], {}
         if self.created_accounts.get(item.account) == i:
-            changes = ["created"]
+            created.append("created")
         else:
             account = self.accounts[item.account]
-            changes = refresh(account, item.account_data, ACCOUNT_DATA_FIELDS, self.dirty, now=self.now)
-        if not item.story:
-            return changes
-        if self.created_stories.get(item.story) == i:
-            return changes + ["story.created"]
-        story = self.stories[item.story]
-        return changes + [f"story.{name}" for name in refresh(story, item.story_data, STORY_DATA_FIELDS, self.dirty)]
+            ignored.update(ignored_facts(account, item.account_data, ACCOUNT_DATA_FIELDS, prefix="account_data"))
+        if item.story and self.created_stories.get(item.story) == i:
+            created.append("story.created")
+        elif item.story:
+            story = self.stories[item.story]
+            ignored.update(ignored_facts(story, item.story_data, STORY_DATA_FIELDS, prefix="story_data"))
+        return created, ignored
 
     def _signal(self, item: SignalIn) -> Signal:
         reporter = self.accounts[item.reporter] if item.reporter else None
@@ -227,7 +229,6 @@ class _Chunk:
 
     def write(self) -> None:
         """Every row of the chunk, in bulk where the database allows it."""
-        save_dirty(self.dirty)
         Signal.objects.bulk_create([signal for _, signal, _ in self.signals])
         for state in self.touched.values():
             if state.attached:
@@ -241,6 +242,11 @@ class _Chunk:
 
     def results(self) -> dict[int, IngestResult]:
         return {
-            i: IngestResult(IngestResult.STORED, signal.pk, case.pk if (case := self.case_at_store[i]) else None)
+            i: IngestResult(
+                IngestResult.STORED,
+                signal.pk,
+                case.pk if (case := self.case_at_store[i]) else None,
+                warnings=dict.fromkeys(self.ignored[i], IGNORED),
+            )
             for i, signal, _ in self.signals
         }

@@ -7,9 +7,12 @@ from cases.models import Signal
 from moderation.audit import record_event
 
 
-def audit_chunk(*, actor, touched: list, signals: list[tuple[int, Signal, list[str]]]) -> None:
+def audit_chunk(
+    *, actor, touched: list, signals: list[tuple[int, Signal, list[str]]], ignored: dict[int, dict]
+) -> None:
     """One signals.received row per case (and per account for signals that joined no
-    case) naming every signal, after the case.opened row and before the proposals."""
+    case) naming every signal, after the case.opened row and before the proposals; then
+    one account.facts_ignored row per account whose facts signals tried to change."""
     refreshed = {id(signal): changes for _, signal, changes in signals}
     for state in touched:
         _audit_case(actor, state, refreshed)
@@ -25,6 +28,27 @@ def audit_chunk(*, actor, touched: list, signals: list[tuple[int, Signal, list[s
             target=batch[0].account,
             after={"case": None, "signals": _listed(batch, refreshed)},
             reason="reporter is muted" if muted else "",
+        )
+    _audit_ignored(actor, signals, ignored)
+
+
+def _audit_ignored(actor, signals: list[tuple[int, Signal, list[str]]], ignored: dict[int, dict]) -> None:
+    """The attempt to change platform facts through signals, with the values tried."""
+    per_account: dict[int, tuple] = {}
+    for i, signal, _ in signals:
+        if ignored.get(i):
+            account, attempts = per_account.setdefault(signal.account_id, (signal.account, []))
+            attempts.append({"signal": signal.pk, "story": signal.story_id, "ignored": ignored[i]})
+    for account, attempts in per_account.values():
+        record_event(
+            actor=actor,
+            verb="account.facts_ignored",
+            target=account,
+            after={
+                "fields": sorted({name for a in attempts for name in a["ignored"]}),
+                "attempts": attempts,
+            },
+            reason="platform facts come only from the platform",
         )
 
 

@@ -1,5 +1,10 @@
 """The back-office copies of the accounts, stories and readers a chunk of signals
-names: read in bulk, the missing ones created from account_data/story_data."""
+names: read in bulk, the missing ones created from account_data/story_data.
+
+Signals never change platform facts: account_data/story_data only create a copy the
+back-office does not have yet (marked facts_pending until the platform mirror
+confirms it, moderation.mirror). Values differing from a known copy are ignored and
+reported back; only the platform's own client changes facts."""
 
 from __future__ import annotations
 
@@ -21,6 +26,8 @@ STORY_DATA_FIELDS = (
     "kind",
     "published_at",
 )
+_API_NAMES = {"is_paywalled": "paywalled"}  # story_data's field names where they differ
+IGNORED = "ignored: platform facts come only from the platform"
 
 
 def chunk_accounts(entries, *, now: datetime) -> tuple[dict[str, Account], dict[str, int]]:
@@ -32,7 +39,7 @@ def chunk_accounts(entries, *, now: datetime) -> tuple[dict[str, Account], dict[
     new: list[Account] = []
     for i, item in entries:
         if item.account not in accounts and item.account_data:
-            account = Account(platform_id=item.account)
+            account = Account(platform_id=item.account, facts_pending=True)
             apply_data(account, item.account_data, ACCOUNT_DATA_FIELDS)
             enrol(account, now=now)
             account.full_clean(validate_unique=False, validate_constraints=False)
@@ -40,13 +47,15 @@ def chunk_accounts(entries, *, now: datetime) -> tuple[dict[str, Account], dict[
             new.append(account)
         if item.reporter and item.reporter not in accounts:
             # Readers may not be in the mirror yet: keep a placeholder keyed by their id.
-            accounts[item.reporter] = Account(platform_id=item.reporter, handle=f"reader-{item.reporter}")
+            accounts[item.reporter] = Account(
+                platform_id=item.reporter, handle=f"reader-{item.reporter}", facts_pending=True
+            )
             new.append(accounts[item.reporter])
         if item.account not in accounts:
             raise Account.DoesNotExist(f"Unknown account {item.account!r} and no account_data to create it.")
     theirs = insert_new(Account, new)
     accounts.update(theirs)
-    for platform_id in theirs:  # created elsewhere a moment ago: the item refreshes it instead
+    for platform_id in theirs:  # created elsewhere a moment ago: the item's data is compared instead
         created.pop(platform_id, None)
     return accounts, created
 
@@ -63,7 +72,7 @@ def chunk_stories(entries, accounts: dict[str, Account]) -> tuple[dict[str, Stor
         if item.story and item.story not in stories:
             if not item.story_data:
                 raise Story.DoesNotExist(f"Unknown story {item.story!r} and no story_data to create it.")
-            story = Story(platform_id=item.story, author=accounts[item.account])
+            story = Story(platform_id=item.story, author=accounts[item.account], facts_pending=True)
             apply_data(story, item.story_data, STORY_DATA_FIELDS)
             story.full_clean(exclude=["author"], validate_unique=False, validate_constraints=False)
             stories[item.story], created[item.story] = story, i
@@ -113,22 +122,13 @@ def enrol(account: Account, *, now: datetime) -> None:
         account.partner_enrolled_at = now
 
 
-def refresh(obj, data: dict | None, fields, dirty: dict, *, now: datetime | None = None) -> list[str]:
-    """Apply data to the in-memory row (saved once per chunk); the changed field names."""
+def ignored_facts(obj, data: dict | None, fields, *, prefix: str) -> dict:
+    """The values in data that differ from the known copy, by their API name
+    ("account_data.email"): never applied, reported back and audited."""
     if not data:
-        return []
-    changed = apply_data(obj, data, fields)
-    if isinstance(obj, Account):
-        enrol(obj, now=now)
-    if changed:
-        dirty.setdefault(obj, set()).update(changed)
-    return [f"account.{name}" for name in changed] if isinstance(obj, Account) else changed
-
-
-def save_dirty(dirty: dict) -> None:
-    """Save the refreshed copies, each once, in a stable order."""
-    for obj in sorted(dirty, key=lambda o: (o._meta.label, o.pk)):
-        fields = sorted(dirty[obj])
-        obj.full_clean(exclude=["author"], validate_unique="handle" in fields, validate_constraints=False)
-        extra = ["partner_enrolled_at"] if isinstance(obj, Account) else []
-        obj.save(update_fields=[*fields, *extra, "updated_at"])
+        return {}
+    return {
+        f"{prefix}.{_API_NAMES.get(name, name)}": data[name]
+        for name in fields
+        if name in data and getattr(obj, name) != data[name]
+    }
