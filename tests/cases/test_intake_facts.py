@@ -8,10 +8,14 @@ from django.core import mail
 from rest_framework.test import APIClient
 
 from appeals import services as appeals
+from cases.models import Notice
 from cases.services.intake import create_api_client
 from moderation.models import Account, AuditEvent, SignalSource, Story
 from tests.appeals.factories import applied_action
 from tests.cases.intake_helpers import make_client
+from tests.cases.review_factories import detector_signal as case_signal
+from tests.cases.review_factories import story_case
+from tests.cases.test_notices import decide
 from tests.factories import AccountFactory, CaseFactory, StoryFactory, appeals_reviewer, moderator
 
 pytestmark = pytest.mark.django_db
@@ -161,3 +165,14 @@ def test_a_follower_count_change_alone_is_not_announced(client, writer, mirror):
     )
     client.force_login(moderator())
     assert "changed by the platform" not in client.get(f"/admin/review/case/{case.pk}/").content.decode()
+
+
+def test_a_decision_notice_with_its_appeal_link_is_not_mailed_to_an_unconfirmed_email(run_on_commit):
+    case = story_case(code="ai.undisclosed_generated")
+    Account.objects.filter(pk=case.account_id).update(facts_pending=True, email="claimed@evil.example")
+    case.account.refresh_from_db()
+    case_signal(case)
+    with run_on_commit():
+        decision = decide(case)
+    notice = Notice.objects.get(decision=decision, recipient_kind="writer")
+    assert notice.email == "" and all("claimed@evil.example" not in m.to for m in mail.outbox)
