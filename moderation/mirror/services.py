@@ -10,11 +10,12 @@ sent twice, or out of order, ends in the same state.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -92,9 +93,25 @@ class MirrorResult:
     DUPLICATE = "duplicate"
 
 
+def _retried_once(service):
+    """A row another transaction inserted a moment ago (a signal creating the same
+    account, the same event posted twice at once) fails the batch's bulk insert; run
+    it again and it finds that row: the batch is idempotent, so the rerun is safe."""
+
+    @functools.wraps(service)
+    def run(**kwargs):
+        try:
+            return service(**kwargs)
+        except IntegrityError:
+            return service(**kwargs)
+
+    return run
+
+
 # --- accounts and stories ------------------------------------------------------------
 
 
+@_retried_once
 def mirror_accounts(*, client: ApiClient, items: list[dict], now: datetime | None = None) -> list[MirrorResult]:
     """Create or update accounts from the platform's items (platform_id, sequence and
     any of ACCOUNT_FACTS). Confirms facts a signal left pending."""
@@ -111,6 +128,7 @@ def mirror_accounts(*, client: ApiClient, items: list[dict], now: datetime | Non
     return results
 
 
+@_retried_once
 def mirror_stories(*, client: ApiClient, items: list[dict]) -> list[MirrorResult]:
     """Create or update stories (platform_id, sequence, author on creation, any of
     STORY_FACTS). A story never changes author."""
@@ -301,6 +319,7 @@ def _check_responses_unpaywalled(items: list[dict], plan: _FactsPlan) -> None:
 # --- follow edges --------------------------------------------------------------------
 
 
+@_retried_once
 def mirror_follows(*, client: ApiClient, items: list[dict]) -> list[MirrorResult]:
     """Follow and unfollow events (follower, followee, action, sequence, occurred_at).
 
@@ -406,6 +425,7 @@ class _EdgePlan:
 # --- engagement ----------------------------------------------------------------------
 
 
+@_retried_once
 def record_engagement(*, client: ApiClient, items: list[dict]) -> list[MirrorResult]:
     """Store claps, responses and reads (id, kind, actor, story and/or target,
     occurred_at, sequence, count). Immutable: an id seen before is a duplicate."""
