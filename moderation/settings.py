@@ -159,13 +159,20 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Moderation back-office API",
-    "DESCRIPTION": "Signals in from the platform and its detectors; cases out.",
+    "DESCRIPTION": "Signals in from the platform and its detectors; cases out; the platform's facts mirrored in.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI served from our own static files: the docs work without a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets sharing a field name with another (status, kind) get their own names.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "moderation.models.AccountStatus",
+        "EngagementKindEnum": "moderation.models.EngagementKind",
+        "StoryKindEnum": "moderation.models.StoryKind",
+        "CaseStatusEnum": "cases.models.CaseStatus",
+    },
 }
 
 RATELIMIT_VIEW = "moderation.views.ratelimited"
