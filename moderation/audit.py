@@ -1,5 +1,11 @@
-"""The audit log: one row per state change, written in the changing transaction,
-chained by SHA-256 so an edited, inserted or deleted row breaks the chain.
+"""The audit log as a transparency log (after Certificate Transparency and Trillian).
+
+Writers append: `record_event` inserts one row in the changing transaction, with no lock
+shared with other writers and the chain columns empty. The sequencer
+(moderation.audit_sequencer) later gives committed rows their position (`seq`) and chains
+them, in batches, and signs a head (size, hash of the last entry, time) that goes to a sink
+outside the database (moderation.audit_heads). `verify_chain` walks the chain and checks
+every signed head against it, so a rewrite by someone who owns the database shows.
 
 Verbs are registered once with a human template (as Sentry's audit registry does),
 so old rows stay explainable after the code moves on.
@@ -9,16 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from datetime import UTC
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 GENESIS_HASH = "0" * 64
-_ADVISORY_LOCK_KEY = 7_177_001
+ENTRY_PREFIX = b"moderation-audit-entry/v2\n"
+MAX_PROBLEMS = 20
 
 
 class AuditLogIsAppendOnly(Exception):
@@ -65,30 +73,8 @@ def describe(event) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """JSON-safe copy, so what is hashed is exactly what is stored and read back."""
+    """JSON-safe copy, so what is stored is exactly what is read back."""
     return json.loads(json.dumps(value or {}, cls=DjangoJSONEncoder, sort_keys=True))
-
-
-def compute_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    payload = json.dumps({"prev": prev_hash, **fields}, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _hashed_fields(event) -> dict[str, Any]:
-    return {
-        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
-        "actor_id": event.actor_id,
-        "actor_label": event.actor_label,
-        "verb": event.verb,
-        "target_type": event.target_type,
-        "target_id": str(event.target_id),
-        "target_label": event.target_label,
-        "case_ref": event.case_ref,
-        "appeal_ref": event.appeal_ref,
-        "before": event.before,
-        "after": event.after,
-        "reason": event.reason,
-    }
 
 
 def actor_label_for(actor) -> str:
@@ -111,17 +97,16 @@ def record_event(
     case_ref: int | None = None,
     appeal_ref: int | None = None,
 ):
-    """Append one event. Must run inside the transaction that makes the change."""
+    """Append one event. Must run inside the transaction that makes the change.
+
+    Takes no lock and reads nothing: the row joins the chain when the sequencer
+    integrates it after commit (moderation.audit_sequencer)."""
     from moderation.models import AuditEvent
 
     if verb not in VERBS:
         raise ValueError(f"Unregistered audit verb {verb!r}")
     if not connection.in_atomic_block:
         raise RuntimeError("record_event() must run inside the transaction that makes the change.")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
-    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
     event = AuditEvent(
         occurred_at=timezone.now(),
         actor=actor if actor is not None and actor.pk else None,
@@ -135,11 +120,82 @@ def record_event(
         before=_plain(before),
         after=_plain(after),
         reason=reason,
-        prev_hash=last or GENESIS_HASH,
     )
-    event.hash = compute_hash(event.prev_hash, _hashed_fields(event))
     event.save()
+    _integrate_after_commit()
     return event
+
+
+def _integrate_after_commit() -> None:
+    """Inline mode (SQLite default, tests): integrate once this transaction commits.
+    In production the RQ cron runs the sequencer instead (supervision/cron.py)."""
+    from moderation.audit_sequencer import integrate_audit_log_job, runs_after_each_commit
+    from moderation.jobs import enqueue_once
+
+    if runs_after_each_commit():
+        enqueue_once(integrate_audit_log_job, queue="audit")
+
+
+# --- the hashed encoding -----------------------------------------------------------------
+#
+# An entry's hash is SHA-256 over ENTRY_PREFIX, the previous entry's hash (hex), a newline
+# and a compact JSON array [seq, id, occurred_at, actor_id, actor_label, verb, target_type,
+# target_id, target_label, case_ref, appeal_ref, before, after, reason], where every value
+# is the database's own canonical text of the column (timestamps as UTC
+# "YYYY-MM-DDTHH:MM:SS.ffffff" on PostgreSQL, JSON columns as jsonb's normalised text;
+# SQLite's stored text as is). The sequencer and the verifier read raw tuples with the same
+# query (CHAIN_COLUMNS), so neither builds model instances or re-serialises JSON.
+
+_CONTENT_COLUMNS = (
+    "actor_id, actor_label, verb, target_type, target_id, target_label, case_ref, appeal_ref, "
+    '"before"{cast}, "after"{cast}, reason'
+)
+
+
+def chain_columns() -> str:
+    """SELECT list: id, seq, prev_hash, hash, then the hashed content in encoding order."""
+    if connection.vendor == "postgresql":
+        occurred = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+        content = _CONTENT_COLUMNS.format(cast="::text")
+    else:
+        occurred = "CAST(occurred_at AS TEXT)"
+        content = _CONTENT_COLUMNS.format(cast="")
+    return f"id, seq, prev_hash, hash, {occurred}, {content}"
+
+
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
+def entry_hash(prev_hash: str, seq: int, row: tuple) -> str:
+    """Hash of one chain entry; `row` is a tuple read with chain_columns()."""
+    payload = _encode([seq, row[0], *row[4:]])
+    return hashlib.sha256(ENTRY_PREFIX + prev_hash.encode() + b"\n" + payload.encode()).hexdigest()
+
+
+def _chain_rows(batch_size: int) -> Iterator[tuple]:
+    """Integrated rows in chain order, streamed: a server-side cursor on PostgreSQL."""
+    sql = f"SELECT {chain_columns()} FROM moderation_auditevent WHERE seq IS NOT NULL ORDER BY seq"  # noqa: S608
+    connection.ensure_connection()
+    if connection.vendor == "postgresql":
+        with connection.connection.cursor(name="audit_chain_walk") as cursor:
+            cursor.itersize = batch_size
+            cursor.execute(sql)
+            yield from cursor
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch_size):
+            yield from rows
+
+
+# --- verification ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # edited, deleted, relinked, rewritten, truncated, forged, reordered, equivocated
+    text: str
+    event_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -147,23 +203,148 @@ class ChainReport:
     checked: int
     broken_at: int | None = None
     problem: str = ""
+    problems: tuple[Problem, ...] = ()
+    heads_checked: int = 0
+    newest_head_size: int | None = None
+    pending: int = 0
+    oldest_pending: datetime | None = None
+    kinds: tuple[str, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
-        return self.broken_at is None
+        return not self.problem
+
+    def summary(self) -> str:
+        if self.ok:
+            text = f"Audit chain intact: {self.checked} events verified"
+        elif self.broken_at is not None:
+            text = (
+                f"Audit chain broken at event #{self.broken_at}: {self.problem} "
+                f"({self.checked} events verified before it)"
+            )
+        else:
+            text = f"Audit log tampered with: {self.problem} ({self.checked} events verified before it)"
+        extra = [f"{self.heads_checked} signed heads checked"]
+        if len(self.problems) > 1:
+            extra.append(f"{len(self.problems) - 1} more problem(s): " + "; ".join(p.text for p in self.problems[1:]))
+        if self.pending:
+            extra.append(f"{self.pending} events awaiting integration")
+        return f"{text}. " + ", ".join(extra) + "."
 
 
-def verify_chain(batch_size: int = 5000) -> ChainReport:
-    """Walk the chain in id order; name the first event whose link does not hold."""
+class _Findings:
+    def __init__(self):
+        self.problems: list[Problem] = []
+        self.checked_before_first = 0
+
+    def add(self, kind: str, text: str, event_id: int | None = None, checked: int = 0) -> None:
+        if not self.problems:
+            self.checked_before_first = checked
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Problem(kind, text, event_id))
+
+
+def _valid_heads(heads: Iterable, findings: _Findings, counter: list[int]) -> Iterator:
+    """Heads whose signature holds, in publication order (sizes never go down)."""
+    from moderation.audit_heads import verify_head
+
+    last = None
+    for number, head in enumerate(heads, start=1):
+        counter[0] = number
+        if not verify_head(head):
+            findings.add("forged", f"signed head no. {number} (size {head.size}, {head.time}) is forged: bad signature")
+            continue
+        if last is not None and head.size < last.size:
+            findings.add("reordered", f"signed head no. {number} (size {head.size}) comes after size {last.size}")
+            continue
+        if last is not None and head.size == last.size:
+            if head.root != last.root:
+                findings.add("equivocated", f"two signed heads disagree about position {head.size}: key compromised?")
+            continue
+        last = head
+        yield head
+
+
+def verify_chain(batch_size: int = 10_000) -> ChainReport:
+    """Walk the chain in sequence order, then hold every signed head against it.
+
+    Names edited rows (hash mismatch), deleted rows (gap in the sequence), rows linked to
+    a changed predecessor, history rewritten and re-hashed (a signed head no longer
+    matches), a truncated table or missing newest rows (the newest head is longer than
+    the chain) and forged heads (bad signature). Memory stays flat: rows come from a
+    server-side cursor, heads from the sink one at a time."""
+    from moderation.audit_heads import head_sink
     from moderation.models import AuditEvent
 
-    prev_hash = GENESIS_HASH
-    checked = 0
-    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=batch_size):
-        if event.prev_hash != prev_hash:
-            return ChainReport(checked, event.pk, "previous event missing or changed (prev_hash mismatch)")
-        if compute_hash(event.prev_hash, _hashed_fields(event)) != event.hash:
-            return ChainReport(checked, event.pk, "event content changed (hash mismatch)")
-        prev_hash = event.hash
-        checked += 1
-    return ChainReport(checked)
+    heads = head_sink().snapshot()  # before the rows: every head read is covered by committed rows
+    findings = _Findings()
+    head_count = [0]
+    with transaction.atomic():
+        waiting = AuditEvent.objects.filter(seq__isnull=True).aggregate(
+            n=models.Count("id"), t=models.Min("occurred_at")
+        )
+        valid = _valid_heads(heads, findings, head_count)
+        head = next(valid, None)
+        newest = head
+        last_good_head = 0
+        prev = GENESIS_HASH
+        expected = 1
+        walked = 0
+        sha256 = hashlib.sha256
+        for row in _chain_rows(batch_size):
+            event_id, seq, prev_hash, stored = row[0], row[1], row[2], row[3]
+            if seq != expected:
+                gap = f"position {expected}" if seq == expected + 1 else f"positions {expected}-{seq - 1}"
+                findings.add("deleted", f"event at {gap} deleted (next is #{event_id})", event_id, walked)
+            elif prev_hash != prev:
+                findings.add("relinked", f"event #{event_id} no longer links to the event before it", event_id, walked)
+            payload = _encode([seq, event_id, *row[4:]]).encode()
+            if sha256(ENTRY_PREFIX + prev_hash.encode() + b"\n" + payload).hexdigest() != stored:
+                findings.add(
+                    "edited",
+                    f"event #{event_id} (position {seq}) edited: content does not match its hash",
+                    event_id,
+                    walked,
+                )
+            while head is not None and head.size <= seq:
+                if head.size == seq and head.root != stored:
+                    findings.add(
+                        "rewritten",
+                        f"history rewritten: the head signed {head.time} for {head.size} events does not match "
+                        f"the table (events at positions {last_good_head + 1}-{head.size} edited and re-hashed)",
+                        event_id,
+                        walked,
+                    )
+                elif head.size == seq:
+                    last_good_head = head.size
+                newest = head
+                head = next(valid, None)
+            prev = stored
+            expected = seq + 1
+            walked += 1
+        if head is not None:
+            newest = head
+        for later in valid:
+            newest = later
+        if newest is not None and newest.size >= expected:
+            if walked == 0:
+                text = f"table truncated: the head signed {newest.time} covers {newest.size} events, the table has none"
+            else:
+                text = (
+                    f"newest events deleted: the head signed {newest.time} covers {newest.size} events, "
+                    f"the chain ends at position {expected - 1}"
+                )
+            findings.add("truncated", text, None, walked)
+    problems = tuple(findings.problems)
+    first = problems[0] if problems else None
+    return ChainReport(
+        checked=findings.checked_before_first if first else walked,
+        broken_at=first.event_id if first else None,
+        problem=first.text if first else "",
+        problems=problems,
+        heads_checked=head_count[0],
+        newest_head_size=newest.size if newest else None,
+        pending=waiting["n"],
+        oldest_pending=waiting["t"],
+        kinds=tuple(p.kind for p in problems),
+    )
