@@ -287,6 +287,7 @@ def verify_chain(batch_size: int = 10_000) -> ChainReport:
         head = next(valid, None)
         newest = head
         last_good_head = 0
+        rewritten = False
         prev = GENESIS_HASH
         expected = 1
         walked = 0
@@ -307,15 +308,16 @@ def verify_chain(batch_size: int = 10_000) -> ChainReport:
                     walked,
                 )
             while head is not None and head.size <= seq:
-                if head.size == seq and head.root != stored:
+                if head.size == seq and head.root != stored and not rewritten:
+                    rewritten = True  # every later head differs too; the first one locates the edit
                     findings.add(
                         "rewritten",
-                        f"history rewritten: the head signed {head.time} for {head.size} events does not match "
-                        f"the table (events at positions {last_good_head + 1}-{head.size} edited and re-hashed)",
+                        f"history rewritten: the head signed {head.time} for {head.size} events does not match the "
+                        f"table (an event at positions {last_good_head + 1}-{head.size} edited, all after re-hashed)",
                         event_id,
                         walked,
                     )
-                elif head.size == seq:
+                elif head.size == seq and not rewritten:
                     last_good_head = head.size
                 newest = head
                 head = next(valid, None)
