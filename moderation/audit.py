@@ -138,38 +138,37 @@ def _integrate_after_commit() -> None:
 
 # --- the hashed encoding -----------------------------------------------------------------
 #
-# An entry's hash is SHA-256 over ENTRY_PREFIX, the previous entry's hash (hex), a newline
-# and a compact JSON array [seq, id, occurred_at, actor_id, actor_label, verb, target_type,
-# target_id, target_label, case_ref, appeal_ref, before, after, reason], where every value
-# is the database's own canonical text of the column (timestamps as UTC
-# "YYYY-MM-DDTHH:MM:SS.ffffff" on PostgreSQL, JSON columns as jsonb's normalised text;
-# SQLite's stored text as is). The sequencer and the verifier read raw tuples with the same
-# query (CHAIN_COLUMNS), so neither builds model instances or re-serialises JSON.
+# An entry's hash is SHA-256 over ENTRY_PREFIX, the previous entry's hash (hex), "\n", its
+# position `seq`, "\n", and its payload: a JSON array [id, occurred_at, actor_id,
+# actor_label, verb, target_type, target_id, target_label, case_ref, appeal_ref, before,
+# after, reason] as the database writes it (PostgreSQL's json_build_array with the time as
+# UTC "YYYY-MM-DDTHH:MM:SS.ffffff" and the JSON columns in jsonb's normalised form;
+# SQLite's json_array over the stored text). The sequencer and the verifier read it with
+# the same query (chain_columns), so neither builds model instances or re-serialises JSON
+# in Python; the database's canonical text of a row is what is chained.
 
-_CONTENT_COLUMNS = (
-    "actor_id, actor_label, verb, target_type, target_id, target_label, case_ref, appeal_ref, "
-    '"before"{cast}, "after"{cast}, reason'
-)
+_PAYLOAD = {
+    "postgresql": (
+        "json_build_array(id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), actor_id, "
+        'actor_label, verb, target_type, target_id, target_label, case_ref, appeal_ref, "before", "after", '
+        "reason)::text"
+    ),
+    "sqlite": (
+        "json_array(id, occurred_at, actor_id, actor_label, verb, target_type, target_id, target_label, case_ref, "
+        'appeal_ref, CASE WHEN json_valid("before") THEN json("before") ELSE "before" END, '
+        'CASE WHEN json_valid("after") THEN json("after") ELSE "after" END, reason)'
+    ),
+}
 
 
 def chain_columns() -> str:
-    """SELECT list: id, seq, prev_hash, hash, then the hashed content in encoding order."""
-    if connection.vendor == "postgresql":
-        occurred = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
-        content = _CONTENT_COLUMNS.format(cast="::text")
-    else:
-        occurred = "CAST(occurred_at AS TEXT)"
-        content = _CONTENT_COLUMNS.format(cast="")
-    return f"id, seq, prev_hash, hash, {occurred}, {content}"
+    """SELECT list: id, seq, prev_hash, hash, payload (the hashed content, as text)."""
+    return f"id, seq, prev_hash, hash, {_PAYLOAD[connection.vendor]}"
 
 
-_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-
-
-def entry_hash(prev_hash: str, seq: int, row: tuple) -> str:
-    """Hash of one chain entry; `row` is a tuple read with chain_columns()."""
-    payload = _encode([seq, row[0], *row[4:]])
-    return hashlib.sha256(ENTRY_PREFIX + prev_hash.encode() + b"\n" + payload.encode()).hexdigest()
+def entry_hash(prev_hash: str, seq: int, payload: str) -> str:
+    """Hash of one chain entry; `payload` is the last column read with chain_columns()."""
+    return hashlib.sha256(ENTRY_PREFIX + f"{prev_hash}\n{seq}\n{payload}".encode()).hexdigest()
 
 
 def _chain_rows(batch_size: int) -> Iterator[tuple]:
@@ -291,16 +290,15 @@ def verify_chain(batch_size: int = 10_000) -> ChainReport:
         prev = GENESIS_HASH
         expected = 1
         walked = 0
-        sha256 = hashlib.sha256
+        sha256, prefix = hashlib.sha256, ENTRY_PREFIX
         for row in _chain_rows(batch_size):
-            event_id, seq, prev_hash, stored = row[0], row[1], row[2], row[3]
+            event_id, seq, prev_hash, stored, payload = row
             if seq != expected:
                 gap = f"position {expected}" if seq == expected + 1 else f"positions {expected}-{seq - 1}"
                 findings.add("deleted", f"event at {gap} deleted (next is #{event_id})", event_id, walked)
             elif prev_hash != prev:
                 findings.add("relinked", f"event #{event_id} no longer links to the event before it", event_id, walked)
-            payload = _encode([seq, event_id, *row[4:]]).encode()
-            if sha256(ENTRY_PREFIX + prev_hash.encode() + b"\n" + payload).hexdigest() != stored:
+            if sha256(prefix + f"{prev_hash}\n{seq}\n{payload}".encode()).hexdigest() != stored:
                 findings.add(
                     "edited",
                     f"event #{event_id} (position {seq}) edited: content does not match its hash",

@@ -94,21 +94,22 @@ def check_table_against_newest_head() -> None:
 def integrate(*, batch_size: int | None = None) -> int:
     """Chain every committed, unchained row; one transaction per batch. Returns how many."""
     batch_size = batch_size or settings.AUDIT["SEQUENCER_BATCH_SIZE"]
-    select = f"SELECT {chain_columns()} FROM moderation_auditevent WHERE seq IS NULL ORDER BY id LIMIT %s"  # noqa: S608
+    select = f"SELECT {chain_columns()} FROM moderation_auditevent WHERE seq IS NULL AND id > %s ORDER BY id LIMIT %s"  # noqa: S608
     total = 0
+    after_id = -(2**63)  # later batches start after the last id taken; a lower id committing meanwhile waits a run
     while True:
         with transaction.atomic():
             _lock()
             size, prev = _tail()
             with connection.cursor() as cursor:
-                cursor.execute(select, [batch_size])
+                cursor.execute(select, [after_id, batch_size])
                 rows = cursor.fetchall()
             if not rows:
                 return total
             ids, seqs, prevs, hashes = [], [], [], []
             for row in rows:
                 size += 1
-                digest = entry_hash(prev, size, row)
+                digest = entry_hash(prev, size, row[4])
                 ids.append(row[0])
                 seqs.append(size)
                 prevs.append(prev)
@@ -116,6 +117,7 @@ def integrate(*, batch_size: int | None = None) -> int:
                 prev = digest
             _write_chain(ids, seqs, prevs, hashes)
         total += len(rows)
+        after_id = ids[-1]
         if len(rows) < batch_size:
             return total
 

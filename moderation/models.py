@@ -286,7 +286,7 @@ class AuditEvent(models.Model):
         null=True, blank=True, unique=True, help_text="Position in the chain, given by the sequencer (1, 2, ...)."
     )
     prev_hash = models.CharField(max_length=64, null=True, blank=True)
-    hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    hash = models.CharField(max_length=64, null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 

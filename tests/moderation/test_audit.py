@@ -65,7 +65,7 @@ def _rehash_everything():
         rows = cursor.fetchall()
     prev, updates = GENESIS_HASH, []
     for row in rows:
-        digest = entry_hash(prev, row[1], row)
+        digest = entry_hash(prev, row[1], row[4])
         updates.append(
             ("UPDATE moderation_auditevent SET prev_hash = %s, hash = %s WHERE id = %s", [prev, digest, row[0]])
         )
