@@ -102,6 +102,7 @@ def integrate(*, batch_size: int | None = None) -> int:
             _lock()
             size, prev = _tail()
             with connection.cursor() as cursor:
+                _walk_indexes(cursor)
                 cursor.execute(select, [after_id, batch_size])
                 rows = cursor.fetchall()
             if not rows:
@@ -122,13 +123,27 @@ def integrate(*, batch_size: int | None = None) -> int:
             return total
 
 
+def _walk_indexes(cursor) -> None:
+    """The sequencer empties its own backlog faster than PostgreSQL's statistics follow: with
+    a stale estimate of pending rows the planner builds every pending row's payload and sorts
+    it, or hashes the whole backlog to update a batch. Both queries are only right as
+    ordered index walks (the pending index by id, the primary key), so say so for this
+    transaction."""
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), "
+            "set_config('enable_sort', 'off', true), set_config('enable_hashjoin', 'off', true), "
+            "set_config('enable_mergejoin', 'off', true)"
+        )
+
+
 def _write_chain(ids: list[int], seqs: list[int], prevs: list[str], hashes: list[str]) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 "UPDATE moderation_auditevent AS e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash "
                 "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) AS v(id, seq, prev_hash, hash) "
-                "WHERE e.id = v.id AND e.seq IS NULL",
+                "WHERE e.id = v.id AND COALESCE(e.seq, 0) = 0",  # a filter, not an index to walk
                 [ids, seqs, prevs, hashes],
             )
             changed = cursor.rowcount
