@@ -301,11 +301,12 @@ def sustained_integration(scale: float):
         worst = max(worst, integration_status().lag_seconds)
         time.sleep(0.25)
     sequencer.stop()
+    drained = time.perf_counter() - started
     yield (
         f"sustained: {produced[0]} events written at {produced[0] / produce_elapsed:,.0f}/s for "
-        f"{produce_elapsed:.0f} s; sequencer every {sequencer.interval} s integrated {sequencer.integrated} "
-        f"at {sequencer.integrated / max(sequencer.busy, 1e-9):,.0f} events/s while busy "
-        f"({sequencer.busy / produce_elapsed:.0%} of the time); worst lag {worst:.1f} s (limit {limit:.0f} s)"
+        f"{produce_elapsed:.0f} s, all chained after {drained:.0f} s; sequencer every {sequencer.interval} s: "
+        f"{sequencer.integrated / max(sequencer.busy, 1e-9):,.0f} events/s while running "
+        f"(busy {sequencer.busy / drained:.0%} of the time); worst lag {worst:.1f} s (limit {limit:.0f} s)"
     )
 
 
