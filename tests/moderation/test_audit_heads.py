@@ -12,7 +12,17 @@ from django.utils import timezone
 from moderation.audit_heads import FileHeadSink, Head, key_id, sign_head, signing_key, verify_head
 
 ROOT = Path(__file__).resolve().parents[2]
-STRIP_PREFIXES = ("AUDIT_", "DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "SECURE_", "SESSION_", "CSRF_")
+STRIP_PREFIXES = (
+    "AUDIT_",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "SECURE_",
+    "SESSION_",
+    "CSRF_",
+    "DJANGO_",
+)
 
 
 def _production(*args, **env):
