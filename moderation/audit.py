@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -198,14 +200,49 @@ def _chain_rows(batch_size: int) -> Iterator[tuple]:
     connection.ensure_connection()
     if connection.vendor == "postgresql":
         with connection.connection.cursor(name="audit_chain_walk") as cursor:
-            cursor.itersize = batch_size
             cursor.execute(sql)
-            yield from cursor
+            yield from _prefetched(cursor, batch_size)
         return
     with connection.cursor() as cursor:
         cursor.execute(sql)
         while rows := cursor.fetchmany(batch_size):
             yield from rows
+
+
+def _prefetched(cursor, batch_size: int) -> Iterator[tuple]:
+    """Rows of a server-side cursor, the next batch fetched in a thread while this one is
+    hashed, so the server's work and ours overlap. At most three batches are in memory."""
+    batches: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def fetch():
+        try:
+            while not stop.is_set():
+                rows = cursor.fetchmany(batch_size)
+                while not stop.is_set():
+                    try:
+                        batches.put(rows, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if not rows:
+                    return
+        except Exception as exc:  # handed to the reader
+            batches.put(exc)
+
+    fetcher = threading.Thread(target=fetch, name="audit-chain-fetch", daemon=True)
+    fetcher.start()
+    try:
+        while True:
+            rows = batches.get()
+            if isinstance(rows, Exception):
+                raise rows
+            if not rows:
+                return
+            yield from rows
+    finally:
+        stop.set()
+        fetcher.join()
 
 
 # --- verification ------------------------------------------------------------------------
