@@ -316,7 +316,8 @@ class Policy(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only, hash-chained record of a state change. See moderation.audit."""
+    """Append-only record of a state change. Writers insert it with the chain columns
+    empty; the sequencer fills them once (moderation.audit_sequencer). See moderation.audit."""
 
     occurred_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
@@ -332,14 +333,27 @@ class AuditEvent(models.Model):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    seq = models.PositiveBigIntegerField(
+        null=True, blank=True, unique=True, help_text="Position in the chain, given by the sequencer (1, 2, ...)."
+    )
+    prev_hash = models.CharField(max_length=64, null=True, blank=True)
+    hash = models.CharField(max_length=64, null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="auditevent_awaiting_chain"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(seq__isnull=True, prev_hash__isnull=True, hash__isnull=True)
+                | Q(seq__gte=1, prev_hash__isnull=False, hash__isnull=False),
+                name="auditevent_chain_columns_together",
+            ),
+        ]
         permissions = [("verify_audit_chain", "Can verify the audit chain")]
 
     def __str__(self):
@@ -352,6 +366,15 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditLogIsAppendOnly("Audit events cannot be deleted.")
+
+
+class AuditSequencer(models.Model):
+    """One row: the sequencer's lock (writers never touch it) and when it last ran."""
+
+    ran_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Audit sequencer (last ran {self.ran_at})"
 
 
 class SignalSource(models.TextChoices):
