@@ -84,6 +84,11 @@ def can_approve(user, decision) -> bool:
     )
 
 
+def can_approve_any(user) -> bool:
+    """The role of the second person (four eyes), before looking at any decision."""
+    return _is_staff_person(user) and user.has_perm("cases.approve_severe")
+
+
 def can_assign(user) -> bool:
     return _is_staff_person(user) and user.has_perm("cases.assign_case")
 

@@ -45,7 +45,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Appeals reviewers read cases (the appeal page shows the original one) but never
     # review them: the second look at a decision must come from outside case review.
     Role.APPEALS_REVIEWER: _VIEW_PLATFORM
-    + [p for p in _WORK_CASES if p != "cases.review_case"]
+    + [p for p in _WORK_CASES if p not in ("cases.review_case", "cases.add_evidence")]
     + ["appeals.view_appeal", "appeals.view_appealfile", "appeals.review_appeal"],
     Role.SUPERVISOR: _VIEW_PLATFORM
     + [p for p in _WORK_CASES if p.split(".")[1].startswith("view_")]
