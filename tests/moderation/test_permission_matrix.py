@@ -316,3 +316,15 @@ def test_probe(world):
         get = {p for p, (g, _) in seen.items() if g}
         post = {p for p, (_, q) in seen.items() if q}
         print(f"PROBE {route} | {pm._cell(frozenset(get))} | {pm._cell(frozenset(post))}")
+
+
+def test_a_post_without_the_csrf_token_is_refused_even_for_the_right_role(world):
+    """The matrix posts with a valid token, so its refusals are the permission's; this
+    is the other half: the right role without the token is refused too."""
+    decision = world["objects"]["decision"]
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff("senior_moderator", username="matrix-csrf"))
+    response = client.post(reverse("review:approve", args=[decision.pk]))
+    assert response.status_code == 403
+    decision.refresh_from_db()
+    assert decision.approved_by_id is None
