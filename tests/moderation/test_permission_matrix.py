@@ -8,7 +8,6 @@ means exactly one of those. A URL pattern the matrix does not list fails the sui
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import django_rq
@@ -300,22 +299,6 @@ def test_every_cell_of_the_matrix(group, world):
         if diff:
             wrong[row.route] = diff
     assert not wrong, f"allowed (True) / refused (False) differs from the matrix: {wrong}"
-
-
-@pytest.mark.skipif(not os.environ.get("MATRIX_PROBE"), reason="MATRIX_PROBE=1 prints what every URL allows today")
-def test_probe(world):
-    for route, pattern in walk():
-        row = pm.rows_by_route().get(route) or pm.Row(
-            route, get=pm.NOBODY, post=pm.NOBODY, token="<str:token>" in route
-        )
-        try:
-            seen = observe(row, pattern, world)
-        except AssertionError as exc:
-            print(f"PROBE {route} ERROR {exc}")
-            continue
-        get = {p for p, (g, _) in seen.items() if g}
-        post = {p for p, (_, q) in seen.items() if q}
-        print(f"PROBE {route} | {pm._cell(frozenset(get))} | {pm._cell(frozenset(post))}")
 
 
 def test_a_post_without_the_csrf_token_is_refused_even_for_the_right_role(world):
