@@ -274,3 +274,32 @@ def test_a_decision_on_pending_facts_waits_for_a_second_person():
     )
     assert decision.needs_approval
     assert not decision.actions.filter(status__in=["approved", "applied"]).exists()
+
+
+GATE_TRIGGERS = {
+    "sqlite": {
+        *(
+            f"cases_action_gate_{rule}_{op}"
+            for rule in ("outcome", "decider", "four_eyes")
+            for op in ("insert", "update")
+        ),
+        *(
+            f"cases_decision_gate_{rule}_{op}"
+            for rule in ("needs_approval", "decided_by", "approved_by")
+            for op in ("insert", "update")
+        ),
+    },
+    "postgresql": {"cases_action_four_eyes_gate", "cases_decision_four_eyes_gate"},
+}
+
+
+def test_the_gate_triggers_are_all_in_place_after_every_migration():
+    """SQLite drops a table's triggers when a migration rebuilds the table (adding a
+    column with a default): a later migration must put them back, or this fails."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        present = {name for (name,) in cursor.fetchall()}
+    assert GATE_TRIGGERS[connection.vendor] <= present
