@@ -76,11 +76,22 @@ class AppealAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
+
+        def reviewers_only(view):
+            """Claim buttons are the appeals reviewer's tool: 403 for other roles."""
+
+            def gated(request, *args, **kwargs):
+                if not permissions.can_review_appeals(request.user):
+                    raise PermissionDenied
+                return view(request, *args, **kwargs)
+
+            return wrap(gated)
+
         return [
-            path("claim-next/", wrap(self.claim_next_view), name="appeals_appeal_claim_next"),
-            path("<int:pk>/claim/", wrap(self.claim_view), name="appeals_appeal_claim"),
-            path("<int:pk>/release/", wrap(self.release_view), name="appeals_appeal_release"),
-            path("<int:pk>/renew/", wrap(self.renew_view), name="appeals_appeal_renew"),
+            path("claim-next/", reviewers_only(self.claim_next_view), name="appeals_appeal_claim_next"),
+            path("<int:pk>/claim/", reviewers_only(self.claim_view), name="appeals_appeal_claim"),
+            path("<int:pk>/release/", reviewers_only(self.release_view), name="appeals_appeal_release"),
+            path("<int:pk>/renew/", reviewers_only(self.renew_view), name="appeals_appeal_renew"),
             path("<int:pk>/check-restoration/", wrap(self.check_view), name="appeals_appeal_check"),
             path("<int:pk>/files/<int:file_id>/", wrap(self.file_view), name="appeals_appeal_file"),
             *super().get_urls(),
@@ -152,6 +163,8 @@ class AppealAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if not permissions.can_view_appeals(request.user):
             raise PermissionDenied
+        if request.method == "POST" and not permissions.can_review_appeals(request.user):
+            raise PermissionDenied  # supervisors read appeals; only appeals reviewers decide them
         try:
             appeal = selectors.appeal_for_review(int(object_id))
         except (Appeal.DoesNotExist, ValueError):

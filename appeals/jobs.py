@@ -16,12 +16,19 @@ def send_appeal_email(appeal_id: int, event: str) -> None:
         send_status_email(appeal, event)
 
 
-def send_magic_link(account_id: int, url: str) -> None:
+def send_magic_link(account_id: int) -> None:
+    """Builds the link here, never in the job's arguments: anyone reading the queue
+    (the RQ console, Redis) would otherwise hold a working sign-in link."""
+    from django.conf import settings
+    from django.urls import reverse
+
     from appeals.notifications import send_magic_link_email
+    from appeals.tokens import make_magic_token
     from moderation.models import Account
 
     account = Account.objects.filter(pk=account_id).first()
     if account is not None and account.email:
+        url = settings.SITE_URL + reverse("appeals:start_form", args=[make_magic_token(account)])
         send_magic_link_email(email=account.email, handle=account.handle, url=url)
 
 

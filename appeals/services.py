@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from appeals import jobs, selectors
@@ -25,7 +24,6 @@ from appeals.models import (
     PurgedFollowerReview,
 )
 from appeals.permissions import can_claim, can_decide, can_review_appeals
-from appeals.tokens import make_magic_token
 from appeals.uploads import MAX_FILES, sniff_content_type
 from appeals.verdicts import revise_detector_verdicts_after_appeal
 from cases.models import ActionStatus, EnforcementAction, Notice, ReversalCause
@@ -69,8 +67,7 @@ def request_magic_link(*, handle: str, email: str) -> None:
     )
     if account is None:
         return
-    url = settings.SITE_URL + reverse("appeals:start_form", args=[make_magic_token(account)])
-    enqueue(jobs.send_magic_link, account.pk, url)
+    enqueue(jobs.send_magic_link, account.pk)
 
 
 _open_error = (

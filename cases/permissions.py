@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from moderation.roles import is_service_user
+from moderation.roles import Role, has_role, is_service_user
 
 
 def api_client_of(user):
@@ -51,15 +51,21 @@ def _is_staff_person(user) -> bool:
     return user is not None and user.is_authenticated and user.is_active and api_client_of(user) is None
 
 
-def can_work_queue(user, queue) -> bool:
-    """Claim and decide in this queue: a reviewer whose role the queue allows."""
+def can_review_cases(user) -> bool:
+    """A case reviewer by role (moderator, senior moderator) and permission. A queue
+    opened to another role (appeals reviewers) does not make its members reviewers."""
     if not _is_staff_person(user) or not user.has_perm("cases.review_case"):
+        return False
+    return user.is_superuser or any(has_role(user, role) for role in Role.CASE_REVIEWERS)
+
+
+def can_work_queue(user, queue) -> bool:
+    """Claim and decide in this queue: a case reviewer whose role the queue allows."""
+    if not can_review_cases(user):
         return False
     if user.is_superuser:
         return True
-    from moderation.roles import has_role
-
-    return any(has_role(user, role) for role in queue.allowed_roles)
+    return any(has_role(user, role) for role in queue.allowed_roles if role in Role.CASE_REVIEWERS)
 
 
 def can_decide(user, case) -> bool:
@@ -76,6 +82,11 @@ def can_approve(user, decision) -> bool:
         and decision.approved_by_id is None
         and decision.rejected_by_id is None
     )
+
+
+def can_approve_any(user) -> bool:
+    """The role of the second person (four eyes), before looking at any decision."""
+    return _is_staff_person(user) and user.has_perm("cases.approve_severe")
 
 
 def can_assign(user) -> bool:

@@ -1,43 +1,59 @@
 """The review pages, mounted at /admin/review/ (inside the admin's login)."""
 
+from functools import wraps
+
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.urls import path
 
-from cases import views
+from cases import permissions, views
 from cases.blinding import blinded_view
 from cases.models import Decision
 
 app_name = "review"
 
 
-def _v(view):
-    return admin.site.admin_view(view)
+def _v(view, role_check=permissions.can_review_cases):
+    """Inside the admin's login, and only for the role the page serves (403 otherwise);
+    the services still check each object."""
+
+    @wraps(view)
+    def gated(request, *args, **kwargs):
+        if not role_check(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return admin.site.admin_view(gated)
 
 
-def _case(view):
+def _reviews_or_assigns(user) -> bool:
+    return permissions.can_review_cases(user) or permissions.can_assign(user)
+
+
+def _case(view, role_check=permissions.can_review_cases):
     """A page about one case: closed to whoever holds its blind QA sample."""
-    return _v(blinded_view(view))
+    return _v(blinded_view(view), role_check)
 
 
 def _decision_case(pk: int) -> int | None:
     return Decision.objects.filter(pk=pk).values_list("case_id", flat=True).first()
 
 
-def _decision(view):
-    return _v(blinded_view(view, case_of=_decision_case))
+def _decision(view, role_check=permissions.can_review_cases):
+    return _v(blinded_view(view, case_of=_decision_case), role_check)
 
 
 urlpatterns = [
     path("queue/<slug:slug>/next/", _v(views.review_next), name="next"),
-    path("case/<int:pk>/", _case(views.case_review), name="case"),
+    path("case/<int:pk>/", _case(views.case_review, _reviews_or_assigns), name="case"),
     path("case/<int:pk>/claim/", _case(views.claim), name="claim"),
     path("case/<int:pk>/renew/", _case(views.renew), name="renew"),
     path("case/<int:pk>/release/", _case(views.release), name="release"),
     path("case/<int:pk>/skip/", _case(views.skip), name="skip"),
     path("case/<int:pk>/escalate/", _case(views.escalate), name="escalate"),
-    path("case/<int:pk>/assign/", _case(views.assign), name="assign"),
-    path("approvals/", _v(views.approvals), name="approvals"),
-    path("decision/<int:pk>/approve/", _decision(views.approve), name="approve"),
-    path("decision/<int:pk>/reject/", _decision(views.reject), name="reject"),
+    path("case/<int:pk>/assign/", _case(views.assign, permissions.can_assign), name="assign"),
+    path("approvals/", _v(views.approvals, permissions.can_approve_any), name="approvals"),
+    path("decision/<int:pk>/approve/", _decision(views.approve, permissions.can_approve_any), name="approve"),
+    path("decision/<int:pk>/reject/", _decision(views.reject, permissions.can_approve_any), name="reject"),
     path("bulk/", _v(views.bulk), name="bulk"),
 ]

@@ -291,7 +291,7 @@ def bulk(request):
     family = request.GET.get("family", "")
     search = request.GET.get("q", "")
     candidates = bulk_candidates(user=request.user, queue=queue, family=family, search=search)
-    form = BulkDecisionForm(request.POST or None)
+    form = BulkDecisionForm(request.POST if request.method == "POST" else None)
     status = 200
     result = None
     if request.method == "POST":

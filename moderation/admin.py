@@ -1,7 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
+from moderation import access
 from moderation.audit import describe
 from moderation.blinding import BlindedAdminMixin
 from moderation.models import (
@@ -68,9 +72,19 @@ class EarningsHoldAdmin(BlindedAdminMixin, ReadOnlyAdmin):
 
 @admin.register(Policy)
 class PolicyAdmin(ReadOnlyAdmin):
+    """A superuser's edit of the current version publishes version n+1 (audited);
+    decisions keep pointing at the version they applied."""
+
     list_display = ["code", "version", "family", "title", "severity", "is_current"]
     list_filter = ["family", "severity", "is_current"]
     search_fields = ["code", "title"]
+    readonly_fields = ["code", "version", "family", "is_current", "effective_from"]
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser and (obj is None or obj.is_current)
+
+    def save_model(self, request, obj, form, change):
+        access.publish_policy_version(actor=request.user, edited=obj)
 
 
 @admin.register(AuditEvent)
@@ -104,12 +118,74 @@ class ApiClientKeyInline(admin.TabularInline):
         return False
 
 
+class AuditedDeletesRefused:
+    """Clients, keys and roles are switched off (revoked, deactivated), never deleted."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "allowed_sources", "is_active", "created_at"]
+class ApiClientAdmin(AuditedDeletesRefused, admin.ModelAdmin):
+    list_display = ["name", "user", "allowed_sources", "scopes", "is_active", "created_at"]
     inlines = [ApiClientKeyInline]
+
+    def has_add_permission(self, request):
+        return False  # created with its service user by `manage.py create_api_client`
+
+    def save_model(self, request, obj, form, change):
+        access.save_api_client(actor=request.user, client=obj, changed=form.changed_data)
 
 
 @admin.register(ApiClientKey)
-class ApiClientKeyAdmin(APIKeyModelAdmin):
+class ApiClientKeyAdmin(AuditedDeletesRefused, APIKeyModelAdmin):
     list_display = [*APIKeyModelAdmin.list_display, "client"]
+
+    def save_model(self, request, obj, form=None, change=False):
+        if not obj.pk:  # the library's keys start with an empty id
+            key = access.issue_api_key(actor=request.user, key_row=obj)
+            messages.warning(request, f"The API key for {obj.name} is: {key}. Store it now: it is never shown again.")
+        else:
+            access.save_api_key(actor=request.user, key_row=obj, changed=form.changed_data if form else ())
+
+
+# The library's own APIKey model is unused (keys are ApiClientKey rows): no admin door to it.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
+
+
+class AuditedGroupAdmin(AuditedDeletesRefused, GroupAdmin):
+    def save_model(self, request, obj, form, change):
+        access.save_group(actor=request.user, group=obj, changed=form.changed_data)
+
+    def save_related(self, request, form, formsets, change):
+        access.set_group_permissions(
+            actor=request.user, group=form.instance, permissions=form.cleaned_data["permissions"]
+        )
+        super().save_related(request, form, formsets, change)
+
+
+class AuditedUserAdmin(AuditedDeletesRefused, UserAdmin):
+    def save_model(self, request, obj, form, change):
+        access.save_staff_user(actor=request.user, user=obj, changed=form.changed_data)
+
+    def save_related(self, request, form, formsets, change):
+        if "groups" in form.cleaned_data or "user_permissions" in form.cleaned_data:
+            access.assign_roles(
+                actor=request.user,
+                user=form.instance,
+                groups=form.cleaned_data.get("groups", form.instance.groups.all()),
+                permissions=form.cleaned_data.get("user_permissions", form.instance.user_permissions.all()),
+            )
+        super().save_related(request, form, formsets, change)
+
+
+for _model, _admin in ((Group, AuditedGroupAdmin), (User, AuditedUserAdmin)):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+    admin.site.register(_model, _admin)

@@ -9,6 +9,8 @@ class ModerationConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from moderation import checks  # noqa: F401  (registers the audit signing key check)
+        from moderation.gate import sync_gate_data
         from moderation.roles import sync_role_permissions
 
         post_migrate.connect(sync_role_permissions, dispatch_uid="moderation.sync_role_permissions")
+        post_migrate.connect(sync_gate_data, dispatch_uid="moderation.sync_gate_data")

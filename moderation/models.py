@@ -276,6 +276,35 @@ OUTCOME_RANK = {
 }
 
 
+class OutcomeKind(models.Model):
+    """The catalogue's outcomes as rows the database can read: the human-gate triggers
+    look up severity here. Kept equal to `Outcome` and `SEVERE_OUTCOMES` after every
+    migrate (moderation.gate.sync_gate_data)."""
+
+    code = models.CharField(max_length=32, primary_key=True, choices=Outcome.choices)
+    is_severe = models.BooleanField(help_text="A second person must approve any decision with this outcome.")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+
+class GateSetting(models.Model):
+    """A number the human-gate triggers read (the four-eyes follower threshold), copied
+    from settings.MODERATION after every migrate so the database and Python agree."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    value = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self):
+        return f"{self.key} = {self.value}"
+
+
 class PolicyQuerySet(models.QuerySet):
     def current(self):
         return self.filter(is_current=True)

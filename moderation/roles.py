@@ -15,6 +15,8 @@ class Role:
 
     ALL = (MODERATOR, SENIOR_MODERATOR, APPEALS_REVIEWER, SUPERVISOR, SERVICE)
     STAFF = (MODERATOR, SENIOR_MODERATOR, APPEALS_REVIEWER, SUPERVISOR)
+    # Only these review cases and QA samples, whatever a queue's allowed_roles says.
+    CASE_REVIEWERS = (MODERATOR, SENIOR_MODERATOR)
 
 
 _VIEW_PLATFORM = [
@@ -40,8 +42,10 @@ _WORK_CASES = [
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.MODERATOR: _VIEW_PLATFORM + _WORK_CASES,
     Role.SENIOR_MODERATOR: _VIEW_PLATFORM + _WORK_CASES + ["cases.approve_severe", "cases.assign_case"],
+    # Appeals reviewers read cases (the appeal page shows the original one) but never
+    # review them: the second look at a decision must come from outside case review.
     Role.APPEALS_REVIEWER: _VIEW_PLATFORM
-    + _WORK_CASES
+    + [p for p in _WORK_CASES if p not in ("cases.review_case", "cases.add_evidence")]
     + ["appeals.view_appeal", "appeals.view_appealfile", "appeals.review_appeal"],
     Role.SUPERVISOR: _VIEW_PLATFORM
     + [p for p in _WORK_CASES if p.split(".")[1].startswith("view_")]

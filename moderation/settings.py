@@ -123,6 +123,8 @@ RQ_QUEUES = {
     name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600}
     for name in ("default", "enforcement", "restoration", "audit")
 }
+# The dashboard is served only by moderation.rq_console (role-locked), not as an admin model.
+RQ_SHOW_ADMIN_LINK = False
 JOBS_RUN_INLINE = env_bool("JOBS_RUN_INLINE", not REDIS_URL)
 
 if REDIS_URL:

@@ -14,7 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("appeal/", include("appeals.urls")),
     path("admin/supervision/", include("supervision.urls")),
-    path("admin/django-rq/", include("django_rq.urls")),
+    path("admin/django-rq/", include("moderation.rq_console")),
     path("admin/review/", include("cases.review_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -27,7 +27,9 @@ def can_recall_detector(user) -> bool:
 
 def can_qa_review(user) -> bool:
     """A blind second decision is a reviewer's job; supervisors settle, they do not decide."""
-    return _staff(user) and user.has_perm("cases.review_case")
+    from cases.permissions import can_review_cases
+
+    return _staff(user) and can_review_cases(user)
 
 
 def can_qa_review_sample(user, sample) -> bool:

@@ -105,6 +105,7 @@ from cases.models import (  # noqa: E402
     Queue,
     Signal,
 )
+from moderation.gate import protected_reasons  # noqa: E402
 from moderation.models import SignalSource  # noqa: E402
 
 
@@ -163,6 +164,12 @@ class DecisionFactory(factory.django.DjangoModelFactory):
     rationale = "Internal: matches the detector and the reader reports."
     statement = "Your story was removed from the paywall because it is AI-generated."
     decided_at = factory.LazyFunction(timezone.now)
+    # Derived as the services derive it (the database refuses anything else).
+    needs_approval = factory.LazyAttribute(lambda d: bool(protected_reasons(d.case.account, d.outcomes)))
+
+
+def _approver_if_needed(decision):
+    return senior_moderator() if decision.needs_approval else None
 
 
 class EnforcementActionFactory(factory.django.DjangoModelFactory):
@@ -171,7 +178,12 @@ class EnforcementActionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = EnforcementAction
 
-    decision = factory.SubFactory(DecisionFactory)
+    decision = factory.SubFactory(
+        DecisionFactory,
+        outcomes=factory.LazyAttribute(lambda d: [d.factory_parent.outcome]),
+        approved_by=factory.LazyAttribute(_approver_if_needed),
+        approved_at=factory.LazyAttribute(lambda d: d.decided_at if d.approved_by else None),
+    )
     case = factory.LazyAttribute(lambda a: a.decision.case)
     account = factory.LazyAttribute(lambda a: a.case.account)
     story = factory.LazyAttribute(lambda a: a.case.story)

@@ -44,6 +44,7 @@ from cases.models import (
     ReversalCause,
 )
 from moderation.audit import record_event
+from moderation.gate import protected_reasons
 from moderation.jobs import enqueue
 from moderation.models import STORY_OUTCOMES, Account, AuditEvent, Outcome, Story
 from moderation.platform import (
@@ -81,25 +82,37 @@ class ReversalNotAllowed(Exception):
 # The human gate ---------------------------------------------------------------
 
 
-def human_gate_problem(decision: Decision | None) -> str:
-    """Why this decision may not put actions on the platform, or '' if it may."""
+def _is_staff_person(user) -> bool:
+    return user is not None and user.is_active and user.is_staff and not is_service_user(user)
+
+
+def human_gate_problem(decision: Decision | None, action: EnforcementAction | None = None) -> str:
+    """Why this decision (and this action of it) may not reach the platform, or '' if
+    it may. The same rule the database triggers hold (cases/migrations/0004_*): the
+    outcome is one the decision chose, a staff person decided, and where four eyes is
+    required (`moderation.gate.protected_reasons`, or the decision says so) another
+    staff person approved."""
     if decision is None:
         return "no decision"
-    decider = decision.decided_by
-    if decider is None or not decider.is_active or is_service_user(decider):
+    if action is not None:
+        if str(action.outcome) not in [str(o) for o in decision.outcomes or []]:
+            return f"{action.outcome} is not one of the outcomes of decision #{decision.pk}"
+        if action.case_id != decision.case_id or action.account_id != decision.case.account_id:
+            return "the action is not on the case and account of its decision"
+    if not _is_staff_person(decision.decided_by):
         return "the decision was not made by a person"
-    if decision.needs_approval:
-        if decision.approved_by_id is None:
-            return "the decision awaits a second approval"
-        if decision.approved_by_id == decision.decided_by_id or is_service_user(decision.approved_by):
-            return "the second approval was not given by another person"
     if decision.rejected_by_id is not None:
         return "the decision was not approved"
+    if decision.needs_approval or protected_reasons(decision.case.account, decision.outcomes):
+        if decision.approved_by_id is None:
+            return "the decision awaits a second approval"
+        if decision.approved_by_id == decision.decided_by_id or not _is_staff_person(decision.approved_by):
+            return "the second approval was not given by another person"
     return ""
 
 
-def assert_human_decision(decision: Decision | None) -> None:
-    problem = human_gate_problem(decision)
+def assert_human_decision(decision: Decision | None, action: EnforcementAction | None = None) -> None:
+    problem = human_gate_problem(decision, action)
     if problem:
         raise HumanGateViolation(f"Refused: {problem}.")
 
@@ -462,10 +475,12 @@ def _iso(entry: OutboxEntry) -> str | None:
 def apply_action(*, action_id: int) -> EnforcementAction:
     """Job body: put one approved action on the platform (`approved → applied`, or
     `failed` once the outbox gives up)."""
-    action = EnforcementAction.objects.select_related("decision__decided_by", "decision__approved_by").get(pk=action_id)
+    action = EnforcementAction.objects.select_related(
+        "decision__decided_by", "decision__approved_by", "decision__case__account"
+    ).get(pk=action_id)
     if action.status != ActionStatus.APPROVED:
         return action
-    problem = human_gate_problem(action.decision)
+    problem = human_gate_problem(action.decision, action)
     if problem:
         return _mark_failed(action_id, None, f"refused by the human gate: {problem}")
     return _run_on_platform(

@@ -32,9 +32,9 @@ from cases.services.enforcement import HumanGateViolation, approve_actions, reje
 from cases.services.intake import settle_reporters
 from moderation import claims
 from moderation.audit import record_event
+from moderation.gate import protected_reasons
 from moderation.models import (
     OUTCOME_RANK,
-    SEVERE_OUTCOMES,
     STORY_OUTCOMES,
     AuditEvent,
     Outcome,
@@ -265,24 +265,20 @@ def outcome_ceiling(case: Case, policy: Policy) -> int:
 
 
 def four_eyes_reasons(case: Case, policy: Policy | None, outcomes: Iterable[str]) -> list[str]:
-    """Why this decision needs a second person (empty: it does not)."""
+    """Why this decision needs a second person (empty: it does not). The protected
+    cases (`moderation.gate.protected_reasons`) are held by the database as well;
+    harsher-than-default is the services' own, stricter rule."""
     outcomes = [Outcome(o) for o in outcomes]
     if not outcomes or policy is None:
         return []
-    reasons = []
-    severe = sorted(o.label for o in outcomes if o in SEVERE_OUTCOMES)
-    if severe:
-        reasons.append("severe outcome: " + ", ".join(severe))
+    reasons = protected_reasons(case.account, outcomes)
     ceiling = outcome_ceiling(case, policy)
     harsher = sorted(o.label for o in outcomes if OUTCOME_RANK[o] > ceiling)
     if harsher:
-        reasons.append("harsher than the policy's default: " + ", ".join(harsher))
-    if any(o != Outcome.WARNING for o in outcomes):
-        threshold = settings.MODERATION["FOUR_EYES_FOLLOWER_THRESHOLD"]
-        if case.account.follower_count > threshold:
-            reasons.append(f"account has more than {threshold:,} followers")
-        if case.account.is_partner:
-            reasons.append("account is a Partner Program member")
+        reasons.insert(
+            1 if reasons and reasons[0].startswith("severe") else 0,
+            "harsher than the policy's default: " + ", ".join(harsher),
+        )
     return reasons
 
 

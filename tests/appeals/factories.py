@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.models import ActionStatus, Notice, OutboxEntry, OutboxOperation
+from moderation.gate import protected_reasons
 from moderation.models import Account, Follow, Outcome
 from tests.factories import (
     AccountFactory,
@@ -43,6 +44,11 @@ def decision_for(account, *, story=None, code="ai.paywalled_generated", decided_
         status="decided",
         decided_at=timezone.now(),
     )
+    # The database ties actions to their decision: every outcome a test applies under
+    # this decision must be one of its outcomes, approved by a second person if need be.
+    kw.setdefault("outcomes", list(policy(code).allowed_outcomes))
+    if approver is None and protected_reasons(account, kw["outcomes"]):
+        approver = senior_moderator()
     extra = {}
     if approver is not None:
         extra = {"needs_approval": True, "approved_by": approver, "approved_at": timezone.now()}
@@ -51,7 +57,7 @@ def decision_for(account, *, story=None, code="ai.paywalled_generated", decided_
 
 def applied_action(outcome, *, account=None, story=None, decision=None, **kw):
     account = account or (story.author if story else AccountFactory())
-    decision = decision or decision_for(account, story=story, **kw)
+    decision = decision or decision_for(account, story=story, outcomes=[outcome], **kw)
     action = EnforcementActionFactory(
         decision=decision, case=decision.case, account=account, story=story, outcome=outcome
     )

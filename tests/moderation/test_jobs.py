@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def _paywall_action():
     story = StoryFactory(kind=StoryKind.STORY, is_paywalled=True)
-    action = EnforcementActionFactory(outcome="paywall.remove", story=story, account=story.author)
+    action = EnforcementActionFactory(outcome="paywall.remove", story=story, decision__case__account=story.author)
     OutboxEntry.objects.create(action=action, operation=OutboxOperation.APPLY)
     return action, story
 

@@ -78,7 +78,9 @@ def test_qa_review_is_for_reviewers_not_supervisors(client):
     assert client.post(reverse("supervision:qa_next")).status_code == 403
     assert client.get(reverse("supervision:qa_review", args=[sample.pk])).status_code == 403
     client.force_login(appeals_reviewer())
-    assert client.post(reverse("supervision:qa_next")).status_code == 302  # appeals reviewers may review cases
+    assert client.post(reverse("supervision:qa_next")).status_code == 403  # appeals reviewers never review cases
+    client.force_login(moderator())
+    assert client.post(reverse("supervision:qa_next")).status_code == 302
 
 
 def test_the_home_panel_shows_only_to_supervisors(client):

@@ -32,7 +32,9 @@ BAD = ("ai-text-classifier", "9.9-bad")
 
 def _detected_case(version, *, decided=True):
     story = StoryFactory(is_paywalled=True)
-    decision = DecisionFactory(case__account=story.author, case__story=story, case__automated_origin=True)
+    decision = DecisionFactory(
+        case__account=story.author, case__story=story, case__automated_origin=True, outcomes=["paywall.remove"]
+    )
     case = decision.case
     SignalFactory(detector=True, detector_version=version, account=story.author, story=story, case=case)
     if decided:

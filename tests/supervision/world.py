@@ -150,6 +150,8 @@ def build_world() -> World:
         decided_at=c10.decided_at,
         policy=policy("engagement.ring"),
         outcomes=["followers.purge"],
+        approved_by=approver,
+        approved_at=c10.decided_at,
     )
 
     DetectorVerdictFactory(decision=d1, signal=s1, was_correct=True)
