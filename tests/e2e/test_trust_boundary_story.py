@@ -55,7 +55,7 @@ def _state(account: Account) -> dict:
 def test_a_detector_key_cannot_rewrite_a_writer_or_skip_four_eyes(worker):
     # The platform's own client mirrors two writers and Ada's paywalled story.
     _, platform_key = create_api_client(name="platform-web", scopes=["platform"])
-    _, detector_key = create_api_client(name="ai-text-classifier", sources=["detector"], scopes=["signals"])
+    _, detector_key = create_api_client(name="ai-text-classifier", allowed_sources=["detector"], scopes=["signals"])
     platform, detector = _api(platform_key), _api(detector_key)
     answer = platform.post(
         "/api/v1/platform/accounts/",
