@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import path
 
 from cases import views
+from cases.evidence import views as evidence_views
 
 app_name = "review"
 
@@ -25,4 +26,5 @@ urlpatterns = [
     path("decision/<int:pk>/approve/", _v(views.approve), name="approve"),
     path("decision/<int:pk>/reject/", _v(views.reject), name="reject"),
     path("bulk/", _v(views.bulk), name="bulk"),
+    path("case/<int:pk>/evidence/", _v(evidence_views.request_evidence), name="request_evidence"),
 ]
