@@ -18,12 +18,13 @@ from django.db.models import Count, Q, Sum
 from moderation.models import Account, EngagementEvent, Follow
 
 CANDIDATES = 150
+POOL = 5000
 OUTER_SHOWN = 16
 # A group is described as a ring only when all of these hold (README, "Evidence").
 RING_MIN_SIZE = 5
 RING_MIN_DENSITY = 0.5  # share of ordered member pairs with engagement
 RING_MIN_RECIPROCITY = 0.7  # share of engaged member pairs engaged both ways
-RING_MIN_INSULARITY = 0.5  # share of the members' engagement that goes to members
+RING_MIN_INSULARITY = 0.5  # median member's share of its engagement that goes to members
 
 
 def _aggregate(qs) -> dict[tuple[int, int], dict]:
@@ -63,11 +64,43 @@ def _regularity(times: list) -> dict:
     return {"events": len(times), "gap_cv": round(cv, 2), "top3_hours_share": round(top3, 2)}
 
 
+def _candidates(ranked: list[int], neighbours: dict) -> list[int]:
+    """The reciprocal neighbours worth examining together. When there are more than
+    CANDIDATES (a popular writer answering its readers), those engaging with the most
+    other reciprocal neighbours come first: one grouped query, so a ring hidden in a
+    crowd of ordinary mutual readers is still examined."""
+    pool = [n for n in ranked if neighbours[n]["out"] and neighbours[n]["in"]][:POOL]
+    if len(pool) <= CANDIDATES:
+        return pool
+    inside = dict(
+        EngagementEvent.objects.filter(actor_id__in=pool, target_id__in=pool)
+        .values("actor_id")
+        .annotate(n=Count("target_id", distinct=True))
+        .values_list("actor_id", "n")
+    )
+    order = {n: i for i, n in enumerate(pool)}
+    return sorted(pool, key=lambda n: (-inside.get(n, 0), order[n]))[:CANDIDATES]
+
+
+def _densest_core_around(mutual: nx.Graph, me: int) -> set[int]:
+    """The account's group: its connected part of the deepest k-core it belongs to (every
+    member engages both ways with at least k others of it). A star of readers around a
+    popular writer has core number 1 and gives no group; a reading club of n accounts
+    that all engage each other has core number n - 1."""
+    if not mutual.degree(me):
+        return set()
+    k = nx.core_number(mutual)[me]
+    if k < 2:
+        return set()
+    core = nx.k_core(mutual, k)
+    return set(nx.node_connected_component(core, me))
+
+
 def _layout(center: int, members: list[int], outer: list[int]) -> dict[int, tuple[float, float]]:
     """Fixed positions (so the frozen picture never moves): the account in the middle,
     the group on a circle, other neighbours on a wider one."""
     pos = {center: (0.0, 0.0)}
-    for ring, radius in ((members, 0.62), (outer, 0.95)):
+    for ring, radius in ((members, 0.72), (outer, 1.0)):
         for i, pk in enumerate(ring):
             angle = 2 * math.pi * i / max(len(ring), 1) - math.pi / 2
             pos[pk] = (round(radius * math.cos(angle), 4), round(radius * math.sin(angle), 4))
@@ -98,7 +131,7 @@ def engagement_pattern(account: Account) -> dict:
             n,
         ),
     )
-    chosen = set(ranked[:CANDIDATES]) | {me}
+    chosen = set(_candidates(ranked, neighbours)) | set(ranked[:OUTER_SHOWN]) | {me}
     inner = _aggregate(EngagementEvent.objects.filter(actor_id__in=chosen, target_id__in=chosen))
     inner_follows = _follows(Follow.objects.filter(follower_id__in=chosen, followee_id__in=chosen))
 
@@ -108,12 +141,7 @@ def engagement_pattern(account: Account) -> dict:
         back = inner.get((t, a))
         if back and a < t:
             mutual.add_edge(a, t, weight=min(e["events"], back["events"]))
-    group: set[int] = set()
-    if mutual.degree(me):
-        communities = nx.community.louvain_communities(mutual, weight="weight", seed=7)
-        group = next(c for c in communities if me in c)
-    if len(group) < 2:
-        group = set()
+    group = _densest_core_around(mutual, me)
 
     given = dict(
         EngagementEvent.objects.filter(actor_id__in=group or {me})
@@ -125,12 +153,17 @@ def engagement_pattern(account: Account) -> dict:
     in_group = {pair: e for pair, e in inner.items() if pair[0] in group and pair[1] in group}
     engaged_pairs = len(in_group)
     reciprocal = sum(1 for (a, t) in in_group if (t, a) in in_group)
-    in_group_events = sum(e["events"] for e in in_group.values())
+    given_inside: Counter = Counter()
+    for (a, _t), e in in_group.items():
+        given_inside[a] += e["events"]
+    # Each member's share of its engagement that stays in the group; the median, so one
+    # popular member (often the case account) reading widely does not hide the rest.
+    shares = [given_inside[n] / given[n] for n in group if given.get(n)]
     metrics = {
         "size": k,
         "density": round(engaged_pairs / (k * (k - 1)), 2) if k > 1 else 0.0,
         "reciprocity": round(reciprocal / engaged_pairs, 2) if engaged_pairs else 0.0,
-        "insularity": round(in_group_events / sum(given.values()), 2) if group and sum(given.values()) else 0.0,
+        "insularity": round(statistics.median(shares), 2) if shares else 0.0,
         "follow_density": round(sum(1 for f, t in inner_follows if f in group and t in group) / (k * (k - 1)), 2)
         if k > 1
         else 0.0,

@@ -28,6 +28,8 @@ MIN_PASSAGE_WORDS = 6
 MAX_COMPARE_WORDS = 4000
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PERMS = MinHash(num_perm=NUM_PERM, seed=SEED).permutations  # computed once, reused by every signature
+_MERSENNE = np.uint64((1 << 61) - 1)
+_MAX_HASH = np.uint64((1 << 32) - 1)
 
 
 def text_of(story: Story) -> str:
@@ -45,11 +47,45 @@ def shingles(text: str) -> set[str]:
     return {" ".join(w[i : i + SHINGLE]) for i in range(len(w) - SHINGLE + 1)}
 
 
+def _hash32(data: bytes) -> int:
+    """datasketch's default shingle hash (sha1_hash32)."""
+    return int.from_bytes(hashlib.sha1(data).digest()[:4], "little")  # noqa: S324 (a hash for sketching, not security)
+
+
+def signatures(shingle_sets: list[set[str]]) -> list[np.ndarray]:
+    """See _signatures; in slices so the working matrix stays a few MiB."""
+    out: list[np.ndarray] = []
+    for start in range(0, len(shingle_sets), 500):
+        out.extend(_signatures(shingle_sets[start : start + 500]))
+    return out
+
+
+def _signatures(shingle_sets: list[set[str]]) -> list[np.ndarray]:
+    """MinHash signatures of many texts at once: datasketch's update_batch arithmetic
+    (same permutations, same uint64 wrap-around, same result) over every shingle of the
+    batch in one numpy pass, then a per-text minimum. ~20x faster than one MinHash object
+    per text, which matters when indexing a million stories."""
+    a, b = _PERMS
+    empty = np.full(NUM_PERM, _MAX_HASH, dtype=np.uint64)
+    out: list[np.ndarray] = [empty.astype(np.uint32)] * len(shingle_sets)
+    hashes, offsets, owners = [], [], []
+    for i, sh in enumerate(shingle_sets):
+        if sh:
+            offsets.append(len(hashes))
+            owners.append(i)
+            hashes.extend(_hash32(x.encode("utf-8")) for x in sh)
+    if not hashes:
+        return out
+    hv = np.array(hashes, dtype=np.uint64)[:, None]
+    phv = np.bitwise_and((hv * a + b) % _MERSENNE, _MAX_HASH)
+    mins = np.minimum.reduceat(phv, np.array(offsets), axis=0)
+    for row, i in enumerate(owners):
+        out[i] = np.minimum(mins[row], empty).astype(np.uint32)
+    return out
+
+
 def signature(shingle_set: set[str]) -> np.ndarray:
-    m = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMS)
-    if shingle_set:
-        m.update_batch([s.encode("utf-8") for s in shingle_set])
-    return m.hashvalues.astype(np.uint32)
+    return signatures([shingle_set])[0]
 
 
 def band_keys(sig: np.ndarray) -> list[int]:
@@ -70,25 +106,24 @@ def index_stories(*, story_ids: list[int]) -> int:
     many were (re)indexed."""
     stories = Story.objects.filter(pk__in=story_ids).only("pk", "title", "body")
     known = dict(StorySignature.objects.filter(story_id__in=story_ids).values_list("story_id", "text_hash"))
-    signatures, bands, changed = [], [], []
+    todo = []
     for story in stories:
         text = text_of(story)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        if known.get(story.pk) == digest:
-            continue
-        sh = shingles(text)
-        sig = signature(sh)
-        changed.append(story.pk)
-        signatures.append(
-            StorySignature(story_id=story.pk, signature=sig.astype("<u4").tobytes(), text_hash=digest, shingles=len(sh))
-        )
-        bands.extend(StoryBand(story_id=story.pk, key=k) for k in band_keys(sig))
+        if known.get(story.pk) != digest:
+            todo.append((story.pk, digest, shingles(text)))
+    changed = [pk for pk, _, _ in todo]
+    rows, bands = [], []
+    for (pk, digest, sh), sig in zip(todo, signatures([sh for _, _, sh in todo]), strict=True):
+        raw = sig.astype("<u4").tobytes()
+        rows.append(StorySignature(story_id=pk, signature=raw, text_hash=digest, shingles=len(sh)))
+        bands.extend(StoryBand(story_id=pk, key=k) for k in band_keys(sig))
     if not changed:
         return 0
     with transaction.atomic():
         StoryBand.objects.filter(story_id__in=changed).delete()
         StorySignature.objects.filter(story_id__in=changed).delete()
-        StorySignature.objects.bulk_create(signatures, batch_size=1000)
+        StorySignature.objects.bulk_create(rows, batch_size=1000)
         StoryBand.objects.bulk_create(bands, batch_size=5000)
     return len(changed)
 

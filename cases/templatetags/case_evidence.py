@@ -12,7 +12,7 @@ from cases.models import OPEN_CASE_STATUSES, Case
 
 register = template.Library()
 
-SIZE, PAD = 640, 70
+SIZE, PAD = 640, 95
 
 
 def _px(v: float) -> float:
@@ -41,9 +41,9 @@ def engagement_svg(item):
                 }
             )
     for n in nodes.values():
-        n["label_x"] = round(n["cx"] + (n["x"] * 22), 1)
-        n["label_y"] = round(n["cy"] + (n["y"] * 22) + 4, 1)
-        n["rx"], n["ry"], n["ty"] = round(n["cx"] - 7, 1), round(n["cy"] - 7, 1), round(n["cy"] + 28, 1)
+        n["label_x"] = round(n["cx"] + (n["x"] * 26), 1)
+        n["label_y"] = round(n["cy"] + (n["y"] * 26) + 5, 1)
+        n["rx"], n["ry"], n["ty"] = round(n["cx"] - 9, 1), round(n["cy"] - 9, 1), round(n["cy"] + 36, 1)
         n["anchor"] = "middle" if abs(n["x"]) < 0.2 else ("start" if n["x"] > 0 else "end")
     return {"item": item, "data": data, "nodes": list(nodes.values()), "edges": edges, "size": SIZE}
 
