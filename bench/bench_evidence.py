@@ -126,6 +126,7 @@ def evidence_similar(scale: float):
     batch = 20_000
     load = sign = 0.0
     first_id = None
+    last_id = Story.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     columns = [
         "platform_id", "author_id", "kind", "title", "url", "body", "is_paywalled", "distribution",
         "ai_disclosure", "is_removed", "published_at", "facts_pending", "facts_version", "created_at", "updated_at",
@@ -143,11 +144,8 @@ def evidence_similar(scale: float):
                 for i, t in enumerate(texts)
             ),
         )  # fmt: skip
-        ids = list(
-            Story.objects.filter(platform_id__in=[f"sb{start + i}" for i in range(size)])
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        ids = list(Story.objects.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:size])
+        last_id = ids[-1]
         first_id = first_id or ids[0]
         load += time.perf_counter() - started
         started = time.perf_counter()
@@ -161,6 +159,8 @@ def evidence_similar(scale: float):
             StoryBand, ["story_id", "key"], ((pk, k) for pk, sig in zip(ids, sigs, strict=True) for k in band_keys(sig))
         )
         sign += time.perf_counter() - started
+        if (start // batch) % 2 == 1:
+            print(f"    … {start + size:,} stories, load {load:.0f}s, sign+band {sign:.0f}s", flush=True)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {StoryBand._meta.db_table}")

@@ -66,3 +66,36 @@ def test_a_ring_member_engaging_widely_is_still_shown_with_its_neighbours(outsid
     assert roles == {"account", "member", "neighbour"}
     assert data["is_ring"] is True
     assert all(e["mutual"] for e in data["edges"] if e["a"] in {m.pk for m in ring} and e["b"] in {m.pk for m in ring})
+
+
+def test_a_ring_hidden_in_a_crowd_of_mutual_readers_is_still_found(monkeypatch):
+    """A popular ring member answers many readers: more reciprocal neighbours than the
+    builder examines together. The ring must still come first."""
+    import random
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cases.evidence import engagement
+    from tests.cases.evidence_fixtures import events
+    from tests.factories import AccountFactory, StoryFactory
+
+    monkeypatch.setattr(engagement, "CANDIDATES", 15)
+    rng = random.Random(3)
+    ring = make_ring(10, outside_stories=[])
+    star = ring[0]
+    star_story = StoryFactory(author=star)
+    crowd = AccountFactory.create_batch(60)
+    rows = []
+    for reader in crowd:
+        reader_story = StoryFactory(author=reader)
+        for _ in range(rng.randint(6, 12)):
+            rows.append(("read", reader, star_story, timezone.now() - timedelta(hours=rng.randint(1, 900))))
+        for _ in range(rng.randint(5, 8)):
+            rows.append(("response", star, reader_story, timezone.now() - timedelta(hours=rng.randint(1, 900))))
+    events(rows)
+
+    data = engagement.engagement_pattern(star)
+
+    assert data["is_ring"] is True
+    assert {m["id"] for m in data["members"]} == {a.pk for a in ring[1:]}

@@ -111,3 +111,15 @@ def test_stories_a_signal_creates_are_indexed(django_capture_on_commit_callbacks
     copy = Story.objects.get(platform_id="new-copy")
     assert StorySignature.objects.filter(story=copy).exists()
     assert [s.pk for s, _ in near_duplicates(copy)] == [original.pk]
+
+
+def test_the_backfill_command_indexes_every_story_once():
+    from django.core.management import call_command
+
+    StoryFactory.create_batch(5)
+    call_command("index_stories", batch=2)
+
+    assert StorySignature.objects.count() == Story.objects.count() == 5
+    assert StoryBand.objects.count() == 5 * 16
+    call_command("index_stories")
+    assert StoryBand.objects.count() == 5 * 16
