@@ -197,3 +197,23 @@ def test_a_device_shared_with_a_suspended_account_counts_against_genuineness():
 
     assert shared["points"] == 0 and "1 suspended accounts share device_hash:d-1" in shared["value"]
     assert clean["points"] == 2
+
+
+def test_the_review_page_shows_the_copy_side_by_side_with_shared_passages_marked(client, run_on_commit):
+    original = StoryFactory(body=ORIGINAL, title="Fig", published_at=timezone.now() - timedelta(days=20))
+    copier = AccountFactory()
+    copy = StoryFactory(author=copier, body=LIGHT_EDIT, title="Fig")
+    from cases.evidence.similarity import index_stories
+
+    index_stories(story_ids=[original.pk])
+    client_, _ = make_client()
+    with run_on_commit():
+        result = send(client_, detector_signal(copier, copy, code="spam.duplicate"))
+    client.force_login(moderator())
+
+    html = client.get(reverse("review:case", args=[result.case_id])).content.decode()
+
+    assert html.count('<section class="sim-side"') == 2
+    assert "<mark>" in html and "teased them apart with a" in html
+    assert html.count("Likely original (earliest published)") == 1
+    assert f"by @{original.author.handle} <span class=\"bo-badge\">Likely original" in html
