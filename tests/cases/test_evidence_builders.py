@@ -216,4 +216,4 @@ def test_the_review_page_shows_the_copy_side_by_side_with_shared_passages_marked
     assert html.count('<section class="sim-side"') == 2
     assert "<mark>" in html and "teased them apart with a" in html
     assert html.count("Likely original (earliest published)") == 1
-    assert f"by @{original.author.handle} <span class=\"bo-badge\">Likely original" in html
+    assert f'by @{original.author.handle} <span class="bo-badge">Likely original' in html
