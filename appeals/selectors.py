@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from appeals.models import OPEN_APPEAL_STATUSES, Appeal, AppealKind, AppealStatus, PurgedFollowerReview
+from cases.evidence.genuineness import profiles as genuineness_profiles
 from cases.models import ActionStatus, EnforcementAction, Notice, OutboxEntry, OutboxOperation, Signal
 from moderation.models import Account, Follow, Outcome, SignalSource
 
@@ -238,6 +239,7 @@ class FollowerEvidence:
     score: float | None
     reasons_genuine: list[str] = field(default_factory=list)
     reasons_fake: list[str] = field(default_factory=list)
+    profile: dict | None = None  # cases.evidence.genuineness, every part with its points
 
 
 def _detector_by_case(case_ids) -> dict[int, tuple[str, float | None]]:
@@ -282,12 +284,13 @@ def follower_evidence(appeal: Appeal, *, now: datetime | None = None) -> list[Fo
     now = now or timezone.now()
     reviews = list(appeal.follower_reviews.select_related("follower", "purge_action").order_by("follower__handle"))
     detectors = _detector_by_case({r.purge_action.case_id for r in reviews})
+    profiles = genuineness_profiles([r.follower for r in reviews], now=now)
     rows = []
     for review in reviews:
         detector, score = detectors.get(review.purge_action.case_id, ("", None))
         genuine, fake, _ = judge_follower(review.follower, score=score, now=now)
         age = (now - review.follower.joined_at).days if review.follower.joined_at else None
-        rows.append(FollowerEvidence(review, age, detector, score, genuine, fake))
+        rows.append(FollowerEvidence(review, age, detector, score, genuine, fake, profiles[review.follower_id]))
     return rows
 
 

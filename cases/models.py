@@ -224,6 +224,7 @@ class EvidenceKind(models.TextChoices):
     SNAPSHOT = "snapshot", "Content snapshot"
     ENGAGEMENT_GRAPH = "engagement_graph", "Engagement graph"
     SIMILAR_CONTENT = "similar_content", "Similar content"
+    GENUINENESS = "genuineness", "Genuineness profile"
     FILE = "file", "File"
     NOTE = "note", "Staff note"
 
@@ -544,3 +545,35 @@ class Notice(models.Model):
 
     def __str__(self):
         return f"{self.subject} → {self.account}"
+
+
+class StorySignature(models.Model):
+    """MinHash signature of a story's text (cases/evidence/similarity.py), kept up to date
+    as stories arrive so near-duplicate lookups never rescan the platform copy. Derived
+    data: rebuilt from the story, so neither audited nor evidence."""
+
+    story = models.OneToOneField("moderation.Story", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    signature = models.BinaryField(help_text="num_perm little-endian uint32 MinHash values.")
+    text_hash = models.CharField(
+        max_length=64, help_text="SHA-256 of the text signed; unchanged text is not re-signed."
+    )
+    shingles = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"MinHash of story #{self.story_id}"
+
+
+class StoryBand(models.Model):
+    """One LSH band of a story's signature: stories sharing a key are candidates."""
+
+    story = models.ForeignKey("moderation.Story", on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.BigIntegerField(help_text="Hash of (band number, the band's MinHash values).")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["key", "story"], name="storyband_key_story"),
+            models.Index(fields=["story"], name="storyband_story"),
+        ]
+
+    def __str__(self):
+        return f"LSH band {self.key} of story #{self.story_id}"

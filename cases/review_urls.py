@@ -8,6 +8,7 @@ from django.urls import path
 
 from cases import permissions, views
 from cases.blinding import blinded_view
+from cases.evidence import views as evidence_views
 from cases.models import Decision
 
 app_name = "review"
@@ -56,4 +57,5 @@ urlpatterns = [
     path("decision/<int:pk>/approve/", _decision(views.approve, permissions.can_approve_any), name="approve"),
     path("decision/<int:pk>/reject/", _decision(views.reject, permissions.can_approve_any), name="reject"),
     path("bulk/", _v(views.bulk), name="bulk"),
+    path("case/<int:pk>/evidence/", _case(evidence_views.request_evidence), name="request_evidence"),
 ]

@@ -335,7 +335,7 @@ def bulk(request):
         "queue": queue,
         "family": family,
         "search": search,
-        "selected": {int(i) for i in request.POST.getlist("case") if i.isdigit()},
+        "selected": {int(i) for i in request.POST.getlist("case") or request.GET.getlist("case") if i.isdigit()},
         "families": sorted(set(Policy.objects.current().values_list("family", flat=True))),
     }
     return render(request, "admin/cases/review/bulk.html", context, status=status)

@@ -31,6 +31,7 @@ from moderation.models import (
     Story,
     StoryKind,
 )
+from moderation.signals import stories_written
 
 MIRROR_BATCH_LIMIT = 10_000
 _IN_CHUNK = 2_000  # ids per IN (...) lookup
@@ -142,6 +143,7 @@ def mirror_stories(*, client: ApiClient, items: list[dict]) -> list[MirrorResult
         )
         _check_responses_unpaywalled(items, plan)
         plan.write()
+        stories_written.send(sender=Story, story_ids=[row.pk for row in plan.touched()])
         plan.audit(client=client, verb="story.facts_changed", resource="stories")
     return results
 

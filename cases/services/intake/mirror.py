@@ -14,6 +14,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from moderation.models import Account, PartnerStatus, Story
+from moderation.signals import stories_written
 
 ACCOUNT_DATA_FIELDS = ("handle", "display_name", "email", "partner_status", "follower_count")
 STORY_DATA_FIELDS = (
@@ -79,6 +80,7 @@ def chunk_stories(entries, accounts: dict[str, Account]) -> tuple[dict[str, Stor
             new.append(story)
     theirs = insert_new(Story, new)
     stories.update(theirs)
+    stories_written.send(sender=Story, story_ids=[s.pk for s in new if s.pk and s.platform_id not in theirs])
     for platform_id in theirs:
         created.pop(platform_id, None)
     return stories, created
