@@ -40,3 +40,17 @@ def check_restoration(appeal_id: int) -> None:
     from appeals.services import record_restoration_if_finished
 
     record_restoration_if_finished(appeal_id=appeal_id)
+
+
+def restore_follower_edges(appeal_id: int) -> None:
+    """The appellant's follows back from the followers judged genuine; resumable."""
+    from appeals.services import run_follower_restorations
+
+    run_follower_restorations(appeal_id=appeal_id)
+
+
+def resume_follower_restorations_job() -> int:
+    """Periodic (supervision/cron.py): re-enqueue restorations a lost job left pending."""
+    from appeals.services import resume_follower_restorations
+
+    return resume_follower_restorations()

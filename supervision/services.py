@@ -14,7 +14,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from cases.models import Case, CaseStatus, Decision, EnforcementAction, ReversalCause
+from cases.models import Case, Decision, EnforcementAction, ReversalCause
+from cases.services.requeue import REQUEUE_TRANSITIONS, RequeueRefused, requeue_case  # noqa: F401
 from moderation.audit import record_event, verify_chain
 from moderation.claims import ClaimLost, claim_next, held_by, release_claim
 from moderation.jobs import enqueue
@@ -44,7 +45,6 @@ RECALL_TRANSITIONS = {
     RecallStatus.RUNNING: {RecallStatus.DONE, RecallStatus.FAILED},
     RecallStatus.FAILED: {RecallStatus.RUNNING},
 }
-REQUEUE_TRANSITIONS = {CaseStatus.DECIDED: {CaseStatus.OPEN}, CaseStatus.DISMISSED: {CaseStatus.OPEN}}
 
 
 class RecallListingChanged(Exception):
@@ -392,41 +392,8 @@ def settle_qa_disagreement(
 # --- re-queueing for fresh human review ---------------------------------------------------------
 
 
-class RequeueRefused(Exception):
-    pass
-
-
-def requeue_case(*, case: Case, actor, reason: str, now: datetime | None = None) -> Case:
-    """Send a closed case back to its queue for a fresh human decision: status open,
-    nobody holding it, a new SLA clock. The actions already applied stay until the new
-    decision (or an explicit reversal) changes them."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        case = Case.objects.select_for_update().select_related("queue").get(pk=case.pk)
-        if case.status not in REQUEUE_TRANSITIONS:
-            raise RequeueRefused(f"Case #{case.pk} is {case.get_status_display().lower()}, not closed.")
-        clash = (
-            Case.objects.filter(account_id=case.account_id, story_id=case.story_id, policy_family=case.policy_family)
-            .exclude(pk=case.pk)
-            .exclude(status__in=REQUEUE_TRANSITIONS)
-        )
-        if clash.exists():
-            raise RequeueRefused(f"Case #{case.pk}: another open case on the same subject is already in review.")
-        return transition(
-            case,
-            to=CaseStatus.OPEN,
-            allowed=REQUEUE_TRANSITIONS,
-            actor=actor,
-            verb="case.requeued_for_review",
-            reason=reason,
-            extra_updates={
-                "assignee": None,
-                "claim_expires_at": None,
-                "decided_at": None,
-                "sla_due_at": now + case.queue.sla,
-            },
-            case_ref=case.pk,
-        )
+# `requeue_case` and `RequeueRefused` live in cases.services.requeue (appeals use them
+# too); imported above so callers of this module keep working.
 
 
 # --- detector recall --------------------------------------------------------------------------
