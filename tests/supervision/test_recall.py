@@ -87,25 +87,36 @@ def test_the_dry_run_lists_counts_by_outcome_and_changes_nothing(client, recall_
     assert recall_world["other"].pk not in listing.reverse_action_ids
 
 
+def plan(client, mode="reverse", selection="all", name=BAD):
+    response = client.post(reverse("supervision:recall_detector", args=name), {"mode": mode, "selection": selection})
+    recall = DetectorRecall.objects.get(status=RecallStatus.DRAFT)
+    assert response.status_code == 302 and response.url == reverse("supervision:recall_plan", args=[recall.pk])
+    return recall
+
+
+def confirm(client, recall, **fields):
+    page = client.get(reverse("supervision:recall_plan", args=[recall.pk]))
+    data = {
+        "op": "confirm",
+        "reason": "Version 9.9 flags human writing; precision 12%.",
+        "writer_statement": "A faulty detector flagged your story; we have undone what it caused.",
+        "fingerprint": page.context["confirm"].initial["fingerprint"],
+        "confirm": "on",
+        **fields,
+    }
+    return client.post(reverse("supervision:recall_plan", args=[recall.pk]), data)
+
+
 def test_the_real_run_reverses_exactly_the_listed_actions_with_notices(client, recall_world, run_on_commit):
     boss = supervisor()
     client.force_login(boss)
-    page = client.get(reverse("supervision:recall_detector", args=BAD))
-    listed = page.context["listing"].reverse_action_ids
-    form = page.context["form"]
+    listed = client.get(reverse("supervision:recall_detector", args=BAD)).context["listing"].reverse_action_ids
+    before = _state()
+    recall = plan(client)
+    assert _state()[:2] == before[:2]  # a draft changes nothing on the platform
     with run_on_commit():
-        response = client.post(
-            reverse("supervision:recall_detector", args=BAD),
-            {
-                "mode": "reverse",
-                "reason": "Version 9.9 flags human writing; precision 12%.",
-                "writer_statement": "A faulty detector flagged your story; we have undone what it caused.",
-                "fingerprint_requeue": form.initial["fingerprint_requeue"],
-                "fingerprint_reverse": form.initial["fingerprint_reverse"],
-                "confirm": "on",
-            },
-        )
-    recall = DetectorRecall.objects.get()
+        response = confirm(client, recall)
+    recall.refresh_from_db()
     assert response.status_code == 302 and response.url == reverse("supervision:recall_status", args=[recall.pk])
     assert (recall.status, recall.progress_done, recall.progress_total) == (RecallStatus.DONE, 3, 3)
     reversed_ids = list(
@@ -121,7 +132,7 @@ def test_the_real_run_reverses_exactly_the_listed_actions_with_notices(client, r
     assert recall_world["proposed"].status == ActionStatus.PROPOSED
     assert Notice.objects.filter(subject="We reversed an action on your account").count() == 3
     started = AuditEvent.objects.get(verb="recall.started")
-    assert (started.actor, started.reason, started.after["actions"]) == (
+    assert (started.actor, started.reason, started.after["action_ids"]) == (
         boss,
         "Version 9.9 flags human writing; precision 12%.",
         listed,
@@ -151,41 +162,42 @@ def test_requeue_mode_sends_the_closed_cases_back_for_fresh_review(recall_world,
     assert EnforcementAction.objects.filter(status=ActionStatus.REVERSED).count() == 0
 
 
-def test_a_listing_that_changed_since_the_dry_run_is_refused(client, recall_world):
-    boss = supervisor()
-    client.force_login(boss)
-    form = client.get(reverse("supervision:recall_detector", args=BAD)).context["form"]
-    _applied(_detected_case(BAD[1]))  # a new action appears after the dry run
+def test_a_plan_that_changed_since_it_was_shown_is_refused(client, recall_world):
+    from cases.services.enforcement import request_reversal, reverse_action
+
+    client.force_login(supervisor())
+    recall = plan(client)
+    fingerprint = (
+        client.get(reverse("supervision:recall_plan", args=[recall.pk])).context["confirm"].initial["fingerprint"]
+    )
+    gone = recall_world["applied"][0]  # reversed on appeal after the plan was shown
+    from django.db import transaction
+
+    with transaction.atomic():
+        request_reversal(action=gone, actor=supervisor(), reason="appeal")
+    reverse_action(action_id=gone.pk)
     response = client.post(
-        reverse("supervision:recall_detector", args=BAD),
+        reverse("supervision:recall_plan", args=[recall.pk]),
         {
-            "mode": "reverse",
+            "op": "confirm",
             "reason": "Faulty.",
             "writer_statement": "Sorry.",
-            "fingerprint_requeue": form.initial["fingerprint_requeue"],
-            "fingerprint_reverse": form.initial["fingerprint_reverse"],
+            "fingerprint": fingerprint,
             "confirm": "on",
         },
     )
     assert response.status_code == 409
     assert "changed since your dry run" in response.content.decode()
-    assert DetectorRecall.objects.count() == 0
+    assert response.context["targets"].ids == sorted(a.pk for a in recall_world["applied"][1:])
+    assert DetectorRecall.objects.get().status == RecallStatus.DRAFT
 
 
 def test_reverse_mode_needs_a_reason_and_a_statement_for_writers(client, recall_world):
     client.force_login(supervisor())
-    form = client.get(reverse("supervision:recall_detector", args=BAD)).context["form"]
-    response = client.post(
-        reverse("supervision:recall_detector", args=BAD),
-        {
-            "mode": "reverse",
-            "reason": "",
-            "fingerprint_requeue": form.initial["fingerprint_requeue"],
-            "fingerprint_reverse": form.initial["fingerprint_reverse"],
-        },
-    )
+    recall = plan(client)
+    response = confirm(client, recall, reason="", writer_statement="")
     assert response.status_code == 400
     html = response.content.decode()
     assert "Write what the writers will read in their notice." in html
     assert "This field is required." in html
-    assert DetectorRecall.objects.count() == 0
+    assert DetectorRecall.objects.get().status == RecallStatus.DRAFT
