@@ -592,7 +592,7 @@ def resume_stalled_recalls(*, stall: timedelta = timedelta(minutes=10), now: dat
     return stalled
 
 
-def run_detector_recall(*, recall_id: int, batch_size: int = RECALL_BATCH_SIZE) -> DetectorRecall:
+def run_detector_recall(*, recall_id: int, batch_size: int | None = None) -> DetectorRecall:
     """Job body. Works through the frozen targets in batches, each one transaction
     holding the recall's row lock, so a second runner waits and then carries on where
     the first stopped, and a run killed mid-batch leaves nothing of that batch behind.
@@ -617,7 +617,7 @@ def run_detector_recall(*, recall_id: int, batch_size: int = RECALL_BATCH_SIZE) 
                 targets = recall.case_ids if recall.mode == RecallMode.REQUEUE else recall.action_ids
                 if recall.status != RecallStatus.RUNNING or recall.progress_done >= len(targets):
                     break
-                batch = _next_batch(recall, targets, batch_size)
+                batch = _next_batch(recall, targets, batch_size or RECALL_BATCH_SIZE)
                 skipped = (
                     _requeue_batch(recall, batch)
                     if recall.mode == RecallMode.REQUEUE
