@@ -23,6 +23,7 @@ urlpatterns = [
     path("case/<int:pk>/assign/", _v(views.assign), name="assign"),
     path("approvals/", _v(views.approvals), name="approvals"),
     path("decision/<int:pk>/approve/", _v(views.approve), name="approve"),
+    path("approvals/approve/", _v(views.approve_many), name="approve_many"),
     path("decision/<int:pk>/reject/", _v(views.reject), name="reject"),
     path("bulk/", _v(views.bulk), name="bulk"),
 ]
