@@ -12,7 +12,7 @@ from django.urls import path, reverse
 
 from appeals import permissions, selectors, services
 from appeals.forms import DecisionForm
-from appeals.models import OPEN_APPEAL_STATUSES, Appeal, AppealKind, AppealStatus
+from appeals.models import OPEN_APPEAL_STATUSES, Appeal, AppealKind, AppealStatus, FollowerRestoration
 from cases.selectors.review import restoration_progress
 from moderation.claims import ClaimLost
 from moderation.models import AuditEvent
@@ -251,3 +251,25 @@ class AppealAdmin(admin.ModelAdmin):
             "events": AuditEvent.objects.filter(appeal_ref=appeal.pk).order_by("id"),
             "statuses": AppealStatus,
         }
+
+
+@admin.register(FollowerRestoration)
+class FollowerRestorationAdmin(admin.ModelAdmin):
+    """Read-only: follower appeals' edge restorations, to spot one that is stuck."""
+
+    list_display = ["pk", "appeal", "follower", "followee", "status", "progress_done", "attempts", "last_error"]
+    list_filter = ["status"]
+    list_select_related = ["appeal", "follower", "followee"]
+    search_fields = ["=appeal__id", "follower__handle", "followee__handle"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_view_appeals(request.user)
