@@ -42,7 +42,7 @@ def test_reviewer_overturns_a_follower_purge(page, login):
     for f in purge.genuine + purge.fake:
         assert f"@{f.handle} → @ada: 1 follow restored" in plan.inner_text()
     page.get_by_role("button", name="Confirm and apply").click()
-    page.wait_for_selector("#restoration-progress")
+    page.wait_for_selector("#follower-restorations")
     assert "Overturned" in page.locator("#appeal-decision").inner_text()
     assert "3 followers restored" in page.locator("#writer-sees").inner_text()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
