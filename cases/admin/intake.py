@@ -32,6 +32,16 @@ class ReadOnlyMixin:
         return False
 
 
+class NonBlankValuesFilter(admin.AllValuesFieldListFilter):
+    """Like the stock filter, minus the blank value (human signals have no detector):
+    a choice with no words is a link nobody can read."""
+
+    def choices(self, changelist):
+        for choice in super().choices(changelist):
+            if choice["display"] not in ("", None):
+                yield choice
+
+
 class SlaBreachedFilter(admin.SimpleListFilter):
     title = "SLA"
     parameter_name = "sla"
@@ -89,6 +99,7 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "assignee",
     ]
     list_filter = ["queue", "status", PolicyFilter, "automated_origin", SlaBreachedFilter, "policy_family"]
+    list_display_links = None  # case_link is the link; a second one around it would nest links
     search_fields = ["account__handle", "account__email", "story__title"]
     ordering = ["-priority", "opened_at"]
     list_per_page = 50
@@ -193,7 +204,12 @@ class SignalAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "case_link",
         "set_aside",
     ]
-    list_filter = ["source", "set_aside", "detector_name", "detector_version"]
+    list_filter = [
+        "source",
+        "set_aside",
+        ("detector_name", NonBlankValuesFilter),
+        ("detector_version", NonBlankValuesFilter),
+    ]
     search_fields = ["account__handle", "reporter__handle", "story__title", "idempotency_key", "detector_name"]
     list_select_related = ["account", "story", "reporter", "policy", "client"]
     show_full_result_count = False

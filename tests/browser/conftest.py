@@ -12,6 +12,8 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -48,7 +50,7 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def page(chromium, live_server, request):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url, bypass_csp=True)
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield page
@@ -75,3 +77,33 @@ def login(page):
         return page
 
     return _login
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core (the npm package, `npm ci` installs it) on the page as it is now;
+    return the serious and critical violations, each with the nodes that fail."""
+    if not AXE.exists():
+        pytest.fail("Accessibility checks need axe-core: run `npm ci` (make test does).")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in result["violations"]
+        if v["impact"] in BLOCKING_IMPACTS
+    ]
+
+
+@pytest.fixture
+def assert_accessible():
+    """`assert_accessible(page)`: no serious or critical axe-core violation on this page."""
+
+    def check(page):
+        problems = axe_violations(page)
+        assert not problems, f"axe-core on {page.url}: {problems}"
+
+    return check
