@@ -328,7 +328,7 @@ def test_a_hand_picked_plan_is_kept_across_pages_and_is_what_runs(client, purge_
     page = client.get(url, {"page": 1}).content.decode()
     for pk in recall.picked_ids:
         if f'id="pick-action-{pk}"' in page:
-            assert f'value="{pk}" id="pick-action-{pk}" checked' in page
+            assert f'id="pick-action-{pk}" aria-label="Reverse action #{pk}" checked' in page
     with run_on_commit():
         confirm(client, recall)
     assert sorted(
@@ -427,3 +427,25 @@ def test_a_failed_recall_resumes_from_the_button(client, purge_world, run_on_com
     assert AuditEvent.objects.filter(verb="recall.resumed", actor=boss).count() == 1
     assert client.post(reverse("supervision:recall_resume", args=[recall.pk])).status_code == 302
     assert AuditEvent.objects.filter(verb="recall.resumed").count() == 1  # a finished recall has nothing to resume
+
+
+def test_a_dry_run_page_costs_the_same_queries_for_few_or_many_cases(
+    client, purge_world, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from supervision import recall_plans
+
+    client.force_login(supervisor())
+    url = reverse("supervision:recall_detector", args=FOLLOW)
+    counts = []
+    for size in (1, 5):
+        recall_plans.PAGE_SIZE, saved = size, recall_plans.PAGE_SIZE
+        try:
+            with CaptureQueriesContext(connection) as ctx:
+                assert len(client.get(url).context["rows"]) == size
+        finally:
+            recall_plans.PAGE_SIZE = saved
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
