@@ -54,3 +54,17 @@ def resume_follower_restorations_job() -> int:
     from appeals.services import resume_follower_restorations
 
     return resume_follower_restorations()
+
+
+def check_restorations() -> int:
+    """Periodic (supervision/cron.py): finish every decided appeal whose last reversal
+    has landed, whatever order the jobs ran in (a check queued before a slow or retried
+    reversal finds it unfinished and would never look again). Completion is recorded
+    under the appeal's row lock, so the writer is emailed once."""
+    from appeals.selectors import appeals_awaiting_restoration
+    from appeals.services import record_restoration_if_finished
+
+    completed = 0
+    for appeal_id in appeals_awaiting_restoration().values_list("id", flat=True)[:500]:
+        completed += record_restoration_if_finished(appeal_id=appeal_id)
+    return completed

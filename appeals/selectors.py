@@ -326,6 +326,7 @@ class Progress:
     total: int
     done: int
     finished: bool
+    delayed: bool = False  # a run failed; the outbox retries it (or gave up until an operator retries)
 
     @property
     def percent(self) -> int:
@@ -366,6 +367,7 @@ def restoration_progress_for(appeal: Appeal, *, writer_only: bool = True) -> lis
                     entry.progress_total,
                     entry.progress_done,
                     entry.done_at is not None,
+                    entry.done_at is None and bool(entry.gave_up_at or entry.last_error),
                 )
             )
     if summary.get("restoration_ids"):
@@ -377,6 +379,7 @@ def restoration_progress_for(appeal: Appeal, *, writer_only: bool = True) -> lis
                     row.progress_total,
                     row.progress_done,
                     row.status == "done",
+                    row.status != "done" and bool(row.last_error),
                 )
             )
     return rows
@@ -411,6 +414,7 @@ class WriterStatus:
     percent: int
     files: list[str]
     steps: list[tuple[str, bool]]
+    delayed: bool = False
 
 
 def appeal_by_token(token: str) -> Appeal | None:
@@ -435,12 +439,14 @@ def writer_status(appeal: Appeal) -> WriterStatus:
     summary = appeal.restored_summary or {}
     restored: list[str] = []
     restoring = False
+    delayed = False
     percent = 100
     if decided and has_restoration(summary):
         finished = bool(summary.get("completed_at"))
         if not finished:
             progress = restoration_progress_for(appeal)
             finished = all(p.finished for p in progress)
+            delayed = any(p.delayed for p in progress)
             total = sum(max(p.total, 1) for p in progress)
             done = sum(p.total if p.finished else p.done for p in progress)
             percent = int(100 * done / total) if total else 0
@@ -473,6 +479,17 @@ def writer_status(appeal: Appeal) -> WriterStatus:
         percent=percent,
         files=[f.original_name for f in appeal.files.all()],
         steps=steps,
+        delayed=delayed,
+    )
+
+
+def appeals_awaiting_restoration() -> QuerySet[Appeal]:
+    """Decided appeals that reversed something and have not recorded completion yet."""
+    return (
+        Appeal.objects.exclude(status__in=OPEN_APPEAL_STATUSES)
+        .filter(Q(restored_summary__has_key="actions") | Q(restored_summary__has_key="restoration_ids"))
+        .exclude(restored_summary__has_key="completed_at")
+        .order_by("decided_at", "id")
     )
 
 

@@ -32,6 +32,7 @@ from appeals.models import (
 from appeals.permissions import can_claim, can_decide, can_review_appeals
 from appeals.tokens import make_magic_token
 from appeals.uploads import MAX_FILES, sniff_content_type
+from appeals.verdicts import revise_detector_verdicts_after_appeal
 from cases.models import ActionStatus, Case, EnforcementAction, Notice, ReversalCause
 from moderation.audit import record_event
 from moderation.claims import ClaimLost, claim_next, release_claim, renew_claim
@@ -357,6 +358,7 @@ def decide_appeal(
         case_ref=appeal.action.case_id if appeal.action_id else None,
         appeal_ref=appeal.pk,
     )
+    revise_detector_verdicts_after_appeal(appeal=appeal, actor=actor)
     enqueue(jobs.send_appeal_email, appeal.pk, "decided")
     if summary.get("restoration_ids"):
         enqueue(jobs.restore_follower_edges, appeal.pk, queue="restoration")

@@ -9,12 +9,13 @@ from django.conf import settings
 from django.db.models import Prefetch
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from cases import permissions as policy
+from cases.blinding import blind_reason, hide_blinded
 from cases.filters import CaseFilter
 from cases.models import ActionStatus, Case, EnforcementAction, Signal
 from cases.selectors import cases_visible_to
@@ -54,6 +55,9 @@ class CanReadCases(permissions.BasePermission):
         return request.method in permissions.SAFE_METHODS and policy.can_list_cases(request.user)
 
     def has_object_permission(self, request, view, obj):
+        reason = blind_reason(request.user, obj.pk)
+        if reason:
+            raise exceptions.PermissionDenied(reason)
         return policy.can_view_case(request.user, obj)
 
 
@@ -456,6 +460,8 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         qs = cases_visible_to(self.request.user)
+        if self.action == "list":
+            qs = hide_blinded(qs, self.request.user)
         if self.action == "retrieve":
             client = policy.api_client_of(self.request.user)
             signals = Signal.objects.select_related("policy").order_by("received_at", "id")

@@ -17,3 +17,4 @@ class CasesConfig(AppConfig):
 
         register_review_panels()
         register_demo_step("cases.review", seed_demo_decisions, position=20)
+        from cases import verdict_audit_verbs  # noqa: F401  (registers the detector verdict verbs)

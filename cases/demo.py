@@ -1,7 +1,7 @@
 """Demo signals, sent through the same service the API uses: reader reports on
 paywalled AI-ish stories, AI and engagement-ring detector hits, 'show less' from many
-readers and follow-spam hits on fake accounts. Idempotency keys are fixed, so a second
-run stores nothing new."""
+readers and follow-spam hits on fake accounts. Idempotency keys are fixed and start with
+"demo-"; once they are stored, a second run sends nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
-from cases.models import OPEN_CASE_STATUSES, Case, Queue
+from cases.models import OPEN_CASE_STATUSES, Case, Queue, Signal
 from cases.services.intake import SignalIn, create_api_client, ingest_signal
 from moderation.models import Account, ApiClient, Policy, SignalSource, Story, StoryKind
 
@@ -28,6 +28,7 @@ SPAM_REASONS = [
     "The whole story is a funnel to an outside course landing page.",
     "Half the text is links to the author's affiliate shop.",
 ]
+DEMO_KEY_PREFIX = "demo-"
 CLIENTS = [
     ("platform-web", [SignalSource.READER_REPORT, SignalSource.SHOW_LESS, SignalSource.STAFF]),
     ("ai-text-classifier", [SignalSource.DETECTOR]),
@@ -45,7 +46,12 @@ def _clients() -> dict[str, ApiClient]:
 
 
 def seed_demo_signals(rng: random.Random) -> list[str]:
+    """Send the demo signals once. Which stories get them depends on platform state the
+    later demo steps change (a decision takes a story off the paywall, so a second run
+    would pick other stories and open new cases), so a second run sends nothing."""
     clients = _clients()
+    if Signal.objects.filter(client__in=clients.values(), idempotency_key__startswith=DEMO_KEY_PREFIX).exists():
+        return ["Signals: demo signals already sent."]
     policies = {p.code: p for p in Policy.objects.current()}
     now = timezone.now()
     readers = list(Account.objects.filter(platform_id__startswith="u").order_by("platform_id")[:200])

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from moderation.models import Account, Outcome, Policy, SignalSource, Story
 
@@ -316,23 +317,75 @@ class Decision(models.Model):
         return not self.needs_approval or self.approved_by_id is not None
 
 
+class VerdictSource(models.TextChoices):
+    """Who had the final word on whether a detector was right."""
+
+    DECISION = "decision", "Reviewer at decision time"
+    APPEAL = "appeal", "Appeal"
+    QA = "qa", "QA settlement"
+    RE_REVIEW = "re_review", "Later decision on the re-opened case"
+
+
 class DetectorVerdict(models.Model):
-    """The reviewer's mark on one detector signal: was the detector right?"""
+    """The reviewer's mark on one detector signal: was the detector right?
+
+    `was_correct` is the mark as made and never changes. `final_was_correct` starts
+    equal to it and follows the final word (appeal, QA settlement, re-review) through
+    cases.services.verdicts, each change audited. A later decision on the same case
+    marks the signal again and supersedes this row: precision after the final word
+    counts only rows not superseded, so a signal counts once."""
 
     decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="detector_verdicts")
     signal = models.ForeignKey(Signal, on_delete=models.PROTECT, related_name="verdicts")
     detector_name = models.CharField(max_length=100)
     detector_version = models.CharField(max_length=50)
     was_correct = models.BooleanField()
+    final_was_correct = models.BooleanField(help_text="The detector was right, by the final word on the case.")
+    final_source = models.CharField(max_length=16, choices=VerdictSource.choices, default=VerdictSource.DECISION)
+    final_revised_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="supersedes",
+        help_text="The mark on the same signal by a later decision on the case.",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["decision", "signal"], name="verdict_once_per_signal"),
+            models.CheckConstraint(
+                condition=(Q(final_source="decision") & Q(final_revised_at__isnull=True))
+                | (~Q(final_source="decision") & Q(final_revised_at__isnull=False)),
+                name="verdict_revision_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(final_source="decision", final_was_correct=models.F("was_correct"))
+                | ~Q(final_source="decision"),
+                name="verdict_unrevised_is_the_mark",
+            ),
+            models.CheckConstraint(
+                condition=Q(superseded_by__isnull=True) | ~Q(superseded_by=models.F("id")),
+                name="verdict_not_superseded_by_itself",
+            ),
         ]
-        indexes = [models.Index(fields=["detector_name", "detector_version"])]
+        indexes = [
+            models.Index(fields=["detector_name", "detector_version"]),
+            models.Index(
+                fields=["detector_name", "detector_version"],
+                condition=Q(superseded_by__isnull=True),
+                name="verdict_current_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.detector_name} {self.detector_version}: {'right' if self.was_correct else 'wrong'}"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and self.final_was_correct is None:
+            self.final_was_correct = self.was_correct
+        super().save(*args, **kwargs)
 
 
 class ActionStatus(models.TextChoices):
@@ -349,6 +402,7 @@ class ReversalCause(models.TextChoices):
     APPEAL = "appeal", "Overturned on appeal"
     RECALL = "recall", "Detector recall"
     CORRECTION = "correction", "Supervisor correction"
+    SUPERSEDED = "superseded", "Reversed on re-review"
 
 
 class EnforcementAction(models.Model):
@@ -411,9 +465,19 @@ class OutboxOperation(models.TextChoices):
     REVERSE = "reverse", "Reverse"
 
 
+class OutboxState(models.TextChoices):
+    PENDING = "pending", "Waiting for a worker"
+    RUNNING = "running", "Running"
+    RETRYING = "retrying", "Failed, will retry"
+    GAVE_UP = "gave_up", "Failed, gave up"
+    DONE = "done", "Done"
+
+
 class OutboxEntry(models.Model):
     """Written with the action in one transaction; a job drains it, so a crash between
-    commit and enqueue loses nothing."""
+    commit and enqueue loses nothing. A worker running an entry holds a lease
+    (`lease_token` until `leased_until`, renewed with each batch), so a slow run is never
+    handed to a second worker; a failed run is retried at `next_attempt_at`."""
 
     action = models.ForeignKey(EnforcementAction, on_delete=models.PROTECT, related_name="outbox")
     operation = models.CharField(max_length=10, choices=OutboxOperation.choices)
@@ -427,6 +491,8 @@ class OutboxEntry(models.Model):
     progress_total = models.PositiveIntegerField(default=0)
     progress_done = models.PositiveIntegerField(default=0)
     cursor = models.BigIntegerField(default=0, help_text="Last row id handled; a resumed run starts after it.")
+    leased_until = models.DateTimeField(null=True, blank=True, help_text="A worker is running it until then.")
+    lease_token = models.CharField(max_length=32, blank=True)
 
     class Meta:
         verbose_name_plural = "outbox entries"
@@ -441,6 +507,17 @@ class OutboxEntry(models.Model):
 
     def __str__(self):
         return f"{self.operation} action #{self.action_id}"
+
+    def state(self, now=None) -> str:
+        if self.done_at:
+            return OutboxState.DONE
+        if self.gave_up_at:
+            return OutboxState.GAVE_UP
+        if self.leased_until and self.leased_until > (now or timezone.now()):
+            return OutboxState.RUNNING
+        if self.last_error:
+            return OutboxState.RETRYING
+        return OutboxState.PENDING
 
 
 class Notice(models.Model):

@@ -128,6 +128,18 @@ def _reporter_body(decision: Decision, reporter) -> str:
     )
 
 
+def _kept_from_earlier(decision: Decision) -> list[EnforcementAction]:
+    """Measures of an earlier decision on a re-reviewed case that this one keeps in force."""
+    return list(
+        EnforcementAction.objects.filter(
+            case_id=decision.case_id, status__in=["approved", "applied", "failed"], outcome__in=decision.outcomes
+        )
+        .exclude(decision_id=decision.pk)
+        .exclude(decision__isnull=True)
+        .order_by("id")
+    )
+
+
 def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
     """Store the notices for a final decision (in its transaction) and email them after commit."""
     from cases import jobs
@@ -137,7 +149,7 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
     notices: list[Notice] = []
     with transaction.atomic():
         if decision.is_violation:
-            actions = list(decision.actions.exclude(status="rejected").order_by("id"))
+            actions = list(decision.actions.exclude(status="rejected").order_by("id")) + _kept_from_earlier(decision)
             _, automated = _origin(case)
             deadline = now + appeal_window()
             notice = Notice(
@@ -191,6 +203,69 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
 def email_notice(*, notice_id: int) -> None:
     notice = Notice.objects.get(pk=notice_id)
     send_mail(notice.subject, notice.body, None, [notice.email])
+
+
+UNDONE_TEXT = {
+    Outcome.DISTRIBUTION_NETWORK_ONLY: "The limit on the story's distribution is lifted.",
+    Outcome.DISTRIBUTION_NO_BOOST: "The story may be Boosted again.",
+    Outcome.DISTRIBUTION_GENERAL: "The change to the story's distribution is undone.",
+    Outcome.PAYWALL_REMOVE: "The story goes back behind the paywall.",
+    Outcome.PARTNER_REVOKE: "Your Partner Program membership is reinstated.",
+    Outcome.PARTNER_EARNINGS_HOLD: "The hold on your Partner Program earnings is released.",
+    Outcome.STORY_REMOVE: "The story is visible again.",
+    Outcome.ACCOUNT_RESTRICT: "The restriction on your account is lifted.",
+    Outcome.ACCOUNT_SUSPEND: "Your account's suspension is lifted.",
+    Outcome.FOLLOWERS_PURGE: "The follows this account made are restored.",
+    Outcome.WARNING: "The warning is withdrawn.",
+}
+
+
+def write_supersession_notice(
+    *, decision: Decision, undone: list[EnforcementAction], kept: list[EnforcementAction], actor
+) -> Notice:
+    """One notice to the writer when a new decision on a re-reviewed case undoes measures
+    of an earlier one: what is undone, what stays. Stored in the decision's transaction,
+    emailed after commit."""
+    from cases import jobs
+
+    case = decision.case
+    account = case.account
+    subject_text = f"your story “{case.story.title}”" if case.story_id else f"your account @{account.handle}"
+    if decision.is_violation:
+        verdict = "We still found a breach of our rules, but a lighter measure is enough."
+    else:
+        verdict = "We found that it does not break our rules after all."
+    lines = [f"- {a.get_outcome_display()}: {UNDONE_TEXT.get(a.outcome, 'Undone.')}" for a in undone]
+    parts = [
+        f"Hello {account.display_name or '@' + account.handle},",
+        f"We took a second look at {subject_text}. {verdict}",
+        "What we are undoing:\n" + "\n".join(lines),
+    ]
+    if kept:
+        parts.append("What stays in place:\n" + "\n".join(f"- {a.get_outcome_display()}" for a in kept))
+    parts.append("Some of these changes can take a little while to show on your account. We are sorry for the trouble.")
+    notice = Notice(
+        case=case,
+        decision=decision,
+        recipient_kind=Notice.Recipient.WRITER,
+        account=account,
+        email=account.email,
+        subject=f"We reversed an earlier decision on {'your story' if case.story_id else 'your account'}",
+        body="\n\n".join(parts),
+        sent_at=timezone.now(),
+    )
+    notice.full_clean()
+    notice.save()
+    record_event(
+        actor=actor,
+        verb="notice.sent",
+        target=notice,
+        after={"recipient": notice.recipient_kind, "email": bool(notice.email), "undone": [a.pk for a in undone]},
+        case_ref=case.pk,
+    )
+    if notice.email:
+        enqueue(jobs.send_notice_job, notice.pk)
+    return notice
 
 
 # --- writers whose follower count a purge lowered -------------------------------------------

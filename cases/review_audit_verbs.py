@@ -24,6 +24,11 @@ REVIEW_VERBS = {
     "action.retried": "{actor} retried {target}",
     "action.reversal_requested": "{actor} asked to reverse {target}: {reason}",
     "action.reversed": "{actor} reversed {target}",
+    "action.attempt_failed": "{target} failed, will retry: {reason}",
+    "action.reversal_failed": "Reversing {target} failed, gave up: {reason}",
+    "action.reversal_retried": "{actor} retried reversing {target}: {reason}",
+    "action.withdrawn": "{actor} withdrew {target}: {reason}",
+    "decision.superseded_earlier": "{target} superseded the earlier decisions on its case",
     "notice.sent": "{actor} sent {target}",
 }
 

@@ -3,6 +3,7 @@ from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from moderation.audit import describe
+from moderation.blinding import BlindedAdminMixin
 from moderation.models import (
     Account,
     ApiClient,
@@ -29,7 +30,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(BlindedAdminMixin, ReadOnlyAdmin):
+    blind_paths = {"account": "pk"}
     list_display = ["handle", "display_name", "status", "partner_status", "follower_count", "joined_at"]
     list_filter = ["status", "partner_status"]
     search_fields = ["handle", "email", "platform_id", "display_name"]
@@ -37,7 +39,8 @@ class AccountAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Story)
-class StoryAdmin(ReadOnlyAdmin):
+class StoryAdmin(BlindedAdminMixin, ReadOnlyAdmin):
+    blind_paths = {"story": "pk"}
     list_display = ["title", "author", "kind", "is_paywalled", "distribution", "ai_disclosure", "is_removed"]
     list_filter = ["kind", "is_paywalled", "distribution", "ai_disclosure", "is_removed"]
     search_fields = ["title", "platform_id", "author__handle"]
@@ -47,7 +50,8 @@ class StoryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Follow)
-class FollowAdmin(ReadOnlyAdmin):
+class FollowAdmin(BlindedAdminMixin, ReadOnlyAdmin):
+    blind_paths = {"account": "follower"}
     list_display = ["follower", "followee", "is_active", "removed_at", "removed_by"]
     list_filter = ["is_active"]
     search_fields = ["follower__handle", "followee__handle", "removed_by"]
@@ -56,7 +60,8 @@ class FollowAdmin(ReadOnlyAdmin):
 
 
 @admin.register(EarningsHold)
-class EarningsHoldAdmin(ReadOnlyAdmin):
+class EarningsHoldAdmin(BlindedAdminMixin, ReadOnlyAdmin):
+    blind_paths = {"account": "account"}
     list_display = ["account", "starts_at", "ends_at", "released_at", "placed_by"]
     list_select_related = ["account"]
 

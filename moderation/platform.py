@@ -113,6 +113,80 @@ ACCOUNT_STATUS = {
 _STATUS_RANK = {AccountStatus.ACTIVE: 0, AccountStatus.RESTRICTED: 1, AccountStatus.SUSPENDED: 2}
 
 
+# Composition -------------------------------------------------------------------
+#
+# Several applied actions may set the same attribute (two suspensions, a restriction and
+# a suspension, two paywall removals). The attribute's value is what the actions still
+# standing imply on top of the baseline, the platform's own value before the first of
+# them. The caller (cases.services.enforcement) passes the other standing actions in
+# `params["standing"]` as `{"key", "outcome", "effect"}` dicts, read under a lock on the
+# account or story, and each applied effect records the baseline it started from.
+
+ATTRIBUTE_OF = {
+    Outcome.ACCOUNT_RESTRICT: "account_status",
+    Outcome.ACCOUNT_SUSPEND: "account_status",
+    Outcome.PARTNER_REVOKE: "partner",
+    Outcome.DISTRIBUTION_NETWORK_ONLY: "distribution",
+    Outcome.DISTRIBUTION_NO_BOOST: "distribution",
+    Outcome.DISTRIBUTION_GENERAL: "distribution",
+    Outcome.PAYWALL_REMOVE: "is_paywalled",
+    Outcome.STORY_REMOVE: "is_removed",
+}
+_DISTRIBUTION_RANK = {Distribution.GENERAL: 0, Distribution.NO_BOOST: 1, Distribution.NETWORK_ONLY: 2}
+
+
+def sharing_outcomes(outcome: str) -> frozenset[str]:
+    """The outcomes that set the same attribute as `outcome` (empty: it composes with none)."""
+    attribute = ATTRIBUTE_OF.get(outcome)
+    if attribute is None:
+        return frozenset()
+    return frozenset(o.value for o, a in ATTRIBUTE_OF.items() if a == attribute)
+
+
+def compose(outcome: str, baseline: Any, outcomes: list[str]) -> Any:
+    """The value of `outcome`'s attribute while `outcomes` stand, over `baseline`.
+
+    Account status and distribution take the strictest (restricting a suspended account
+    leaves it suspended); `distribution.general` lifts the baseline, never another
+    action. Paywall and story removal hold while any removal stands. Partner status is
+    `revoked` while any revocation stands; otherwise the baseline dict."""
+    attribute = ATTRIBUTE_OF[Outcome(outcome)]
+    if attribute == "account_status":
+        return max([baseline, *(ACCOUNT_STATUS[Outcome(o)] for o in outcomes)], key=_STATUS_RANK.__getitem__)
+    if attribute == "distribution":
+        base = Distribution.GENERAL if Outcome.DISTRIBUTION_GENERAL in outcomes else baseline
+        values = [STORY_FIELD[Outcome(o)][1] for o in outcomes]
+        return max([base, *values], key=_DISTRIBUTION_RANK.__getitem__)
+    if attribute == "partner":
+        return PartnerStatus.REVOKED if outcomes else baseline
+    return STORY_FIELD[Outcome(outcome)][1] if outcomes else baseline
+
+
+def standing_of(command: PlatformCommand) -> list[dict]:
+    return list(command.params.get("standing") or [])
+
+
+def _baseline(standing: list[dict], key: str, current: Any) -> Any:
+    """The value before the first standing action: every action applied while another
+    stood inherited that one's baseline, so the earliest standing one carries it."""
+    for item in standing:
+        change = (item.get("effect") or {}).get(key)
+        if change:
+            return change.get("baseline", change.get("before"))
+    return current
+
+
+@dataclass(frozen=True)
+class _Skipped:
+    why: str
+
+
+def _left(command: PlatformCommand) -> dict:
+    """Names the actions still standing after a reversal, for the record."""
+    keys = [s.get("key") for s in standing_of(command)]
+    return {"standing": keys} if keys else {}
+
+
 class PlatformAdapter(ABC):
     """Base class. `transactional` adapters only write this database, so the caller
     may run a non-batched call inside its own transaction together with the state
@@ -149,9 +223,9 @@ class LocalPlatformAdapter(PlatformAdapter):
     def apply(self, command: PlatformCommand, *, progress: Progress | None = None) -> dict:
         outcome = Outcome(command.outcome)
         if outcome in STORY_FIELD:
-            return self._set_story(command, *STORY_FIELD[outcome])
+            return self._set_story(command, STORY_FIELD[outcome][0])
         if outcome in ACCOUNT_STATUS:
-            return self._set_account_status(command, ACCOUNT_STATUS[outcome])
+            return self._set_account_status(command)
         if outcome == Outcome.PARTNER_REVOKE:
             return self._revoke_partner(command)
         if outcome == Outcome.PARTNER_EARNINGS_HOLD:
@@ -164,7 +238,7 @@ class LocalPlatformAdapter(PlatformAdapter):
         outcome = Outcome(command.outcome)
         with transaction.atomic():
             if "story" in effect:
-                return self._restore_story(effect["story"])
+                return self._restore_story(command, effect["story"])
             if "account_status" in effect:
                 return self._restore_account_status(command, effect["account_status"])
             if "partner" in effect:
@@ -180,49 +254,70 @@ class LocalPlatformAdapter(PlatformAdapter):
 
     # Stories -------------------------------------------------------------
 
-    def _set_story(self, command: PlatformCommand, name: str, value: Any) -> dict:
+    def _set_story(self, command: PlatformCommand, name: str) -> dict:
         if command.story_id is None:
             raise PlatformError(f"{command.outcome} needs a story.", retryable=False)
+        standing = standing_of(command)
         with transaction.atomic():
             story = Story.objects.select_for_update().get(pk=command.story_id)
             before = getattr(story, name)
-            if before != value:
-                setattr(story, name, value)
+            baseline = _baseline(standing, "story", before)
+            after = compose(command.outcome, baseline, [s["outcome"] for s in standing] + [command.outcome])
+            if before != after:
+                setattr(story, name, after)
                 story.save(update_fields=[name, "updated_at"])
-        return {"story": {"id": story.pk, "field": name, "before": before, "after": value}}
+        return {"story": {"id": story.pk, "field": name, "before": before, "after": after, "baseline": baseline}}
 
-    def _restore_story(self, change: dict) -> dict:
+    def _restore_story(self, command: PlatformCommand, change: dict) -> dict:
         story = Story.objects.select_for_update().get(pk=change["id"])
         name = change["field"]
         current = getattr(story, name)
-        if current != change["after"]:
-            return {"story": {**change, "skipped": f"changed since to {current!r}"}}
-        setattr(story, name, change["before"])
-        story.save(update_fields=[name, "updated_at"])
-        return {"story": {"id": story.pk, "field": name, "restored": change["before"]}}
+        target = self._composed_target(command, change, current)
+        if isinstance(target, _Skipped):
+            return {"story": {**change, "skipped": target.why}}
+        if current != target:
+            setattr(story, name, target)
+            story.save(update_fields=[name, "updated_at"])
+        return {"story": {"id": story.pk, "field": name, "restored": target, **_left(command)}}
+
+    @staticmethod
+    def _composed_target(command: PlatformCommand, change: dict, current: Any) -> Any:
+        """What the attribute should be once this action no longer stands, or `_Skipped`
+        when the platform changed it since (its own change wins)."""
+        standing = [s["outcome"] for s in standing_of(command)]
+        baseline = change.get("baseline", change.get("before"))
+        expected = compose(command.outcome, baseline, [*standing, command.outcome])
+        if current != expected:
+            return _Skipped(f"changed since to {current!r}")
+        return compose(command.outcome, baseline, standing)
 
     # Accounts ------------------------------------------------------------
 
-    def _set_account_status(self, command: PlatformCommand, status: str) -> dict:
+    def _set_account_status(self, command: PlatformCommand) -> dict:
+        standing = standing_of(command)
         with transaction.atomic():
             account = Account.objects.select_for_update().get(pk=command.account_id)
             before = account.status
-            # Never soften: restricting a suspended account leaves it suspended.
-            after = status if _STATUS_RANK[status] > _STATUS_RANK[AccountStatus(before)] else before
+            baseline = _baseline(standing, "account_status", before)
+            # Strictest wins: restricting a suspended account leaves it suspended.
+            after = compose(command.outcome, baseline, [s["outcome"] for s in standing] + [command.outcome])
             if after != before:
                 account.status = after
                 account.save(update_fields=["status", "updated_at"])
-        return {"account_status": {"id": account.pk, "before": before, "after": after}}
+        return {"account_status": {"id": account.pk, "before": before, "after": after, "baseline": baseline}}
 
     def _restore_account_status(self, command: PlatformCommand, change: dict) -> dict:
         account = Account.objects.select_for_update().get(pk=change["id"])
-        if account.status != change["after"]:
-            return {"account_status": {**change, "skipped": f"changed since to {account.status}"}}
-        account.status = change["before"]
-        account.save(update_fields=["status", "updated_at"])
-        return {"account_status": {"id": account.pk, "restored": change["before"]}}
+        target = self._composed_target(command, change, account.status)
+        if isinstance(target, _Skipped):
+            return {"account_status": {**change, "skipped": target.why}}
+        if account.status != target:
+            account.status = target
+            account.save(update_fields=["status", "updated_at"])
+        return {"account_status": {"id": account.pk, "restored": target, **_left(command)}}
 
     def _revoke_partner(self, command: PlatformCommand) -> dict:
+        standing = standing_of(command)
         with transaction.atomic():
             account = Account.objects.select_for_update().get(pk=command.account_id)
             before = {
@@ -230,22 +325,32 @@ class LocalPlatformAdapter(PlatformAdapter):
                 "enrolled_at": _iso(account.partner_enrolled_at),
                 "revoked_at": _iso(account.partner_revoked_at),
             }
+            baseline = _baseline(standing, "partner", before)
             if account.partner_status != PartnerStatus.REVOKED:
                 account.partner_status = PartnerStatus.REVOKED
                 account.partner_revoked_at = timezone.now()
                 account.save(update_fields=["partner_status", "partner_revoked_at", "updated_at"])
-        return {"partner": {"id": account.pk, "before": before, "revoked_at": _iso(account.partner_revoked_at)}}
+        return {
+            "partner": {
+                "id": account.pk,
+                "before": before,
+                "baseline": baseline,
+                "revoked_at": _iso(account.partner_revoked_at),
+            }
+        }
 
     def _restore_partner(self, command: PlatformCommand, change: dict) -> dict:
         account = Account.objects.select_for_update().get(pk=change["id"])
-        before = change["before"]
         if account.partner_status != PartnerStatus.REVOKED:
             return {"partner": {**change, "skipped": f"changed since to {account.partner_status}"}}
-        account.partner_status = before["status"]
-        account.partner_enrolled_at = _dt(before["enrolled_at"])
-        account.partner_revoked_at = _dt(before["revoked_at"])
+        if standing_of(command):
+            return {"partner": {"id": account.pk, "restored": PartnerStatus.REVOKED, **_left(command)}}
+        baseline = change.get("baseline", change["before"])
+        account.partner_status = baseline["status"]
+        account.partner_enrolled_at = _dt(baseline["enrolled_at"])
+        account.partner_revoked_at = _dt(baseline["revoked_at"])
         account.save(update_fields=["partner_status", "partner_enrolled_at", "partner_revoked_at", "updated_at"])
-        return {"partner": {"id": account.pk, "restored": before}}
+        return {"partner": {"id": account.pk, "restored": baseline}}
 
     def _hold_earnings(self, command: PlatformCommand) -> dict:
         now = timezone.now()

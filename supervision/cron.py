@@ -8,11 +8,12 @@ to overlap and re-run.
 
 from rq import cron
 
-from appeals.jobs import resume_follower_restorations_job
+from appeals.jobs import check_restorations, resume_follower_restorations_job
 from cases.jobs import drain_outbox_job, notify_purge_lowered_writers_job, refresh_urgent_priorities_job
 from supervision.jobs import resume_stalled_recalls_job, sample_for_qa_job
 
 cron.register(drain_outbox_job, "enforcement", interval=60, name="drain-outbox")
+cron.register(check_restorations, "restoration", interval=60, name="check-restorations")
 cron.register(refresh_urgent_priorities_job, "default", interval=15 * 60, name="refresh-urgent-priorities")
 cron.register(sample_for_qa_job, "default", interval=10 * 60, name="sample-for-qa")
 cron.register(notify_purge_lowered_writers_job, "default", interval=60, name="notify-purge-lowered-writers")

@@ -15,9 +15,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce, Concat, TruncWeek
+from django.urls import reverse
 from django.utils import timezone
 
-from appeals.models import Appeal, AppealStatus
+from appeals.models import Appeal, AppealStatus, FollowerVerdict, PurgedFollowerReview
 from cases.models import (
     OPEN_CASE_STATUSES,
     ActionStatus,
@@ -26,6 +27,8 @@ from cases.models import (
     Decision,
     DetectorVerdict,
     EnforcementAction,
+    Evidence,
+    EvidenceKind,
     Queue,
     ReversalCause,
     Signal,
@@ -85,6 +88,31 @@ def _weekly(rows, key_fields: tuple[str, ...], value_fields: tuple[str, ...], pe
     return {key: [{"week": w, **values[w]} for w in weeks] for key, values in series.items()}
 
 
+def _marks() -> dict:
+    """Precision counts, both ways: every mark as made at decision time, and the final
+    word (one mark per signal, the one no later decision superseded, after appeals,
+    QA settlements and re-reviews)."""
+    current = Q(superseded_by__isnull=True)
+    return {
+        "marks": Count("id"),
+        "right": Count("id", filter=Q(was_correct=True)),
+        "final_marks": Count("id", filter=current),
+        "final_right": Count("id", filter=current & Q(final_was_correct=True)),
+    }
+
+
+MARK_FIELDS = ("marks", "right", "final_marks", "final_right")
+
+
+def _precisions(m: dict) -> dict:
+    final = ratio(m["final_right"], m["final_marks"])
+    return {
+        "precision": ratio(m["right"], m["marks"]),
+        "final_precision": final,
+        "low_precision": final is not None and final < LOW_PRECISION,
+    }
+
+
 # --- per queue ------------------------------------------------------------------
 
 
@@ -140,8 +168,10 @@ def _weeks(period: Period) -> list[str]:
 
 def reviewer_measures(*, period: Period) -> list[dict]:
     """For decisions made in the period: count, median handling time, how many were
-    appealed and overturned (appeal decided so far), and QA agreement on those sampled.
-    Golden accuracy counts the reviewer's own blind answers on golden cases in the period."""
+    appealed and overturned (appeal decided so far; a follower appeal counts against each
+    purge decision behind it, overturned when a follower it purged was reinstated), and
+    QA agreement on those sampled. Golden accuracy counts the reviewer's own blind
+    answers on golden cases in the period."""
     decided = (
         Decision.objects.filter(period.q("decided_at"))
         .values("decided_by")
@@ -151,15 +181,7 @@ def reviewer_measures(*, period: Period) -> list[dict]:
         )
         .order_by()
     )
-    appealed = (
-        Appeal.objects.filter(period.q("action__decision__decided_at"), status__in=DECIDED_APPEAL_STATUSES)
-        .values(reviewer=F("action__decision__decided_by"))
-        .annotate(
-            appealed=Count("action__decision", distinct=True),
-            overturned=Count("action__decision", distinct=True, filter=Q(status__in=OVERTURNED_APPEAL_STATUSES)),
-        )
-        .order_by()
-    )
+    appealed = _appealed_decisions(period)
     qa = (
         QASample.objects.filter(period.q("decision__decided_at"), kind=QAKind.SAMPLED)
         .exclude(status=QAStatus.PENDING)
@@ -190,8 +212,8 @@ def reviewer_measures(*, period: Period) -> list[dict]:
         merged[row["decided_by"]].update(
             decisions=row["decisions"], median_handling_seconds=row["median_handling_seconds"]
         )
-    for row in appealed:
-        merged[row["reviewer"]].update(appealed=row["appealed"], overturned=row["overturned"])
+    for reviewer, (appealed_ids, overturned_ids) in appealed.items():
+        merged[reviewer].update(appealed=len(appealed_ids), overturned=len(overturned_ids))
     for row in qa:
         merged[row["original_reviewer"]].update(qa_reviewed=row["qa_reviewed"], qa_agreed=row["qa_agreed"])
     for row in golden:
@@ -212,6 +234,39 @@ def reviewer_measures(*, period: Period) -> list[dict]:
     return result
 
 
+def _appealed_decisions(period: Period) -> dict[int, tuple[set[int], set[int]]]:
+    """{reviewer id: (decisions appealed, decisions overturned)} for decisions made in the
+    period whose appeals are decided: action appeals through the appealed action, follower
+    appeals through each purge action behind them."""
+    found: dict[int, tuple[set[int], set[int]]] = defaultdict(lambda: (set(), set()))
+    by_action = (
+        Appeal.objects.filter(period.q("action__decision__decided_at"), status__in=DECIDED_APPEAL_STATUSES)
+        .values_list("action__decision__decided_by", "action__decision", "status")
+        .distinct()
+    )
+    by_follower = (
+        PurgedFollowerReview.objects.filter(
+            period.q("purge_action__decision__decided_at"), appeal__status__in=DECIDED_APPEAL_STATUSES
+        )
+        .annotate(
+            reviewer=F("purge_action__decision__decided_by"),
+            decision=F("purge_action__decision"),
+            overturned=Q(verdict=FollowerVerdict.REINSTATE, appeal__status__in=OVERTURNED_APPEAL_STATUSES),
+        )
+        .values_list("reviewer", "decision", "overturned")
+        .distinct()
+    )
+    for reviewer, decision, status in by_action:
+        found[reviewer][0].add(decision)
+        if status in OVERTURNED_APPEAL_STATUSES:
+            found[reviewer][1].add(decision)
+    for reviewer, decision, overturned in by_follower:
+        found[reviewer][0].add(decision)
+        if overturned:
+            found[reviewer][1].add(decision)
+    return found
+
+
 # --- per policy and per detector --------------------------------------------------------
 
 
@@ -221,12 +276,13 @@ def _policy_key():
 
 def policy_measures(*, period: Period) -> list[dict]:
     """Per policy code: detector precision on signals suggesting it (reviewer marks on
-    decisions in the period), actions applied in the period and how many were later
-    overturned on appeal, cases opened in the period, and weekly cases opened."""
+    decisions in the period, as made and after the final word), actions applied in the
+    period and how many were later overturned on appeal, cases opened in the period, and
+    weekly cases opened."""
     precision = (
         DetectorVerdict.objects.filter(period.q("decision__decided_at"))
         .values(code=F("signal__policy__code"))
-        .annotate(marks=Count("id"), right=Count("id", filter=Q(was_correct=True)))
+        .annotate(**_marks())
         .order_by()
     )
     actions = (
@@ -248,9 +304,11 @@ def policy_measures(*, period: Period) -> list[dict]:
         ("cases",),
         period,
     )
-    merged: dict[str, dict] = defaultdict(lambda: {"marks": 0, "right": 0, "applied": 0, "overturned": 0, "cases": 0})
+    merged: dict[str, dict] = defaultdict(
+        lambda: {**dict.fromkeys(MARK_FIELDS, 0), "applied": 0, "overturned": 0, "cases": 0}
+    )
     for row in precision:
-        merged[row["code"] or "—"].update(marks=row["marks"], right=row["right"])
+        merged[row["code"] or "—"].update({f: row[f] for f in MARK_FIELDS})
     for row in actions:
         merged[row["code"] or "—"].update(applied=row["applied"], overturned=row["overturned"])
     for row in opened:
@@ -260,7 +318,7 @@ def policy_measures(*, period: Period) -> list[dict]:
         {
             "code": code,
             **m,
-            "precision": ratio(m["right"], m["marks"]),
+            **_precisions(m),
             "overturn_share": ratio(m["overturned"], m["applied"]),
             "weekly": weekly.get((code,), empty),
         }
@@ -270,14 +328,16 @@ def policy_measures(*, period: Period) -> list[dict]:
 
 def detector_measures(*, period: Period) -> list[dict]:
     """Per detector name and version: reviewer marks (precision) on decisions in the
-    period, actions applied in the period on cases it contributed to and the share later
-    overturned on appeal, cases it contributed to that opened in the period, and weekly
-    precision over the trend window so a bad release stands out."""
+    period, as made at decision time and after the final word (appeals, QA settlements,
+    re-reviews; the low-precision flag reads this one), actions applied in the period on
+    cases it contributed to and the share later overturned on appeal, cases it
+    contributed to that opened in the period, and weekly precision over the trend window
+    so a bad release stands out."""
     name, version = "detector_name", "detector_version"
     marks = (
         DetectorVerdict.objects.filter(period.q("decision__decided_at"))
         .values(name, version)
-        .annotate(marks=Count("id"), right=Count("id", filter=Q(was_correct=True)))
+        .annotate(**_marks())
         .order_by()
     )
     actions = (
@@ -301,31 +361,38 @@ def detector_measures(*, period: Period) -> list[dict]:
         )
         .annotate(week=TruncWeek("decision__decided_at"))
         .values(name, version, "week")
-        .annotate(marks=Count("id"), right=Count("id", filter=Q(was_correct=True)))
+        .annotate(**_marks())
         .order_by(),
         (name, version),
-        ("marks", "right"),
+        MARK_FIELDS,
         period,
     )
-    merged: dict[tuple, dict] = defaultdict(lambda: {"marks": 0, "right": 0, "applied": 0, "overturned": 0, "cases": 0})
+    merged: dict[tuple, dict] = defaultdict(
+        lambda: {**dict.fromkeys(MARK_FIELDS, 0), "applied": 0, "overturned": 0, "cases": 0}
+    )
     for row in marks:
-        merged[(row[name], row[version])].update(marks=row["marks"], right=row["right"])
+        merged[(row[name], row[version])].update({f: row[f] for f in MARK_FIELDS})
     for row in actions:
         merged[(row[name], row[version])].update(applied=row["applied"], overturned=row["overturned"])
     for row in opened:
         merged[(row[name], row[version])].update(cases=row["cases"])
-    empty = [{"week": w, "marks": 0, "right": 0} for w in _weeks(period)]
+    empty = [{"week": w, **dict.fromkeys(MARK_FIELDS, 0)} for w in _weeks(period)]
     result = []
     for (det_name, det_version), m in sorted(merged.items()):
-        precision = ratio(m["right"], m["marks"])
-        trend = [{**w, "precision": ratio(w["right"], w["marks"])} for w in weekly.get((det_name, det_version), empty)]
+        trend = [
+            {
+                **w,
+                "precision": ratio(w["right"], w["marks"]),
+                "final_precision": ratio(w["final_right"], w["final_marks"]),
+            }
+            for w in weekly.get((det_name, det_version), empty)
+        ]
         result.append(
             {
                 "name": det_name,
                 "version": det_version,
                 **m,
-                "precision": precision,
-                "low_precision": precision is not None and precision < LOW_PRECISION,
+                **_precisions(m),
                 "overturn_share": ratio(m["overturned"], m["applied"]),
                 "weekly": trend,
             }
@@ -367,8 +434,18 @@ def automation_shares(*, period: Period) -> dict:
 # --- transparency report -----------------------------------------------------------------
 
 
+def _took_effect(prefix: str = "") -> Q:
+    """A decision took effect when it needed no second approval or got it, and was not
+    rejected by the second person."""
+    return (Q(**{f"{prefix}needs_approval": False}) | Q(**{f"{prefix}approved_by__isnull": False})) & Q(
+        **{f"{prefix}rejected_by__isnull": True}
+    )
+
+
 def transparency_report(*, period: Period) -> dict:
-    """The public numbers for a period, as plain data (for the page, CSV and JSON)."""
+    """The public numbers for a period, as plain data (for the page, CSV and JSON).
+    Decisions count only once they took effect: one still awaiting a second approval, or
+    refused by it, changed nothing for anyone."""
     by_source = dict(
         Signal.objects.filter(period.q("received_at"))
         .values("source")
@@ -379,14 +456,14 @@ def transparency_report(*, period: Period) -> dict:
     notices = [{"source": s.value, "label": s.label, "count": by_source.get(s.value, 0)} for s in SignalSource]
 
     outcome_rows = (
-        EnforcementAction.objects.filter(period.q("decision__decided_at"))
-        .exclude(status__in=[ActionStatus.PROPOSED, ActionStatus.REJECTED])
+        EnforcementAction.objects.filter(period.q("decision__decided_at"), _took_effect("decision__"))
+        .exclude(status__in=[ActionStatus.PROPOSED, ActionStatus.REJECTED, ActionStatus.AWAITING_APPROVAL])
         .values("outcome", policy_code=F("decision__policy__code"))
         .annotate(decisions=Count("decision", distinct=True))
         .order_by("policy_code", "outcome")
     )
     no_violation = (
-        Decision.objects.filter(period.q("decided_at"), is_violation=False)
+        Decision.objects.filter(period.q("decided_at"), _took_effect(), is_violation=False)
         .values(policy_code=Coalesce("case__policy__code", Concat("case__policy_family", Value(".*"))))
         .annotate(decisions=Count("id"))
         .order_by("policy_code")
@@ -415,7 +492,7 @@ def transparency_report(*, period: Period) -> dict:
     )
 
     detector_signal = Signal.objects.filter(case=OuterRef("case"), source=SignalSource.DETECTOR)
-    decisions = Decision.objects.filter(period.q("decided_at")).aggregate(
+    decisions = Decision.objects.filter(period.q("decided_at"), _took_effect()).aggregate(
         total=Count("id"),
         automated=Count("id", filter=Q(Exists(detector_signal))),
     )
@@ -550,6 +627,15 @@ def detector_cases(*, name: str, version: str) -> QuerySet[Case]:
                     decisions__detector_verdicts__was_correct=False,
                 ),
             ),
+            final_wrong=Count(
+                "decisions__detector_verdicts",
+                filter=Q(
+                    decisions__detector_verdicts__detector_name=name,
+                    decisions__detector_verdicts__detector_version=version,
+                    decisions__detector_verdicts__superseded_by__isnull=True,
+                    decisions__detector_verdicts__final_was_correct=False,
+                ),
+            ),
         )
         .order_by("-opened_at", "-id")
     )
@@ -668,6 +754,58 @@ def qa_queue_for(user) -> QuerySet[QASample]:
         .exclude(Exists(own))
         .order_by("created_at", "id")
     )
+
+
+def qa_blinded(user) -> dict[tuple[str, int], str]:
+    """What a reviewer holding blind QA samples must not open until they answer: each
+    sample's case (its pages, records and API record) and the account and story as they
+    are today. {(kind, id): the plain reason}, registered with moderation.blinding."""
+    rows = QASample.objects.filter(status=QAStatus.PENDING, assignee=user).values_list(
+        "pk", "case_id", "case__account_id", "case__story_id"
+    )
+    found: dict[tuple[str, int], str] = {}
+    for pk, case_id, account_id, story_id in rows:
+        reason = (
+            f"This page shows case #{case_id}, or its account or story as they are today, and you are giving "
+            f"that case's blind second review (QA sample #{pk}). Until you record your answer it is closed to "
+            "you, so that your decision is your own. Go back to the sample at "
+            f"{reverse('supervision:qa_review', args=[pk])}."
+        )
+        found[("case", case_id)] = reason
+        found[("account", account_id)] = reason
+        if story_id:
+            found[("story", story_id)] = reason
+    return found
+
+
+def qa_decision_time(sample: QASample) -> datetime | None:
+    """When the decision under second review was made: the sampled decision, or for a
+    golden case its first decision (None when it has none)."""
+    if sample.decision_id:
+        return sample.decision.decided_at
+    return sample.case.decisions.order_by("decided_at", "id").values_list("decided_at", flat=True).first()
+
+
+def qa_blind_material(sample: QASample) -> dict:
+    """What the second reviewer sees: the case as the first reviewer saw it when
+    deciding. The frozen content snapshot (taken when the case opened, never refreshed),
+    the signals and the other evidence that existed by then. Never the current account
+    or story (its paywall, distribution or status would give the outcome away), the
+    decision, its reviewer, outcomes, staff notes or the case status."""
+    until = qa_decision_time(sample)
+    on_case = Evidence.objects.filter(case_id=sample.case_id)
+    snapshot = on_case.filter(kind=EvidenceKind.SNAPSHOT).order_by("created_at", "id").first()
+    evidence = on_case.exclude(kind__in=[EvidenceKind.NOTE, EvidenceKind.SIGNAL, EvidenceKind.SNAPSHOT])
+    signals = Signal.objects.filter(case_id=sample.case_id).select_related("policy")
+    if until is not None:
+        evidence = evidence.filter(created_at__lte=until)
+        signals = signals.filter(received_at__lte=until)
+    return {
+        "snapshot": snapshot,
+        "snapshot_is_story": bool(snapshot and "body" in snapshot.data),
+        "signals": signals.order_by("observed_at", "id"),
+        "evidence": list(evidence.order_by("created_at", "id")),
+    }
 
 
 def qa_disagreements() -> QuerySet[QASample]:

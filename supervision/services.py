@@ -14,8 +14,9 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from cases.models import Case, Decision, EnforcementAction, ReversalCause
+from cases.models import Case, Decision, EnforcementAction, ReversalCause, VerdictSource
 from cases.services.requeue import REQUEUE_TRANSITIONS, RequeueRefused, requeue_case  # noqa: F401
+from cases.services.verdicts import current_verdicts, revise_verdicts
 from moderation.audit import record_event, verify_chain
 from moderation.claims import ClaimLost, claim_next, held_by, release_claim
 from moderation.jobs import enqueue
@@ -365,7 +366,12 @@ def settle_qa_disagreement(
     *, sample: QASample, actor, settlement: str, note: str, requeue: bool = False, now: datetime | None = None
 ) -> QASample:
     """A supervisor decides which answer was right. When the first decision was wrong,
-    the case may be sent back for a fresh human decision."""
+    the case may be sent back for a fresh human decision.
+
+    "QA reviewer was right" is the final word on the detectors: their marks on the first
+    decision (unless a later decision superseded them) follow the QA answer (right when
+    it found a violation). "Neither" tells us only that both were wrong, so the marks
+    wait for the fresh decision a re-queue asks for."""
     if not permissions.can_settle_qa(actor):
         raise PermissionDenied("Only a supervisor settles QA disagreements.")
     if settlement not in Settlement.values:
@@ -386,6 +392,15 @@ def settle_qa_disagreement(
         extra_updates={"settled_by": actor, "settlement": settlement, "settlement_note": note, "settled_at": now},
         case_ref=sample.case_id,
     )
+    if settlement == Settlement.SECOND_RIGHT and sample.kind == QAKind.SAMPLED:
+        revise_verdicts(
+            verdicts=current_verdicts().filter(decision_id=sample.decision_id),
+            correct=bool(sample.qa_is_violation),
+            source=VerdictSource.QA,
+            actor=actor,
+            reason=f"QA #{sample.pk} settled: {Settlement(settlement).label}",
+            now=now,
+        )
     if requeue:
         requeue_case(case=sample.case, actor=actor, reason=f"QA #{sample.pk}: {note}", now=now)
     return sample

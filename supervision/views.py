@@ -20,7 +20,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from cases.models import Evidence, EvidenceKind, Signal
 from moderation.audit import describe
 from moderation.claims import ClaimLost, held_by
 from moderation.models import Outcome
@@ -348,22 +347,9 @@ def qa_next(request):
     return redirect("supervision:qa_review", pk=sample.pk)
 
 
-def _blind_material(sample: QASample) -> dict:
-    """What the second reviewer sees: the subject and the evidence as intake gathered
-    it. Not the decision, its reviewer, its outcomes, the case status, staff notes, nor
-    the current state of the account or story (which would give the outcome away)."""
-    case = sample.case
-    return {
-        "account": case.account,
-        "story": case.story,
-        "signals": Signal.objects.filter(case=case).select_related("policy", "reporter").order_by("observed_at", "id"),
-        "evidence": Evidence.objects.filter(case=case).exclude(kind__in=[EvidenceKind.NOTE, EvidenceKind.SIGNAL]),
-    }
-
-
 @staff_page(permissions.can_qa_review)
 def qa_review(request, pk: int):
-    sample = get_object_or_404(QASample.objects.select_related("case__account", "case__story"), pk=pk)
+    sample = get_object_or_404(QASample.objects.select_related("case", "decision"), pk=pk)
     if not permissions.can_qa_review_sample(request.user, sample):
         raise PermissionDenied
     now = timezone.now()
@@ -389,7 +375,7 @@ def qa_review(request, pk: int):
     return _render(
         request,
         "admin/supervision/qa_review.html",
-        {"sample": sample, "form": form, **_blind_material(sample)},
+        {"sample": sample, "form": form, **selectors.qa_blind_material(sample)},
         title=f"Blind second review #{sample.pk}",
     )
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('appeals', '0002_one_open_follower_appeal'),
-        ('cases', '0004_appeals_notice_once'),
+        ('cases', '0006_appeals_notice_once'),
         ('moderation', '0003_platform_facts_and_scopes'),
     ]
 

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from cases import permissions
+from cases.blinding import BlindedCaseAdminMixin, hide_blinded, refuse_if_blinded
 from cases.models import OPEN_CASE_STATUSES, Case, Evidence, Queue, ReporterStanding, RoutingRule, Signal
 from cases.selectors import case_detail, case_list
 from cases.services import intake
@@ -107,7 +108,7 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
     change_form_template = "admin/cases/case/change_form.html"
 
     def get_queryset(self, request):
-        return case_list()
+        return hide_blinded(case_list(), request.user)
 
     def has_view_permission(self, request, obj=None):
         if obj is not None:
@@ -155,6 +156,7 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
         case = get_object_or_404(case_list(), pk=object_id)
         if request.method != "GET" or not permissions.can_view_case(request.user, case):
             raise PermissionDenied
+        refuse_if_blinded(request.user, case.pk)
         detail = case_detail(case.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -171,6 +173,7 @@ class CaseAdmin(ReadOnlyMixin, admin.ModelAdmin):
         case = get_object_or_404(Case, pk=case_id)
         if request.method != "POST" or not permissions.can_add_evidence(request.user, case):
             raise PermissionDenied
+        refuse_if_blinded(request.user, case.pk)
         form = EvidenceForm(request.POST, request.FILES)
         target = reverse("admin:cases_case_change", args=[case.pk]) + "#evidence-timeline"
         if not form.is_valid():
@@ -228,7 +231,7 @@ class SignalAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class EvidenceAdmin(BlindedCaseAdminMixin, ReadOnlyMixin, admin.ModelAdmin):
     """Evidence is never edited or deleted; it is added from the case page."""
 
     list_display = ["created_at", "kind", "title", "case", "added_by", "content_hash"]

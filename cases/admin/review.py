@@ -1,12 +1,16 @@
 """Admin for decisions, enforcement actions, the outbox and notices: read-only records
-(they change only through the review services), plus a retry for failed actions."""
+(they change only through the review services), plus a retry for failed actions and
+for failed or stuck outbox entries (applies and reversals)."""
 
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from cases import permissions
-from cases.models import ActionStatus, Decision, EnforcementAction, Notice, OutboxEntry
+from cases.blinding import BlindedCaseAdminMixin
+from cases.models import ActionStatus, Decision, EnforcementAction, Notice, OutboxEntry, OutboxState
 from cases.services import enforcement
 
 
@@ -26,7 +30,7 @@ def _case_link(case_id):
 
 
 @admin.register(Decision)
-class DecisionAdmin(ReadOnly):
+class DecisionAdmin(BlindedCaseAdminMixin, ReadOnly):
     list_display = ["id", "case_link", "decided_by", "is_violation", "policy", "outcomes", "approval", "decided_at"]
     list_filter = ["is_violation", "needs_approval", "is_bulk"]
     search_fields = ["case__account__handle", "decided_by__username"]
@@ -62,7 +66,7 @@ def retry_failed(modeladmin, request, queryset):
 
 
 @admin.register(EnforcementAction)
-class EnforcementActionAdmin(ReadOnly):
+class EnforcementActionAdmin(BlindedCaseAdminMixin, ReadOnly):
     list_display = ["id", "outcome", "account", "story", "status", "case_link", "attempts", "last_error", "applied_at"]
     list_filter = ["status", "outcome"]
     search_fields = ["account__handle", "story__title"]
@@ -81,13 +85,62 @@ class EnforcementActionAdmin(ReadOnly):
         return actions
 
 
+class OutboxStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return OutboxState.choices
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        leased = Q(leased_until__gt=now)
+        open_ = Q(done_at__isnull=True, gave_up_at__isnull=True)
+        filters = {
+            OutboxState.DONE: Q(done_at__isnull=False),
+            OutboxState.GAVE_UP: Q(done_at__isnull=True, gave_up_at__isnull=False),
+            OutboxState.RUNNING: open_ & leased,
+            OutboxState.RETRYING: open_ & ~leased & ~Q(last_error=""),
+            OutboxState.PENDING: open_ & ~leased & Q(last_error=""),
+        }
+        return queryset.filter(filters[self.value()]) if self.value() in filters else queryset
+
+
+@admin.action(description="Retry the selected failed entries now")
+def retry_entries(modeladmin, request, queryset):
+    if not permissions.can_retry_actions(request.user):
+        messages.error(request, "Only senior moderators and supervisors may retry actions.")
+        return
+    retried = 0
+    for entry in queryset.filter(done_at__isnull=True).order_by("id"):
+        if enforcement.retry_outbox_entry(entry=entry, actor=request.user) is not None:
+            retried += 1
+    messages.success(request, f"Sent {retried} entr{'y' if retried == 1 else 'ies'} back to the workers.")
+
+
 @admin.register(OutboxEntry)
-class OutboxEntryAdmin(ReadOnly):
-    list_display = ["id", "action", "operation", "attempts", "progress", "done_at", "gave_up_at", "last_error"]
-    list_filter = ["operation", ("done_at", admin.EmptyFieldListFilter), ("gave_up_at", admin.EmptyFieldListFilter)]
+class OutboxEntryAdmin(BlindedCaseAdminMixin, ReadOnly):
+    blind_paths = {"case": "action__case"}
+    list_display = [
+        "id",
+        "action",
+        "operation",
+        "state_label",
+        "attempts",
+        "progress",
+        "next_attempt_at",
+        "done_at",
+        "gave_up_at",
+        "last_error",
+    ]
+    list_filter = [OutboxStateFilter, "operation"]
     list_select_related = ["action__account", "action__story"]
-    actions = None
+    actions = [retry_entries]
     show_full_result_count = False
+
+    @admin.display(description="State")
+    def state_label(self, obj):
+        return OutboxState(obj.state()).label
 
     @admin.display(description="Progress")
     def progress(self, obj):
@@ -95,9 +148,15 @@ class OutboxEntryAdmin(ReadOnly):
             return "—"
         return f"{obj.progress_done:,}/{obj.progress_total:,}"
 
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not permissions.can_retry_actions(request.user):
+            actions.pop("retry_entries", None)
+        return actions
+
 
 @admin.register(Notice)
-class NoticeAdmin(ReadOnly):
+class NoticeAdmin(BlindedCaseAdminMixin, ReadOnly):
     list_display = ["id", "subject", "recipient_kind", "account", "case_link", "automated_detection", "sent_at"]
     list_filter = ["recipient_kind", "automated_detection"]
     search_fields = ["account__handle", "subject"]

@@ -105,6 +105,8 @@ def restoration_progress(action: EnforcementAction) -> dict:
         state = "done"
     elif entry.gave_up_at:
         state = "failed"
+    elif entry.last_error and not (entry.leased_until and entry.leased_until > timezone.now()):
+        state = "retrying"
     elif entry.progress_done or entry.attempts:
         state = "running"
     else:

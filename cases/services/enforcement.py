@@ -5,7 +5,15 @@ The outbox is the delivery guarantee: every action that may touch the platform g
 `OutboxEntry` in the transaction that approves it (or asks for its reversal), and the
 job is enqueued after commit. If the enqueue is lost, `drain_outbox` finds the entry.
 Jobs are idempotent: an action is applied only from `approved`, reversed only from
-`applied`, under a row lock, so running a job twice has the effect of once.
+`applied`, under a row lock, so running a job twice has the effect of once. A worker
+holds a lease on the entry while it runs; a failed run is retried with exponential
+backoff up to `OUTBOX_MAX_ATTEMPTS`, then gives up visibly (the admin's Retry).
+
+Effects compose: applying or reversing an action that sets an attribute (account
+status, partner status, a story's distribution, paywall or removal) reads the other
+actions standing on it under the account's (story's) row lock and hands them to the
+adapter, which sets what the remaining actions imply. A later decision on the same
+case supersedes the earlier ones (`supersede_earlier_actions`).
 
 The human gate is checked here (every action needs a decision by a person, approved by
 a second person when it needs four eyes) and held by the database as well
@@ -15,11 +23,14 @@ a second person when it needs four eyes) and held by the database as well
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -34,7 +45,7 @@ from cases.models import (
 )
 from moderation.audit import record_event
 from moderation.jobs import enqueue
-from moderation.models import STORY_OUTCOMES, AuditEvent, Outcome
+from moderation.models import STORY_OUTCOMES, Account, AuditEvent, Outcome, Story
 from moderation.platform import (
     DEFAULT_HOLD_DAYS,
     PlatformAdapter,
@@ -42,6 +53,7 @@ from moderation.platform import (
     PlatformError,
     Progress,
     get_adapter,
+    sharing_outcomes,
 )
 from moderation.roles import is_service_user
 from moderation.transitions import transition
@@ -51,8 +63,9 @@ logger = logging.getLogger(__name__)
 ACTION_FLOW = {
     ActionStatus.PROPOSED: {ActionStatus.APPROVED, ActionStatus.AWAITING_APPROVAL, ActionStatus.REJECTED},
     ActionStatus.AWAITING_APPROVAL: {ActionStatus.APPROVED, ActionStatus.REJECTED},
-    ActionStatus.APPROVED: {ActionStatus.APPLIED, ActionStatus.FAILED},
-    ActionStatus.FAILED: {ActionStatus.APPROVED},
+    # Rejected from approved/failed: withdrawn by a later decision before it was applied.
+    ActionStatus.APPROVED: {ActionStatus.APPLIED, ActionStatus.FAILED, ActionStatus.REJECTED},
+    ActionStatus.FAILED: {ActionStatus.APPROVED, ActionStatus.REJECTED},
     ActionStatus.APPLIED: {ActionStatus.REVERSED},
 }
 
@@ -109,13 +122,16 @@ def stage_actions(*, decision: Decision, actor, hold_days: int = DEFAULT_HOLD_DA
 
     Proposals (from detectors or clients) for a chosen outcome are taken over by the
     decision; proposals for outcomes the reviewer did not choose are rejected. Actions
-    wait in `awaiting_approval` when the decision needs a second person.
+    wait in `awaiting_approval` when the decision needs a second person. Outcomes an
+    earlier decision on the case already put in force are kept, not staged again; once
+    the decision is final, what it no longer warrants is undone (supersession).
     """
     case = decision.case
     target = ActionStatus.AWAITING_APPROVAL if decision.needs_approval else ActionStatus.APPROVED
     if target == ActionStatus.APPROVED:
         assert_human_decision(decision)
-    chosen = [o for o in decision.outcomes if decision.is_violation]
+    kept = kept_outcomes(decision)
+    chosen = [o for o in decision.outcomes if decision.is_violation and o not in kept]
     proposals = list(case.actions.select_for_update().filter(status=ActionStatus.PROPOSED).order_by("id"))
     staged = []
     for outcome in chosen:
@@ -167,6 +183,8 @@ def stage_actions(*, decision: Decision, actor, hold_days: int = DEFAULT_HOLD_DA
             reason=f"not chosen by decision #{decision.pk}",
             case_ref=case.pk,
         )
+    if target == ActionStatus.APPROVED:
+        supersede_earlier_actions(decision=decision, actor=actor)
     return staged
 
 
@@ -186,6 +204,7 @@ def approve_actions(*, decision: Decision, actor) -> list[EnforcementAction]:
         )
         _queue_apply(action)
         approved.append(action)
+    supersede_earlier_actions(decision=decision, actor=actor)
     return approved
 
 
@@ -213,32 +232,68 @@ def _queue_apply(action: EnforcementAction) -> OutboxEntry:
 # Applying ------------------------------------------------------------------------
 
 
-class OutboxProgress:
-    """Batch progress kept on the outbox entry; `advance` runs in the batch's transaction."""
+class LeaseLost(Exception):
+    """Another worker took this outbox entry over (our lease ran out): stop quietly."""
 
-    def __init__(self, entry: OutboxEntry):
+
+def _conf(name: str, default):
+    return type(default)(settings.MODERATION.get(name, default))
+
+
+def outbox_lease() -> timedelta:
+    return timedelta(seconds=_conf("OUTBOX_LEASE_SECONDS", 300))
+
+
+def max_attempts() -> int:
+    return _conf("OUTBOX_MAX_ATTEMPTS", 8)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff after the n-th failed attempt: base, 2×base, 4×base … ≤ 1 h."""
+    base = _conf("OUTBOX_RETRY_BACKOFF_SECONDS", 30.0)
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 3600))
+
+
+class OutboxProgress:
+    """Batch progress kept on the outbox entry; `advance` runs in the batch's transaction
+    and renews the worker's lease, or raises `LeaseLost` (rolling the batch back) when
+    another worker holds the entry now."""
+
+    def __init__(self, entry: OutboxEntry, token: str = ""):
         self.entry_id = entry.pk
         self.cursor = entry.cursor
+        self.token = token
+
+    def _mine(self):
+        rows = OutboxEntry.objects.filter(pk=self.entry_id)
+        return rows.filter(lease_token=self.token) if self.token else rows
 
     def start(self, total: int) -> None:
-        OutboxEntry.objects.filter(pk=self.entry_id).update(progress_total=total, progress_done=0)
+        if not self._mine().update(progress_total=total, progress_done=0, leased_until=timezone.now() + outbox_lease()):
+            raise LeaseLost(self.entry_id)
 
     def advance(self, *, done: int, cursor: int) -> None:
-        OutboxEntry.objects.filter(pk=self.entry_id).update(
+        updated = self._mine().update(
             progress_done=F("progress_done") + done,
             progress_total=Greatest(F("progress_total"), F("progress_done") + done),
             cursor=cursor,
+            leased_until=timezone.now() + outbox_lease(),
         )
+        if not updated:
+            raise LeaseLost(self.entry_id)
         self.cursor = cursor
 
 
-def command_for(action: EnforcementAction) -> PlatformCommand:
+def command_for(action: EnforcementAction, *, standing: list[dict] | None = None) -> PlatformCommand:
+    params = dict(action.params or {})
+    if standing is not None:
+        params["standing"] = standing
     return PlatformCommand(
         outcome=action.outcome,
         account_id=action.account_id,
         story_id=action.story_id,
         idempotency_key=action.idempotency_key,
-        params=dict(action.params or {}),
+        params=params,
     )
 
 
@@ -246,17 +301,64 @@ def _lock_action(action_id: int) -> EnforcementAction:
     return EnforcementAction.objects.select_for_update().get(pk=action_id)
 
 
-def _begin(action_id: int, operation: str, from_status: str) -> tuple[EnforcementAction, OutboxEntry] | None:
-    """Lock the action, check it is in `from_status` and count the attempt."""
+def _composes(action: EnforcementAction) -> bool:
+    return bool(sharing_outcomes(action.outcome))
+
+
+def _lock_target(action: EnforcementAction) -> None:
+    """Serialise everything that sets one attribute: applies and reversals of actions on
+    the same account (or story) take its row lock before reading what stands."""
+    if action.outcome in STORY_OUTCOMES and action.story_id:
+        list(Story.objects.select_for_update().filter(pk=action.story_id).values_list("pk"))
+    else:
+        list(Account.objects.select_for_update().filter(pk=action.account_id).values_list("pk"))
+
+
+def standing_actions(action: EnforcementAction):
+    """The other applied actions setting the same attribute of the same account or story."""
+    rows = EnforcementAction.objects.filter(
+        status=ActionStatus.APPLIED, outcome__in=sharing_outcomes(action.outcome)
+    ).exclude(pk=action.pk)
+    if action.outcome in STORY_OUTCOMES:
+        rows = rows.filter(story_id=action.story_id)
+    else:
+        rows = rows.filter(account_id=action.account_id)
+    return rows.order_by("applied_at", "id")
+
+
+def _standing_params(action: EnforcementAction) -> list[dict]:
+    return [
+        {"key": a.idempotency_key, "outcome": a.outcome, "effect": _own_effect(a.effect)}
+        for a in standing_actions(action).only("id", "outcome", "effect")
+    ]
+
+
+def _own_effect(effect: dict) -> dict:
+    """What applying changed, without the remote platform's reply."""
+    return {k: v for k, v in (effect or {}).items() if k != "platform"}
+
+
+def _begin(action_id: int, operation: str, from_status: str) -> tuple[EnforcementAction, OutboxEntry, str] | None:
+    """Lock the action, check it is in `from_status`, take the entry's lease and count
+    the attempt. None when there is nothing to do or another worker holds the lease."""
     with transaction.atomic():
         action = _lock_action(action_id)
         if action.status != from_status:
             return None
         entry = OutboxEntry.objects.select_for_update().get(action=action, operation=operation)
+        now = timezone.now()
+        if entry.done_at or entry.gave_up_at or (entry.leased_until and entry.leased_until > now):
+            return None
         entry.attempts += 1
-        entry.save(update_fields=["attempts"])
+        entry.lease_token = uuid.uuid4().hex
+        entry.leased_until = now + outbox_lease()
+        entry.save(update_fields=["attempts", "lease_token", "leased_until"])
         EnforcementAction.objects.filter(pk=action.pk).update(attempts=F("attempts") + 1)
-        return action, entry
+        return action, entry, entry.lease_token
+
+
+def _release_lease(entry: OutboxEntry, **updates) -> None:
+    OutboxEntry.objects.filter(pk=entry.pk).update(leased_until=None, lease_token="", **updates)
 
 
 def _run_on_platform(
@@ -268,35 +370,94 @@ def _run_on_platform(
     finish: Callable[[EnforcementAction, OutboxEntry, dict], EnforcementAction],
     on_error: Callable[[OutboxEntry, PlatformError], EnforcementAction],
 ) -> EnforcementAction:
-    """The skeleton apply and reverse share. An adapter that only writes this database
-    runs inside the transaction that records the new state; a remote or batched one
-    runs outside it (its batches commit their own progress) and the state is recorded
-    after, under the row lock, only if nobody got there first."""
+    """The skeleton apply and reverse share.
+
+    A single change (a status, a story field, a hold) runs in one transaction that
+    locks the account or story, reads the other actions standing on the same attribute,
+    calls the adapter and records the new state, so two actions on one attribute are
+    never applied or reversed from a stale view of each other. A batched one (purges,
+    restorations) runs outside it, each batch committing its own progress, and the
+    state is recorded after, under the row lock, only if nobody got there first."""
     started = _begin(action_id, operation, from_status)
     if started is None:
         return EnforcementAction.objects.get(pk=action_id)
-    action, entry = started
+    action, entry, token = started
     adapter = get_adapter()
-    command = command_for(action)
     try:
-        if adapter.transactional and not adapter.is_batched(action.outcome):
+        if not adapter.is_batched(action.outcome):
             with transaction.atomic():
+                if _composes(action):
+                    _lock_target(action)
                 action = _lock_action(action_id)
                 if action.status != from_status:
+                    _release_lease(entry)
                     return action
-                return finish(action, entry, call(adapter, command, action, None))
-        result = call(adapter, command, action, OutboxProgress(entry))
+                standing = _standing_params(action) if _composes(action) else None
+                return finish(action, entry, call(adapter, command_for(action, standing=standing), action, None))
+        result = call(adapter, command_for(action), action, OutboxProgress(entry, token))
     except PlatformError as exc:
         return on_error(entry, exc)
+    except LeaseLost:
+        logger.warning("outbox entry %s was taken over by another worker", entry.pk)
+        return EnforcementAction.objects.get(pk=action_id)
+    except Exception as exc:
+        _crashed(entry, token, exc)
+        raise
     with transaction.atomic():
         action = _lock_action(action_id)
         if action.status != from_status:
+            _release_lease(entry)
             return action
         return finish(action, entry, result)
 
 
+def _crashed(entry: OutboxEntry, token: str, exc: Exception) -> None:
+    """The run broke off (a bug, a timeout, a lost database): hand the lease back and
+    let the drain try again after the backoff; batches already committed stay done."""
+    now = timezone.now()
+    attempts = OutboxEntry.objects.values_list("attempts", flat=True).get(pk=entry.pk)
+    OutboxEntry.objects.filter(pk=entry.pk, lease_token=token).update(
+        leased_until=None,
+        lease_token="",
+        last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        next_attempt_at=now + retry_delay(attempts),
+    )
+
+
+def _failed_attempt(entry: OutboxEntry, exc: PlatformError) -> bool:
+    """Record a failed attempt: schedule the next one with backoff, or give up (a refusal,
+    or the last attempt). Returns True when it gave up."""
+    error = str(exc)[:2000]
+    with transaction.atomic():
+        locked = OutboxEntry.objects.select_for_update().get(pk=entry.pk)
+        now = timezone.now()
+        gave_up = not exc.retryable or locked.attempts >= max_attempts()
+        locked.last_error = error
+        locked.leased_until = None
+        locked.lease_token = ""
+        locked.next_attempt_at = None if gave_up else now + retry_delay(locked.attempts)
+        locked.gave_up_at = now if gave_up else None
+        locked.save(update_fields=["last_error", "leased_until", "lease_token", "next_attempt_at", "gave_up_at"])
+        EnforcementAction.objects.filter(pk=locked.action_id).update(last_error=error)
+        if not gave_up:
+            record_event(
+                actor=None,
+                verb="action.attempt_failed",
+                target=locked.action,
+                after={"operation": locked.operation, "attempt": locked.attempts, "next_attempt_at": _iso(locked)},
+                reason=error,
+                case_ref=locked.action.case_id,
+            )
+    return gave_up
+
+
+def _iso(entry: OutboxEntry) -> str | None:
+    return entry.next_attempt_at.isoformat() if entry.next_attempt_at else None
+
+
 def apply_action(*, action_id: int) -> EnforcementAction:
-    """Job body: put one approved action on the platform (`approved → applied | failed`)."""
+    """Job body: put one approved action on the platform (`approved → applied`, or
+    `failed` once the outbox gives up)."""
     action = EnforcementAction.objects.select_related("decision__decided_by", "decision__approved_by").get(pk=action_id)
     if action.status != ActionStatus.APPROVED:
         return action
@@ -309,8 +470,15 @@ def apply_action(*, action_id: int) -> EnforcementAction:
         from_status=ActionStatus.APPROVED,
         call=lambda adapter, command, action, progress: adapter.apply(command, progress=progress),
         finish=_mark_applied,
-        on_error=lambda entry, exc: _mark_failed(action_id, entry, str(exc)),
+        on_error=_apply_failed,
     )
+
+
+def _apply_failed(entry: OutboxEntry, exc: PlatformError) -> EnforcementAction:
+    logger.warning("applying action %s failed: %s", entry.action_id, exc)
+    if _failed_attempt(entry, exc):
+        return _mark_failed(entry.action_id, None, str(exc))
+    return EnforcementAction.objects.get(pk=entry.action_id)
 
 
 def _decision_label(action: EnforcementAction) -> str:
@@ -333,7 +501,7 @@ def _mark_applied(action: EnforcementAction, entry: OutboxEntry, effect: dict) -
         extra_updates={"applied_at": now, "effect": effect, "last_error": ""},
         case_ref=action.case_id,
     )
-    OutboxEntry.objects.filter(pk=entry.pk).update(done_at=now, last_error="")
+    _release_lease(entry, done_at=now, last_error="", next_attempt_at=None)
     return action
 
 
@@ -353,8 +521,9 @@ def _mark_failed(action_id: int, entry: OutboxEntry | None, error: str) -> Enfor
             extra_updates={"last_error": error[:2000]},
             case_ref=action.case_id,
         )
-        if entry is not None:
-            OutboxEntry.objects.filter(pk=entry.pk).update(gave_up_at=timezone.now(), last_error=error[:2000])
+        OutboxEntry.objects.filter(action=action, operation=OutboxOperation.APPLY, gave_up_at__isnull=True).update(
+            gave_up_at=timezone.now(), last_error=error[:2000], leased_until=None, lease_token=""
+        )
     return action
 
 
@@ -373,7 +542,7 @@ def retry_action(*, action: EnforcementAction, actor) -> EnforcementAction:
             case_ref=action.case_id,
         )
         OutboxEntry.objects.filter(action=action, operation=OutboxOperation.APPLY).update(
-            gave_up_at=None, next_attempt_at=None
+            gave_up_at=None, next_attempt_at=None, attempts=0, leased_until=None, lease_token=""
         )
         _queue_apply(action)
     return action
@@ -391,15 +560,19 @@ def request_reversal(
     appeal_ref: int | None = None,
 ) -> OutboxEntry:
     """Ask for an applied action to be undone, in the caller's transaction; the job
-    runs after commit. Asking twice returns the same entry."""
+    runs after commit. Asking twice returns the same entry; asking again after the
+    outbox gave up on it revives it (a fresh round of attempts)."""
     from cases import jobs
 
     if is_service_user(actor):
         raise HumanGateViolation("Refused: a service client cannot reverse actions.")
     with transaction.atomic():
         locked = _lock_action(action.pk)
-        existing = OutboxEntry.objects.filter(action=locked, operation=OutboxOperation.REVERSE).first()
+        existing = OutboxEntry.objects.select_for_update().filter(action=locked, operation=OutboxOperation.REVERSE)
+        existing = existing.first()
         if existing is not None:
+            if existing.gave_up_at and not existing.done_at and locked.status == ActionStatus.APPLIED:
+                return _revive_reversal(locked, existing, actor=actor, reason=reason, appeal_ref=appeal_ref)
             return existing
         if locked.status != ActionStatus.APPLIED:
             raise ReversalNotAllowed(
@@ -422,6 +595,30 @@ def request_reversal(
     return entry
 
 
+def _revive_reversal(action: EnforcementAction, entry: OutboxEntry, *, actor, reason: str, appeal_ref=None):
+    from cases import jobs
+
+    before = {"gave_up_at": entry.gave_up_at.isoformat(), "attempts": entry.attempts, "error": entry.last_error}
+    entry.gave_up_at = None
+    entry.next_attempt_at = None
+    entry.attempts = 0
+    entry.leased_until = None
+    entry.lease_token = ""
+    entry.save(update_fields=["gave_up_at", "next_attempt_at", "attempts", "leased_until", "lease_token"])
+    record_event(
+        actor=actor,
+        verb="action.reversal_retried",
+        target=action,
+        before=before,
+        after={"attempts": 0},
+        reason=reason,
+        case_ref=action.case_id,
+        appeal_ref=appeal_ref,
+    )
+    enqueue(jobs.reverse_action_job, action.pk, queue="enforcement")
+    return entry
+
+
 def _reversal_request(action: EnforcementAction) -> AuditEvent | None:
     return (
         AuditEvent.objects.filter(
@@ -434,26 +631,45 @@ def _reversal_request(action: EnforcementAction) -> AuditEvent | None:
 
 
 def reverse_action(*, action_id: int) -> EnforcementAction:
-    """Job body: restore exactly what the action's `effect` says (`applied → reversed`)."""
+    """Job body: undo what the action's `effect` says, given the actions still standing
+    on the same attribute (`applied → reversed`)."""
     return _run_on_platform(
         action_id=action_id,
         operation=OutboxOperation.REVERSE,
         from_status=ActionStatus.APPLIED,
         call=lambda adapter, command, action, progress: adapter.reverse(command, action.effect, progress=progress),
         finish=_mark_reversed,
-        on_error=lambda entry, exc: _reversal_failed(action_id, entry, exc),
+        on_error=_reversal_failed,
     )
 
 
-def _reversal_failed(action_id: int, entry: OutboxEntry, exc: PlatformError) -> EnforcementAction:
-    OutboxEntry.objects.filter(pk=entry.pk).update(last_error=str(exc)[:2000], gave_up_at=timezone.now())
-    logger.warning("reversal of action %s failed: %s", action_id, exc)
-    return EnforcementAction.objects.get(pk=action_id)
+def _reversal_failed(entry: OutboxEntry, exc: PlatformError) -> EnforcementAction:
+    logger.warning("reversal of action %s failed: %s", entry.action_id, exc)
+    if _failed_attempt(entry, exc):
+        _record_reversal_gave_up(entry.action_id, str(exc))
+    return EnforcementAction.objects.get(pk=entry.action_id)
+
+
+def _record_reversal_gave_up(action_id: int, error: str) -> None:
+    with transaction.atomic():
+        action = EnforcementAction.objects.get(pk=action_id)
+        record_event(
+            actor=None,
+            verb="action.reversal_failed",
+            target=action,
+            after={"gave_up": True},
+            reason=error[:2000],
+            case_ref=action.case_id,
+        )
 
 
 def _mark_reversed(action: EnforcementAction, entry: OutboxEntry, result: dict) -> EnforcementAction:
     request = _reversal_request(action)
     now = timezone.now()
+    if "restored_edges" in result:
+        # A resumed restoration reports only its own run; the entry counted every batch.
+        total = OutboxEntry.objects.values_list("progress_done", flat=True).get(pk=entry.pk)
+        result = {**result, "restored_edges": total}
     transition(
         action,
         to=ActionStatus.REVERSED,
@@ -461,46 +677,176 @@ def _mark_reversed(action: EnforcementAction, entry: OutboxEntry, result: dict) 
         actor=request.actor if request else None,
         verb="action.reversed",
         reason=request.reason if request else "",
-        extra_updates={"reversed_at": now, "effect": {**action.effect, "reversal": result}},
+        extra_updates={"reversed_at": now, "effect": {**action.effect, "reversal": result}, "last_error": ""},
         case_ref=action.case_id,
         appeal_ref=request.appeal_ref if request else None,
     )
-    OutboxEntry.objects.filter(pk=entry.pk).update(done_at=now, last_error="", gave_up_at=None)
+    _release_lease(entry, done_at=now, last_error="", gave_up_at=None, next_attempt_at=None)
     return action
 
 
-def retry_reversal(*, action: EnforcementAction, actor) -> None:
+def retry_reversal(*, action: EnforcementAction, actor) -> OutboxEntry | None:
+    """An operator sends a failed reversal back through the outbox."""
+    entry = OutboxEntry.objects.filter(action=action, operation=OutboxOperation.REVERSE).first()
+    if entry is None:
+        return None
+    return retry_outbox_entry(entry=entry, actor=actor)
+
+
+def retry_outbox_entry(*, entry: OutboxEntry, actor) -> OutboxEntry | None:
+    """The admin's Retry: a given-up (or waiting) apply or reversal gets a fresh round of
+    attempts now. Returns None when there was nothing to retry."""
     from cases import jobs
 
+    if is_service_user(actor):
+        raise HumanGateViolation("Refused: a service client cannot retry actions.")
     with transaction.atomic():
-        updated = OutboxEntry.objects.filter(
-            action=action, operation=OutboxOperation.REVERSE, done_at__isnull=True
-        ).update(gave_up_at=None)
-        if updated:
-            record_event(actor=actor, verb="action.retried", target=action, reason="reversal", case_ref=action.case_id)
-            enqueue(jobs.reverse_action_job, action.pk, queue="enforcement")
+        action = _lock_action(entry.action_id)
+        entry = OutboxEntry.objects.select_for_update().get(pk=entry.pk)
+        if entry.done_at or (entry.leased_until and entry.leased_until > timezone.now()):
+            return None
+        if entry.operation == OutboxOperation.APPLY:
+            if action.status == ActionStatus.FAILED:
+                retry_action(action=action, actor=actor)
+                return entry
+            if action.status != ActionStatus.APPROVED:
+                return None
+            OutboxEntry.objects.filter(pk=entry.pk).update(gave_up_at=None, next_attempt_at=None, attempts=0)
+            record_event(actor=actor, verb="action.retried", target=action, reason="apply", case_ref=action.case_id)
+            enqueue(jobs.apply_action_job, action.pk, queue="enforcement")
+            return entry
+        if action.status != ActionStatus.APPLIED:
+            return None
+        return _revive_reversal(action, entry, actor=actor, reason="retried by an operator")
+
+
+# Supersession ------------------------------------------------------------------
+
+
+@dataclass
+class Supersession:
+    reversed: list[EnforcementAction] = field(default_factory=list)
+    withdrawn: list[EnforcementAction] = field(default_factory=list)
+    kept: list[EnforcementAction] = field(default_factory=list)
+
+
+STANDING_STATUSES = (ActionStatus.APPROVED, ActionStatus.APPLIED, ActionStatus.FAILED)
+
+
+def earlier_standing_actions(decision: Decision):
+    """Actions of earlier decisions on the decision's case that are on the platform or
+    on their way there."""
+    return (
+        EnforcementAction.objects.filter(case_id=decision.case_id, status__in=STANDING_STATUSES)
+        .exclude(decision_id=decision.pk)
+        .exclude(decision__isnull=True)
+    )
+
+
+def kept_outcomes(decision: Decision) -> set[str]:
+    """Outcomes the new decision shares with what earlier decisions put in force: they
+    stay as they are and are not applied a second time."""
+    chosen = set(decision.outcomes) if decision.is_violation else set()
+    return chosen & set(earlier_standing_actions(decision).values_list("outcome", flat=True))
+
+
+def supersede_earlier_actions(*, decision: Decision, actor) -> Supersession:
+    """A final decision on a re-opened case replaces the earlier ones: what they put in
+    force and the new decision does not warrant is reversed through the outbox (cause
+    `superseded`), or withdrawn when not applied yet; the writer hears once what was
+    undone. Runs in the decision's transaction."""
+    from cases.notices import write_supersession_notice
+
+    assert_human_decision(decision)
+    chosen = set(decision.outcomes) if decision.is_violation else set()
+    result = Supersession()
+    for action in earlier_standing_actions(decision).select_for_update().order_by("id"):
+        if action.outcome in chosen:
+            result.kept.append(action)
+        elif action.status == ActionStatus.APPLIED:
+            request_reversal(
+                action=action,
+                actor=actor,
+                reason=f"Superseded by decision #{decision.pk} on re-review",
+                cause=ReversalCause.SUPERSEDED,
+            )
+            result.reversed.append(action)
+        else:
+            transition(
+                action,
+                to=ActionStatus.REJECTED,
+                allowed=ACTION_FLOW,
+                actor=actor,
+                verb="action.withdrawn",
+                reason=f"superseded by decision #{decision.pk} before it was applied",
+                case_ref=action.case_id,
+            )
+            OutboxEntry.objects.filter(action=action, operation=OutboxOperation.APPLY, done_at__isnull=True).update(
+                done_at=timezone.now(), last_error="withdrawn: superseded", leased_until=None, lease_token=""
+            )
+            result.withdrawn.append(action)
+    if result.reversed or result.withdrawn:
+        record_event(
+            actor=actor,
+            verb="decision.superseded_earlier",
+            target=decision,
+            after={
+                "reversed": [a.pk for a in result.reversed],
+                "withdrawn": [a.pk for a in result.withdrawn],
+                "kept": [a.pk for a in result.kept],
+            },
+            case_ref=decision.case_id,
+        )
+        write_supersession_notice(
+            decision=decision, undone=result.reversed + result.withdrawn, kept=result.kept, actor=actor
+        )
+    return result
 
 
 # The outbox drain ------------------------------------------------------------
 
 
 def drain_outbox(*, older_than: timedelta = timedelta(seconds=60), now=None, limit: int = 500) -> int:
-    """Re-enqueue entries whose job never ran (lost enqueue, worker crash). Entries
-    that gave up stay put until an operator retries them."""
+    """Send due entries to the workers: new ones whose enqueue may have been lost (older
+    than `older_than`), failed ones whose backoff ran out, and ones whose worker died
+    (lease expired). An entry a live worker holds is never handed out twice; one that
+    used up its attempts gives up (a failed action, or a failed reversal the admin can
+    retry)."""
     from cases import jobs
 
     now = now or timezone.now()
-    pending = (
-        OutboxEntry.objects.filter(done_at__isnull=True, gave_up_at__isnull=True, created_at__lte=now - older_than)
+    due = Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, created_at__lte=now - older_than)
+    free = Q(leased_until__isnull=True) | Q(leased_until__lte=now)
+    pending = list(
+        OutboxEntry.objects.filter(due & free, done_at__isnull=True, gave_up_at__isnull=True)
         .select_related("action")
-        .order_by("id")[:limit]
+        .order_by("next_attempt_at", "id")[:limit]
     )
-    count = 0
+    sent = []
     for entry in pending:
-        if entry.operation == OutboxOperation.APPLY and entry.action.status == ActionStatus.APPROVED:
-            enqueue(jobs.apply_action_job, entry.action_id, queue="enforcement")
-            count += 1
-        elif entry.operation == OutboxOperation.REVERSE and entry.action.status == ActionStatus.APPLIED:
-            enqueue(jobs.reverse_action_job, entry.action_id, queue="enforcement")
-            count += 1
-    return count
+        apply_due = entry.operation == OutboxOperation.APPLY and entry.action.status == ActionStatus.APPROVED
+        reverse_due = entry.operation == OutboxOperation.REVERSE and entry.action.status == ActionStatus.APPLIED
+        if not (apply_due or reverse_due):
+            continue
+        if entry.attempts >= max_attempts():
+            _give_up_crashed(entry)
+            continue
+        job = jobs.apply_action_job if apply_due else jobs.reverse_action_job
+        enqueue(job, entry.action_id, queue="enforcement")
+        sent.append(entry.pk)
+    # Not sent again before the job has had time to start (a lost job is sent again then).
+    OutboxEntry.objects.filter(pk__in=sent).update(next_attempt_at=now + older_than)
+    return len(sent)
+
+
+def _give_up_crashed(entry: OutboxEntry) -> None:
+    """Every attempt started and none finished (the worker died each time)."""
+    error = entry.last_error or f"no attempt finished after {entry.attempts} tries"
+    if entry.operation == OutboxOperation.APPLY:
+        _mark_failed(entry.action_id, entry, error)
+        return
+    with transaction.atomic():
+        if OutboxEntry.objects.filter(pk=entry.pk, gave_up_at__isnull=True, done_at__isnull=True).update(
+            gave_up_at=timezone.now(), last_error=error, leased_until=None, lease_token=""
+        ):
+            _record_reversal_gave_up(entry.action_id, error)

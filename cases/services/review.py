@@ -27,6 +27,7 @@ from cases.models import (
     Signal,
 )
 from cases.notices import write_decision_notices
+from cases.services import verdicts
 from cases.services.enforcement import HumanGateViolation, approve_actions, reject_actions, stage_actions
 from cases.services.intake import settle_reporters
 from moderation import claims
@@ -399,6 +400,7 @@ def decide_case(
                 detector_version=signal.detector_version,
                 was_correct=bool(data.detector_marks[signal.pk]),
             )
+        verdicts.supersede_earlier_verdicts(decision=decision, actor=user, now=now)
         stage_actions(decision=decision, actor=user, hold_days=data.hold_days)
         if decision.needs_approval:
             to, verb = CaseStatus.AWAITING_APPROVAL, "case.awaiting_approval"

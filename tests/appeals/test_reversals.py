@@ -294,6 +294,11 @@ def test_a_reversed_followers_purge_resumes_after_a_crash_with_the_same_result(
     reverse_action(action_id=action.pk)
     entry.refresh_from_db()
     assert entry.done_at is not None
+    # Exact across the crash: the reversal's count (all its runs) plus the appellant's own
+    # edge, which the appeal's restoration may have brought back first, make the six lost.
+    action.refresh_from_db()
+    restoration = appeal.restorations.get()
+    assert action.effect["reversal"]["restored_edges"] + restoration.progress_done == 6
     assert set(Follow.objects.filter(pk__in=lost, is_active=True).values_list("pk", flat=True)) == lost
     # No edge counted twice across the crash: every followee is back to its one follower.
     assert list(Account.objects.filter(follower_edges__pk__in=lost).values_list("follower_count", flat=True)) == [1] * 6

@@ -81,29 +81,51 @@ def test_the_database_refuses_approving_an_action_without_a_final_decision():
         EnforcementAction.objects.create(case=case, outcome="warning", account=case.account, status="approved")
 
 
-def test_platform_failure_leaves_a_visible_failed_state_and_an_operator_retry_applies_it(run_on_commit):
+def test_platform_failure_retries_with_backoff_then_fails_visibly_and_an_operator_retry_applies_it(run_on_commit):
     action = approved_action()
-    with FakePlatform([500] * 3) as platform:
+    with FakePlatform([500] * 6) as platform:
         conf = {"PLATFORM_ADAPTER": "moderation.platform.HttpPlatformAdapter", "PLATFORM_URL": platform.url}
         with override_settings(
-            MODERATION={**_moderation(), **conf, "PLATFORM_RETRIES": 3, "PLATFORM_RETRY_BACKOFF": 0}
+            MODERATION={
+                **_moderation(),
+                **conf,
+                "PLATFORM_RETRIES": 3,
+                "PLATFORM_RETRY_BACKOFF": 0,
+                "OUTBOX_MAX_ATTEMPTS": 2,
+                "OUTBOX_RETRY_BACKOFF_SECONDS": 60,
+            }
         ):
+            before = timezone.now()
             enforcement.apply_action(action_id=action.pk)
             action.refresh_from_db()
-            assert action.status == ActionStatus.FAILED
-            assert "HTTP 500" in action.last_error
             entry = action.outbox.get()
-            assert entry.gave_up_at and "gave up after 3 tries" in entry.last_error
+            # First attempt failed: the action waits for its retry, not failed yet.
+            assert action.status == ActionStatus.APPROVED and "HTTP 500" in action.last_error
+            assert entry.gave_up_at is None and "gave up after 3 tries" in entry.last_error
+            assert before + timezone.timedelta(seconds=59) < entry.next_attempt_at
+            assert entry.state() == "retrying"
+            assert AuditEvent.objects.filter(verb="action.attempt_failed").count() == 1
+
+            # Not due before the backoff ran out; due after it.
+            assert enforcement.drain_outbox(older_than=timezone.timedelta(0)) == 0
+            with run_on_commit():
+                later = entry.next_attempt_at + timezone.timedelta(seconds=1)
+                assert enforcement.drain_outbox(older_than=timezone.timedelta(0), now=later) == 1
+            action.refresh_from_db()
+            entry.refresh_from_db()
+            assert action.status == ActionStatus.FAILED
+            assert entry.gave_up_at and entry.attempts == 2 and entry.state() == "gave_up"
             assert AuditEvent.objects.filter(verb="action.failed").count() == 1
 
             # Nothing drains a given-up entry by itself.
-            assert enforcement.drain_outbox(older_than=timezone.timedelta(0)) == 0
+            far = timezone.now() + timezone.timedelta(days=1)
+            assert enforcement.drain_outbox(older_than=timezone.timedelta(0), now=far) == 0
 
             with run_on_commit():
                 enforcement.retry_action(action=action, actor=senior_moderator())
     action.refresh_from_db()
     assert action.status == ActionStatus.APPLIED
-    assert len(platform.requests) == 4
+    assert len(platform.requests) == 7
     assert {r[1] for r in platform.requests} == {action.idempotency_key}
     assert AuditEvent.objects.filter(verb="action.retried").count() == 1
 

@@ -38,6 +38,7 @@ def test_the_cron_schedule_registers_every_periodic_job():
     cron._job_data_registry.clear()
     assert scheduled == {
         "drain-outbox": ("drain_outbox_job", "enforcement", 60),
+        "check-restorations": ("check_restorations", "restoration", 60),
         "refresh-urgent-priorities": ("refresh_urgent_priorities_job", "default", 900),
         "sample-for-qa": ("sample_for_qa_job", "default", 600),
         "notify-purge-lowered-writers": ("notify_purge_lowered_writers_job", "default", 60),

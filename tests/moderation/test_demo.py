@@ -24,3 +24,30 @@ def test_demo_seed_builds_a_believable_platform_and_runs_twice_without_duplicate
     again = (Account.objects.count(), Story.objects.count(), Follow.objects.count(), get_user_model().objects.count())
     assert again == counts
     assert second.ring_handles == first.ring_handles
+
+
+def _row_counts() -> dict[str, int]:
+    from django.apps import apps
+
+    return {
+        model._meta.label: model._default_manager.count()
+        for model in apps.get_models()
+        if model._meta.managed and not model._meta.proxy
+    }
+
+
+def test_seed_demo_run_twice_adds_nothing(django_capture_on_commit_callbacks):
+    """`make run` seeds on every start: the whole demo (platform, signals, decisions,
+    appeals, supervision) run a second time must not add a single row anywhere."""
+    from cases.models import Case, Decision, Signal
+    from supervision.models import QASample
+
+    with django_capture_on_commit_callbacks(execute=True):
+        seed_demo_platform(seed=7, writers=60)
+    first = _row_counts()
+    assert Case.objects.exists() and Signal.objects.exists() and Decision.objects.exists()
+    assert QASample.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        seed_demo_platform(seed=7, writers=60)
+    second = _row_counts()
+    assert {label: (first[label], n) for label, n in second.items() if n != first[label]} == {}

@@ -37,7 +37,7 @@ def test_story_outcomes_change_the_mirror_and_reverse_exactly(outcome, field, be
     effect = adapter.apply(cmd(outcome, story.author, story))
     story.refresh_from_db()
     assert getattr(story, field) == after
-    assert effect["story"] == {"id": story.pk, "field": field, "before": before, "after": after}
+    assert effect["story"] == {"id": story.pk, "field": field, "before": before, "after": after, "baseline": before}
     adapter.reverse(cmd(outcome, story.author, story), effect)
     story.refresh_from_db()
     assert getattr(story, field) == before

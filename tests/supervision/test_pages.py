@@ -52,7 +52,7 @@ def test_drill_down_from_a_detector_to_its_cases(client, boss):
     for name in ("c2", "c3", "c4"):
         assert f"#{world.cases[name].pk}<" in html
     assert f"#{world.cases['c1'].pk}<" not in html  # version 1.0's case
-    assert "(1 wrong)" in html
+    assert "(1 wrong at decision, 1 finally)" in html
 
 
 def test_unknown_detector_is_a_404_page(client, boss):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import CaseStatus
+from cases.services.intake import create_snapshot
 from moderation.models import AuditEvent
 from supervision import selectors, services
 from supervision.models import QAKind, QASample, QAStatus, Settlement
@@ -71,6 +72,7 @@ def _claimed_sample(reviewer, **kwargs):
         decided_by=moderator(username="first-reviewer", first_name="Firstname"),
         **kwargs,
     )
+    create_snapshot(case=decision.case)
     QASampleFactory(decision=decision)
     sample = services.claim_next_qa_sample(user=reviewer)
     assert sample is not None

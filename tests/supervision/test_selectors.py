@@ -145,3 +145,80 @@ def test_empty_period_gives_no_numbers_rather_than_errors(db):
     assert report["time_to_decision"]["median_seconds"] is None
     assert selectors.reviewer_measures(period=PERIOD) == []
     assert selectors.detector_measures(period=PERIOD) == []
+
+
+def test_reviewer_overturn_rate_counts_follower_appeals_against_the_purges_behind_them(world):
+    from appeals.models import Appeal, AppealKind, AppealStatus, FollowerVerdict, PurgedFollowerReview
+    from tests.factories import AccountFactory, CaseFactory, DecisionFactory, EnforcementActionFactory, policy
+    from tests.supervision.world import at
+
+    mod2, writer = world.users["mod2"], AccountFactory()
+    purges = []
+    for day in (12, 13):
+        decision = DecisionFactory(
+            case=CaseFactory(policy_family="engagement", policy=policy("engagement.ring")),
+            decided_by=mod2,
+            decided_at=at(day),
+            policy=policy("engagement.ring"),
+            outcomes=["followers.purge"],
+        )
+        purges.append(
+            EnforcementActionFactory(decision=decision, outcome="followers.purge", status="applied", applied_at=at(day))
+        )
+
+    def follower_appeal(status, verdicts):
+        appeal = Appeal.objects.create(
+            account=writer,
+            kind=AppealKind.FOLLOWERS,
+            writer_statement="My followers dropped.",
+            contact_email="w@example.com",
+            tracking_token=f"followers-{status}",
+            status=status,
+            submitted_at=at(14),
+            decided_at=at(15),
+            decided_by=world.users["approver"],
+        )
+        for purge, verdict in zip(purges, verdicts, strict=True):
+            PurgedFollowerReview.objects.create(
+                appeal=appeal,
+                follower=purge.account,
+                purge_action=purge,
+                suggested_verdict=FollowerVerdict.KEEP_PURGED,
+                verdict=verdict,
+            )
+
+    # Partly overturned: the first purge's follower was genuine, the second's fake.
+    follower_appeal(AppealStatus.PARTIALLY_OVERTURNED, [FollowerVerdict.REINSTATE, FollowerVerdict.KEEP_PURGED])
+    # Upheld later by someone else: both purges appealed again, neither overturned.
+    follower_appeal(AppealStatus.UPHELD, [FollowerVerdict.KEEP_PURGED, FollowerVerdict.KEEP_PURGED])
+    rows = {r["reviewer"].username: r for r in selectors.reviewer_measures(period=PERIOD)}
+    assert (rows["mod2"]["appealed"], rows["mod2"]["overturned"], rows["mod2"]["overturn_rate"]) == (2, 1, 0.5)
+    assert (rows["mod1"]["appealed"], rows["mod1"]["overturned"]) == (2, 1)  # action appeals, unchanged
+
+
+def test_transparency_counts_only_decisions_that_took_effect(world):
+    from tests.factories import CaseFactory, DecisionFactory, EnforcementActionFactory, policy, senior_moderator
+    from tests.supervision.world import at
+
+    for rejected in (False, True):
+        case = CaseFactory(policy=policy(AI), opened_at=at(11), sla_due_at=at(12))
+        decision = DecisionFactory(
+            case=case,
+            decided_by=world.users["mod1"],
+            decided_at=at(12),
+            policy=policy(AI),
+            outcomes=["paywall.remove"],
+            needs_approval=True,
+            rejected_by=senior_moderator() if rejected else None,
+            rejection_note="Not borne out." if rejected else "",
+        )
+        EnforcementActionFactory(
+            decision=decision, outcome="paywall.remove", status="rejected" if rejected else "awaiting_approval"
+        )
+    report = selectors.transparency_report(period=PERIOD)
+    assert [(r["policy"], r["outcome"], r["decisions"]) for r in report["decisions_by_policy_and_outcome"]] == [
+        (AI, "no_violation", 2),
+        (AI, "paywall.remove", 2),
+        (SPAM, "story.remove", 1),
+    ]
+    assert report["decisions"] == {"total": 5, "involving_automated_means": 4, "automated_share": 0.8}

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0003_default_queues_and_routing'),
+        ('cases', '0005_merge_20261127_1203'),
         ('moderation', '0003_platform_facts_and_scopes'),
     ]
 
