@@ -129,10 +129,10 @@ class PurgedFollowerReview(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["appeal", "follower"], name="follower_review_once"),
+            # Only a follower judged genuine has a consequence (older reviews have none).
             models.CheckConstraint(
-                condition=Q(verdict="reinstate", consequence__in=["requeue", "reverse"])
-                | (~Q(verdict="reinstate") & Q(consequence="")),
-                name="follower_review_genuine_has_consequence",
+                condition=Q(consequence="") | Q(verdict="reinstate"),
+                name="follower_review_consequence_only_if_genuine",
             ),
         ]
 

@@ -276,8 +276,9 @@ FOLLOWERS_REMOVED_SUBJECT = "Some of your followers were removed"
 def purge_notice_settle() -> timedelta:
     """How long after the last purge touching a writer we wait before telling them, so
     a wave of purges (a ring of fake accounts approved together) makes one notice."""
-    default = 0 if settings.JOBS_RUN_INLINE else 120
-    return timedelta(seconds=settings.MODERATION.get("PURGE_NOTICE_SETTLE_SECONDS", default))
+    if settings.JOBS_RUN_INLINE:
+        return timedelta(0)
+    return timedelta(seconds=settings.MODERATION.get("PURGE_NOTICE_SETTLE_SECONDS", 120))
 
 
 def _purge_key(action: EnforcementAction) -> str:

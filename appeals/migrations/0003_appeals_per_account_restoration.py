@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='purgedfollowerreview',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('consequence__in', ['requeue', 'reverse']), ('verdict', 'reinstate')), models.Q(models.Q(('verdict', 'reinstate'), _negated=True), ('consequence', '')), _connector='OR'), name='follower_review_genuine_has_consequence'),
+            constraint=models.CheckConstraint(condition=models.Q(('consequence', ''), ('verdict', 'reinstate'), _connector='OR'), name='follower_review_consequence_only_if_genuine'),
         ),
         migrations.AddField(
             model_name='followerrestoration',

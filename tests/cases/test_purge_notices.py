@@ -25,6 +25,7 @@ def test_every_writer_a_purge_wave_lowered_is_told_once_with_the_count_why_and_h
     flagged = AccountFactory(handle="flagged")  # a writer with a case of their own
     applied_action(Outcome.WARNING, account=flagged)
     purge = purge_followers_of(writer, genuine=1, fake=2, extra_edges=2)  # 3 separate purge decisions
+    applied_action(Outcome.WARNING, account=purge.bystander)  # a flagged writer is told as well
     for f in purge.genuine + purge.fake:
         FollowFactory(follower=f, followee=flagged, is_active=False, removed_at=timezone.now(), removed_by="x")
     with run_on_commit():
