@@ -51,7 +51,7 @@ test: install node_modules/.installed
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 worker: install
-	$(PY) manage.py rqworker default enforcement restoration
+	$(PY) manage.py rqworker audit default enforcement restoration
 
 cron: install
 	$(PY) manage.py rqcron supervision.cron

@@ -67,7 +67,12 @@ def request_magic_link(*, handle: str, email: str) -> None:
     email = email.strip()
     if not handle or not email:
         return
-    account = Account.objects.filter(handle__iexact=handle, email__iexact=email).exclude(email="").first()
+    # Only an email the platform confirmed: one a signal brought in (facts_pending) may be an attacker's.
+    account = (
+        Account.objects.filter(handle__iexact=handle, email__iexact=email, facts_pending=False)
+        .exclude(email="")
+        .first()
+    )
     if account is None:
         return
     url = settings.SITE_URL + reverse("appeals:start_form", args=[make_magic_token(account)])

@@ -11,7 +11,6 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from cases import permissions as policy
@@ -20,10 +19,12 @@ from cases.filters import CaseFilter
 from cases.models import ActionStatus, Case, EnforcementAction, Signal
 from cases.selectors import cases_visible_to
 from cases.services.intake import SignalIn, ingest_signals
+from moderation.apikeys import CLIENT_THROTTLES
 from moderation.models import (
     Account,
     AIDisclosure,
     ApiClient,
+    ApiScope,
     Distribution,
     Outcome,
     PartnerStatus,
@@ -40,18 +41,27 @@ READER_SOURCES = {SignalSource.READER_REPORT, SignalSource.SHOW_LESS}
 
 
 class CanSendSignals(permissions.BasePermission):
-    """Only API clients (key auth, service role) post signals; staff sessions do not."""
+    """Only API clients (key auth, service role) with the `signals` scope post signals;
+    staff sessions do not."""
 
-    message = "Only API clients with the service role may send signals."
+    message = "Only API clients with the service role and the `signals` scope may send signals."
 
     def has_permission(self, request, view):
-        return isinstance(request.auth, ApiClient) and policy.can_send_signals(request.user)
+        client = request.auth
+        return (
+            isinstance(client, ApiClient)
+            and client.has_scope(ApiScope.SIGNALS)
+            and policy.can_send_signals(request.user)
+        )
 
 
 class CanReadCases(permissions.BasePermission):
-    """Read-only: staff with cases.view_case, or a client for the cases it caused."""
+    """Read-only: staff with cases.view_case, or a client (with the `signals` scope)
+    for the cases it caused."""
 
     def has_permission(self, request, view):
+        if isinstance(request.auth, ApiClient) and not request.auth.has_scope(ApiScope.SIGNALS):
+            return False
         return request.method in permissions.SAFE_METHODS and policy.can_list_cases(request.user)
 
     def has_object_permission(self, request, view, obj):
@@ -61,18 +71,7 @@ class CanReadCases(permissions.BasePermission):
         return policy.can_view_case(request.user, obj)
 
 
-class ApiClientRateThrottle(SimpleRateThrottle):
-    """One bucket per API client (scope `api_client`), whichever key it uses."""
-
-    scope = "api_client"
-
-    def get_cache_key(self, request, view):
-        if not isinstance(request.auth, ApiClient):
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
-
-
-THROTTLES = [ApiClientRateThrottle, UserRateThrottle]
+THROTTLES = CLIENT_THROTTLES
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -99,7 +98,9 @@ class DetectorSerializer(serializers.Serializer):
 
 
 class AccountDataSerializer(serializers.Serializer):
-    """The platform's current view of the account; refreshes the back-office copy."""
+    """Describes an account the back-office does not know yet, so the signal can create
+    it (facts pending until the platform mirror confirms them). Never changes a known
+    account: differing values are ignored and reported in the item's `warnings`."""
 
     handle = serializers.RegexField(r"^[A-Za-z0-9_.-]+$", max_length=64, required=False)
     display_name = serializers.CharField(max_length=128, required=False, allow_blank=True)
@@ -109,7 +110,8 @@ class AccountDataSerializer(serializers.Serializer):
 
 
 class StoryDataSerializer(serializers.Serializer):
-    """The platform's current copy of the story; never changes a case's snapshot."""
+    """Describes a story the back-office does not know yet (facts pending until the
+    platform confirms them). Never changes a known story, nor a case's snapshot."""
 
     kind = serializers.ChoiceField(StoryKind.choices, required=False)
     title = serializers.CharField(max_length=300, required=False, allow_blank=True)
@@ -241,6 +243,12 @@ class IngestResultSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="`stored`, or `duplicate` when the idempotency key was seen before.")
     id = serializers.IntegerField(help_text="Signal id.")
     case = serializers.IntegerField(allow_null=True, help_text="Case the signal joined or opened, if any.")
+    warnings = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text='Per field the item tried to change on a known account or story, e.g. `{"account_data.email": '
+        '"ignored: platform facts come only from the platform"}`. Only present when there is one.',
+    )
 
 
 class IngestResponseSerializer(serializers.Serializer):
@@ -305,9 +313,7 @@ class SignalIngestView(APIView):
         body = {
             "stored": stored,
             "duplicates": len(results) - stored,
-            "results": [
-                {"index": i, "status": r.status, "id": r.signal_id, "case": r.case_id} for i, r in enumerate(results)
-            ],
+            "results": [_result(i, r) for i, r in enumerate(results)],
         }
         return Response(body, status=status.HTTP_201_CREATED if stored else status.HTTP_200_OK)
 
@@ -328,6 +334,13 @@ class SignalIngestView(APIView):
                 Story.objects.filter(platform_id__in=story_ids).values_list("platform_id", "author__platform_id")
             ),
         }
+
+
+def _result(index: int, result) -> dict:
+    body = {"index": index, "status": result.status, "id": result.signal_id, "case": result.case_id}
+    if result.warnings:
+        body["warnings"] = result.warnings
+    return body
 
 
 def _to_signal_in(data: dict) -> SignalIn:

@@ -15,6 +15,7 @@ INTAKE_VERBS = {
     "reporter.standing_settled": "{actor} settled the reporters' standing after {target}",
     "routing_rule.saved": "{actor} saved routing rule {target}",
     "queue.saved": "{actor} saved queue {target}",
+    "account.facts_ignored": "{actor}'s signals tried to change platform facts of {target}: ignored",
 }
 
 for _verb, _template in INTAKE_VERBS.items():

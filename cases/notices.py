@@ -157,7 +157,8 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
                 decision=decision,
                 recipient_kind=Notice.Recipient.WRITER,
                 account=case.account,
-                email=case.account.email,
+                # The notice carries an appeal link: never to an email the platform has not confirmed.
+                email="" if case.account.facts_pending else case.account.email,
                 subject=f"Decision on {'your story' if case.story_id else 'your account'}: {decision.policy.title}",
                 body="(written below)",
                 automated_detection=automated,

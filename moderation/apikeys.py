@@ -2,14 +2,16 @@
 
 Keys are issued and stored hashed by djangorestframework-api-key; a valid key
 authenticates as its client's service user, so DRF throttles and permissions see
-one principal per client.
+one principal per client. What a client may call is its scopes (ApiScope): `signals`
+for the signals and cases API, `platform` for the platform mirror.
 """
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
+from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
 from rest_framework_api_key.permissions import KeyParser
 
-from moderation.models import ApiClientKey
+from moderation.models import ApiClient, ApiClientKey
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -32,3 +34,28 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class ApiClientRateThrottle(SimpleRateThrottle):
+    """One bucket per API client (scope `api_client`), whichever key it uses."""
+
+    scope = "api_client"
+
+    def get_cache_key(self, request, view):
+        if not isinstance(request.auth, ApiClient):
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
+
+CLIENT_THROTTLES = [ApiClientRateThrottle, UserRateThrottle]
+
+
+class HasApiScope(permissions.BasePermission):
+    """Only an API client granted the view's `required_scope` (an ApiScope) passes:
+    staff sessions and clients without the scope get 403."""
+
+    def has_permission(self, request, view):
+        client = request.auth
+        scope = view.required_scope
+        self.message = f"This endpoint is for API clients with the `{scope}` scope."
+        return isinstance(client, ApiClient) and client.has_scope(scope)

@@ -26,4 +26,15 @@ def enqueue(func: Callable, *args, queue: str = "default", **kwargs) -> None:
 
         django_rq.get_queue(queue).enqueue(func, *args, **kwargs)
 
+    _send.job_key = (func, args, tuple(sorted(kwargs.items())), queue)
     transaction.on_commit(_send, robust=settings.JOBS_RUN_INLINE)
+
+
+def enqueue_once(func: Callable, *args, queue: str = "default", **kwargs) -> None:
+    """Like `enqueue`, but one job per transaction however often it is asked for
+    (the audit sequencer, asked by every audit row)."""
+    key = (func, args, tuple(sorted(kwargs.items())), queue)
+    pending = transaction.get_connection().run_on_commit
+    if any(getattr(callback, "job_key", None) == key for _, callback, _ in pending):
+        return
+    enqueue(func, *args, queue=queue, **kwargs)

@@ -138,6 +138,14 @@ class Follow(models.Model):
     removed_by = models.CharField(
         max_length=64, blank=True, default="", help_text="Idempotency key of the action that removed it."
     )
+    unfollowed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the follower unfollowed (platform mirror); a restoration never brings such an edge back.",
+    )
+    facts_version = models.BigIntegerField(
+        null=True, blank=True, help_text="The platform's sequence of the newest follow/unfollow mirrored."
+    )
 
     class Meta:
         constraints = [
@@ -155,6 +163,49 @@ class Follow(models.Model):
 
     def __str__(self):
         return f"{self.follower} → {self.followee}"
+
+
+class EngagementKind(models.TextChoices):
+    CLAP = "clap", "Clap"
+    RESPONSE = "response", "Response"
+    READ = "read", "Read"
+
+
+class EngagementEvent(models.Model):
+    """One clap, response or read on the platform, as the platform reported it. Never
+    changed once stored: the evidence graph (who engages with whom) is built on it."""
+
+    platform_id = models.CharField(max_length=64, unique=True, help_text="The platform's own event id.")
+    kind = models.CharField(max_length=16, choices=EngagementKind.choices)
+    actor = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="engagement_given")
+    target = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="engagement_received", help_text="Whose work it engages."
+    )
+    story = models.ForeignKey(Story, null=True, blank=True, on_delete=models.PROTECT, related_name="engagement")
+    count = models.PositiveIntegerField(default=1, help_text="Claps in this event (1 for reads and responses).")
+    occurred_at = models.DateTimeField()
+    sequence = models.BigIntegerField(help_text="The platform's sequence number of the event.")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["target", "kind", "occurred_at"], name="engagement_target_kind_at"),
+            models.Index(fields=["actor", "target"], name="engagement_actor_target"),
+            models.Index(fields=["story", "kind"], name="engagement_story_kind"),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(count__gte=1), name="engagement_count_positive")]
+
+    def __str__(self):
+        return f"{self.kind} {self.platform_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("Engagement events are immutable.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Engagement events are immutable.")
 
 
 class EarningsHold(models.Model):
@@ -265,7 +316,8 @@ class Policy(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only, hash-chained record of a state change. See moderation.audit."""
+    """Append-only record of a state change. Writers insert it with the chain columns
+    empty; the sequencer fills them once (moderation.audit_sequencer). See moderation.audit."""
 
     occurred_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
@@ -281,14 +333,27 @@ class AuditEvent(models.Model):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    seq = models.PositiveBigIntegerField(
+        null=True, blank=True, unique=True, help_text="Position in the chain, given by the sequencer (1, 2, ...)."
+    )
+    prev_hash = models.CharField(max_length=64, null=True, blank=True)
+    hash = models.CharField(max_length=64, null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="auditevent_awaiting_chain"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(seq__isnull=True, prev_hash__isnull=True, hash__isnull=True)
+                | Q(seq__gte=1, prev_hash__isnull=False, hash__isnull=False),
+                name="auditevent_chain_columns_together",
+            ),
+        ]
         permissions = [("verify_audit_chain", "Can verify the audit chain")]
 
     def __str__(self):
@@ -301,6 +366,15 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditLogIsAppendOnly("Audit events cannot be deleted.")
+
+
+class AuditSequencer(models.Model):
+    """One row: the sequencer's lock (writers never touch it) and when it last ran."""
+
+    ran_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Audit sequencer (last ran {self.ran_at})"
 
 
 class SignalSource(models.TextChoices):
@@ -324,7 +398,9 @@ class ApiClient(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_client")
-    allowed_sources = models.JSONField(default=list, help_text="Signal sources this client may send.")
+    allowed_sources = models.JSONField(
+        default=list, blank=True, help_text="Signal sources this client may send (needs the signals scope)."
+    )
     scopes = models.JSONField(default=list, blank=True, help_text="ApiScope values granted to this client.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

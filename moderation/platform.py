@@ -414,7 +414,7 @@ class LocalPlatformAdapter(PlatformAdapter):
         followees: an appeal may reinstate only the genuine ones). Returns how many
         edges this run restored."""
         progress = progress or NullProgress()
-        edges = Follow.objects.filter(removed_by=removed_by, is_active=False)
+        edges = Follow.objects.filter(removed_by=removed_by, is_active=False, unfollowed_at__isnull=True)
         if follower_ids is not None:
             edges = edges.filter(follower_id__in=follower_ids)
         if followee_ids is not None:

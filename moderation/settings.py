@@ -121,7 +121,7 @@ LOGIN_URL = "admin:login"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 RQ_QUEUES = {
     name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600}
-    for name in ("default", "enforcement", "restoration")
+    for name in ("default", "enforcement", "restoration", "audit")
 }
 JOBS_RUN_INLINE = env_bool("JOBS_RUN_INLINE", not REDIS_URL)
 
@@ -159,13 +159,20 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Moderation back-office API",
-    "DESCRIPTION": "Signals in from the platform and its detectors; cases out.",
+    "DESCRIPTION": "Signals in from the platform and its detectors; cases out; the platform's facts mirrored in.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI served from our own static files: the docs work without a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets sharing a field name with another (status, kind) get their own names.
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "moderation.models.AccountStatus",
+        "EngagementKindEnum": "moderation.models.EngagementKind",
+        "StoryKindEnum": "moderation.models.StoryKind",
+        "CaseStatusEnum": "cases.models.CaseStatus",
+    },
 }
 
 RATELIMIT_VIEW = "moderation.views.ratelimited"
@@ -194,6 +201,31 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# The audit log as a transparency log (moderation/audit*.py). The signing key never goes in
+# the database; with DEBUG on a key file is generated under var/ (gitignored).
+AUDIT = {
+    "MAX_INTEGRATION_DELAY_SECONDS": float(os.environ.get("AUDIT_MAX_INTEGRATION_DELAY", "5")),
+    "SEQUENCER_INTERVAL_SECONDS": int(os.environ.get("AUDIT_SEQUENCER_INTERVAL", "2")),
+    "SEQUENCER_BATCH_SIZE": int(os.environ.get("AUDIT_SEQUENCER_BATCH_SIZE", "5000")),
+    # None: integrate after each commit exactly when jobs run inline (JOBS_RUN_INLINE).
+    "SEQUENCER_INLINE": env_bool("AUDIT_SEQUENCER_INLINE", False) if "AUDIT_SEQUENCER_INLINE" in os.environ else None,
+    "SIGNING_KEY": os.environ.get("AUDIT_SIGNING_KEY", ""),
+    "SIGNING_KEY_FILE": os.environ.get(
+        "AUDIT_SIGNING_KEY_FILE", str(BASE_DIR / "var" / "audit-signing.key") if DEBUG else ""
+    ),
+    "GENERATE_SIGNING_KEY": env_bool("AUDIT_GENERATE_SIGNING_KEY", DEBUG),
+    "TRUSTED_PUBLIC_KEYS": env_list("AUDIT_TRUSTED_PUBLIC_KEYS", ""),
+    "HEAD_SINK": os.environ.get("AUDIT_HEAD_SINK", "moderation.audit_heads.FileHeadSink"),
+    "HEADS_PATH": os.environ.get("AUDIT_HEADS_PATH", str(BASE_DIR / "var" / "audit-heads.jsonl")),
+}
+if not (AUDIT["SIGNING_KEY"] or AUDIT["SIGNING_KEY_FILE"]):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE must be set when DEBUG is off: the audit log's heads "
+        "are signed with an Ed25519 key kept outside the database."
+    )
 
 # Product settings, overridable per deployment.
 MODERATION = {

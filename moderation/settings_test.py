@@ -8,6 +8,11 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+# A generated key file under test-artifacts/ (gitignored); production settings have no default.
+os.environ.setdefault(
+    "AUDIT_SIGNING_KEY_FILE", os.path.join(os.path.dirname(os.path.dirname(__file__)), "test-artifacts", "audit.key")
+)
+os.environ.setdefault("AUDIT_GENERATE_SIGNING_KEY", "1")
 
 from moderation.settings import *  # noqa: F403
 
@@ -24,3 +29,6 @@ STORAGES = {
 JOBS_RUN_INLINE = True
 # Rate-limit counters must not leak between tests: each test starts with a clean local cache.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Signed audit heads stay in the process (tests/conftest.py empties the sink per test);
+# the audit sequencer runs after each commit, like the jobs.
+AUDIT = {**AUDIT, "HEAD_SINK": "moderation.audit_heads.MemoryHeadSink", "SEQUENCER_INLINE": True}  # noqa: F405

@@ -6,12 +6,21 @@ It lives in the top app because it schedules work from every app. Each job is sa
 to overlap and re-run.
 """
 
+from django.conf import settings
 from rq import cron
 
 from appeals.jobs import check_restorations, resume_follower_restorations_job
 from cases.jobs import drain_outbox_job, notify_purge_lowered_writers_job, refresh_urgent_priorities_job
+from moderation.audit_sequencer import integrate_audit_log_job
 from supervision.jobs import resume_stalled_recalls_job, sample_for_qa_job
 
+# Chains committed audit events and signs a head; its own queue so a long job never delays it.
+cron.register(
+    integrate_audit_log_job,
+    "audit",
+    interval=settings.AUDIT["SEQUENCER_INTERVAL_SECONDS"],
+    name="integrate-audit-log",
+)
 cron.register(drain_outbox_job, "enforcement", interval=60, name="drain-outbox")
 cron.register(check_restorations, "restoration", interval=60, name="check-restorations")
 cron.register(refresh_urgent_priorities_job, "default", interval=15 * 60, name="refresh-urgent-priorities")

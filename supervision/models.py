@@ -262,4 +262,10 @@ class AuditChainCheck(models.Model):
         ordering = ["-checked_at"]
 
     def __str__(self):
-        return "Audit chain intact" if self.broken_at is None else f"Audit chain broken at #{self.broken_at}"
+        if self.intact:
+            return "Audit chain intact"
+        return f"Audit chain broken at #{self.broken_at}" if self.broken_at else "Audit log tampered with"
+
+    @property
+    def intact(self) -> bool:
+        return not self.problem

@@ -4,6 +4,7 @@ audit event in the same transaction."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from cases.models import Case, Decision, EnforcementAction, ReversalCause, Verdi
 from cases.services.requeue import REQUEUE_TRANSITIONS, RequeueRefused, requeue_case  # noqa: F401
 from cases.services.verdicts import current_verdicts, revise_verdicts
 from moderation.audit import record_event, verify_chain
+from moderation.audit_sequencer import AuditLogTampered, run_sequencer
 from moderation.claims import ClaimLost, claim_next, held_by, release_claim
 from moderation.jobs import enqueue
 from moderation.models import Outcome, Policy
@@ -66,10 +68,14 @@ def _qa_refs(sample: QASample) -> dict:
 
 
 def check_audit_chain(*, actor) -> AuditChainCheck:
-    """Walk the chain, keep the result and record that the check ran (after the walk, so
-    the new event is not part of what it vouches for)."""
+    """Chain what is waiting and sign a head, walk the chain against every signed head, keep
+    the result and record that the check ran (after the walk, so the new event is not part
+    of what it vouches for). A sequencer that refuses (table and heads disagree) is no
+    reason to skip the walk: the walk names what was done."""
     if not permissions.can_verify_chain(actor):
         raise PermissionDenied("Only a supervisor may run the audit chain check.")
+    with contextlib.suppress(AuditLogTampered):
+        run_sequencer()
     report = verify_chain()
     with transaction.atomic():
         check = AuditChainCheck(
@@ -77,7 +83,7 @@ def check_audit_chain(*, actor) -> AuditChainCheck:
             checked_at=timezone.now(),
             events_checked=report.checked,
             broken_at=report.broken_at,
-            problem=report.problem,
+            problem=report.problem[:200],
         )
         check.full_clean()
         check.save()
@@ -85,8 +91,16 @@ def check_audit_chain(*, actor) -> AuditChainCheck:
             actor=actor,
             verb="audit.chain_verified",
             target=check,
-            after={"checked": report.checked, "broken_at": report.broken_at, "problem": report.problem},
+            after={
+                "checked": report.checked,
+                "broken_at": report.broken_at,
+                "problem": report.problem,
+                "kinds": list(report.kinds),
+                "heads_checked": report.heads_checked,
+                "newest_head_size": report.newest_head_size,
+            },
         )
+    check.report = report
     return check
 
 

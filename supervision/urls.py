@@ -10,6 +10,7 @@ urlpatterns = [
     path("detectors/<str:name>/<str:version>/", views.detector_detail, name="detector"),
     path("audit/", views.audit_log, name="audit"),
     path("audit/verify/", views.audit_verify, name="audit_verify"),
+    path("audit/heads.jsonl", views.audit_heads, name="audit_heads"),
     path("decisions/", views.decisions, name="decisions"),
     path("decisions/export.csv", views.decisions_export, name="decisions_export"),
     path("qa/", views.qa_overview, name="qa"),

@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from moderation.audit import describe
+from moderation.audit_heads import head_sink
+from moderation.audit_sequencer import integration_status
 from moderation.claims import ClaimLost, held_by
 from moderation.models import Outcome
 from supervision import permissions, recall_plans, selectors, services
@@ -88,6 +90,8 @@ def dashboard(request):
         "automation": selectors.automation_shares(period=period),
         "low_precision": selectors.LOW_PRECISION,
         "weeks": [w.date() for w in period.weeks()],
+        "audit_chain": integration_status(),
+        "can_download_heads": permissions.can_verify_chain(request.user),
     }
     return _render(request, "admin/supervision/dashboard.html", context, title="Measures")
 
@@ -162,6 +166,7 @@ def audit_log(request):
             "rows": rows,
             "checks": AuditChainCheck.objects.select_related("checked_by")[:5],
             "can_verify": permissions.can_verify_chain(request.user),
+            "audit_chain": integration_status(),
             "query": _query_without_page(request),
         },
         title="Audit log",
@@ -172,15 +177,19 @@ def audit_log(request):
 @staff_page(permissions.can_verify_chain)
 def audit_verify(request):
     check = services.check_audit_chain(actor=request.user)
-    if check.broken_at is None:
-        messages.success(request, f"Audit chain intact: {check.events_checked} events verified.")
+    if check.intact:
+        messages.success(request, check.report.summary())
     else:
-        messages.error(
-            request,
-            f"Audit chain broken at event #{check.broken_at}: {check.problem} "
-            f"({check.events_checked} events verified before it).",
-        )
+        messages.error(request, check.report.summary())
     return redirect("supervision:audit")
+
+
+@staff_page(permissions.can_verify_chain)
+def audit_heads(request):
+    """Every signed head published so far, one JSON line each, to keep outside the back-office."""
+    response = StreamingHttpResponse(head_sink().lines(), content_type="application/x-ndjson")
+    response["Content-Disposition"] = 'attachment; filename="audit-heads.jsonl"'
+    return response
 
 
 def _query_without_page(request) -> str:

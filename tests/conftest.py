@@ -1,7 +1,14 @@
 import pytest
 from django.core.cache import cache
 
-from tests.db_support import empty_tables, restore_migrated_rows, snapshot_migrated_rows
+from tests.db_support import (
+    empty_tables,
+    lift_audit_triggers_while_flushing,
+    restore_migrated_rows,
+    snapshot_migrated_rows,
+)
+
+lift_audit_triggers_while_flushing()
 
 
 @pytest.fixture(autouse=True)
@@ -9,6 +16,16 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_audit_heads():
+    """Signed audit heads live outside the database: each test starts with none."""
+    from moderation.audit_heads import MemoryHeadSink
+
+    MemoryHeadSink.clear()
+    yield
+    MemoryHeadSink.clear()
 
 
 @pytest.fixture(scope="session")

@@ -1,18 +1,20 @@
 """Transactional tests (browser tests, concurrency tests) end with a flush.
 
-On SQLite a flush is a DELETE, which the audit log's append-only triggers refuse, so
+A flush is a TRUNCATE on PostgreSQL and a DELETE on SQLite, both of which the audit log's
+triggers refuse (statement-level TRUNCATE/DELETE triggers, row-level DELETE), so
 `empty_tables` lifts them for that moment only. A flush also wipes the rows data
 migrations made (policy catalogue, role groups, queues); pytest-django's serialized
 rollback cannot bring them back under Playwright (its greenlet sees another connection
 object), so they are restored from a snapshot taken once, right after migrating.
 """
 
-import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.management import call_command
 from django.db import connection
 
-guard = importlib.import_module("moderation.migrations.0002_catalogue_roles_audit_guard")
+AUDIT_TABLE = "moderation_auditevent"
 
 _snapshot: dict[str, str] = {}
 
@@ -23,20 +25,49 @@ def snapshot_migrated_rows() -> str:
     return _snapshot["rows"]
 
 
+@contextmanager
+def audit_triggers_lifted() -> Iterator[None]:
+    """Lift every trigger on the audit table, whatever migration made it, and put them back."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ALTER TABLE {AUDIT_TABLE} DISABLE TRIGGER USER")
+            try:
+                yield
+            finally:
+                cursor.execute(f"ALTER TABLE {AUDIT_TABLE} ENABLE TRIGGER USER")
+            return
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [AUDIT_TABLE])
+        triggers = cursor.fetchall()
+        for name, _ in triggers:
+            cursor.execute(f'DROP TRIGGER "{name}"')
+        try:
+            yield
+        finally:
+            for _, sql in triggers:
+                cursor.execute(sql)
+
+
+def lift_audit_triggers_while_flushing() -> None:
+    """Every flush in the test run (ours and pytest-django's after each transactional
+    test) runs with the audit triggers lifted, and only for that statement."""
+    from django.core.management.commands import flush
+
+    if getattr(flush.Command.handle, "lifts_audit_triggers", False):
+        return
+    original = flush.Command.handle
+
+    def handle(self, *args, **options):
+        with audit_triggers_lifted():
+            return original(self, *args, **options)
+
+    handle.lifts_audit_triggers = True
+    flush.Command.handle = handle
+
+
 def empty_tables() -> None:
-    """Flush with the audit triggers lifted (only SQLite needs it) and no post_migrate."""
-    sqlite = connection.vendor == "sqlite"
-    if sqlite:
-        with connection.cursor() as cursor:
-            for statement in guard.SQLITE_UNGUARD:
-                cursor.execute(statement)
-    try:
-        call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True, reset_sequences=False)
-    finally:
-        if sqlite:
-            with connection.cursor() as cursor:
-                for statement in guard.SQLITE_GUARD:
-                    cursor.execute(statement)
+    """Flush with no post_migrate (the audit triggers lifted, as for every test flush)."""
+    lift_audit_triggers_while_flushing()
+    call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True, reset_sequences=False)
 
 
 def restore_migrated_rows(rows: str) -> None:

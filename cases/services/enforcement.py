@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -415,13 +415,17 @@ def _crashed(entry: OutboxEntry, token: str, exc: Exception) -> None:
     """The run broke off (a bug, a timeout, a lost database): hand the lease back and
     let the drain try again after the backoff; batches already committed stay done."""
     now = timezone.now()
-    attempts = OutboxEntry.objects.values_list("attempts", flat=True).get(pk=entry.pk)
-    OutboxEntry.objects.filter(pk=entry.pk, lease_token=token).update(
-        leased_until=None,
-        lease_token="",
-        last_error=f"{type(exc).__name__}: {exc}"[:2000],
-        next_attempt_at=now + retry_delay(attempts),
-    )
+    try:
+        attempts = OutboxEntry.objects.values_list("attempts", flat=True).get(pk=entry.pk)
+        OutboxEntry.objects.filter(pk=entry.pk, lease_token=token).update(
+            leased_until=None,
+            lease_token="",
+            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            next_attempt_at=now + retry_delay(attempts),
+        )
+    except DatabaseError:
+        # The database itself is what broke: the lease runs out and the drain takes over.
+        logger.exception("could not hand back the lease of outbox entry %s", entry.pk)
 
 
 def _failed_attempt(entry: OutboxEntry, exc: PlatformError) -> bool:
@@ -822,11 +826,13 @@ def drain_outbox(*, older_than: timedelta = timedelta(seconds=60), now=None, lim
         .select_related("action")
         .order_by("next_attempt_at", "id")[:limit]
     )
-    sent = []
+    sent, failed = [], []
     for entry in pending:
         apply_due = entry.operation == OutboxOperation.APPLY and entry.action.status == ActionStatus.APPROVED
         reverse_due = entry.operation == OutboxOperation.REVERSE and entry.action.status == ActionStatus.APPLIED
         if not (apply_due or reverse_due):
+            if entry.operation == OutboxOperation.APPLY and entry.action.status == ActionStatus.FAILED:
+                failed.append(entry.pk)  # failed before entries gave up with it: show it as such
             continue
         if entry.attempts >= max_attempts():
             _give_up_crashed(entry)
@@ -836,6 +842,7 @@ def drain_outbox(*, older_than: timedelta = timedelta(seconds=60), now=None, lim
         sent.append(entry.pk)
     # Not sent again before the job has had time to start (a lost job is sent again then).
     OutboxEntry.objects.filter(pk__in=sent).update(next_attempt_at=now + older_than)
+    OutboxEntry.objects.filter(pk__in=failed).update(gave_up_at=now)
     return len(sent)
 
 

@@ -1,8 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from cases.api import ApiClientRateThrottle
 from cases.models import Case, Signal
+from moderation.apikeys import ApiClientRateThrottle
 from moderation.models import ApiClientKey, SignalSource
 from tests.cases.intake_helpers import make_client
 from tests.factories import AccountFactory, StoryFactory, moderator

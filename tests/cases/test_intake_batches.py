@@ -107,7 +107,8 @@ def test_every_signal_of_a_batch_is_named_in_one_audit_row_and_the_chain_holds(p
 def test_a_batch_costs_a_few_queries_per_signal(platform, django_assert_max_num_queries):
     writers = AccountFactory.create_batch(20)
     items = [detector_signal(writers[n % 20], None, account_data={"follower_count": n}) for n in range(100)]
-    # 20 cases opened and 20 accounts refreshed: about 2.5 queries a signal (one by one: ~16).
+    # 20 cases opened, 20 accounts' facts left alone (their account_data ignored and audited
+    # in bulk): about 2.5 queries a signal (one by one: ~16).
     with django_assert_max_num_queries(300):
         results = ingest_signals(client=platform, items=items)
     assert len({r.case_id for r in results}) == 20

@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 
 from cases.models import ActionStatus, Case, EnforcementAction, Evidence, EvidenceKind, Signal
-from cases.services.intake import IngestResult, SignalIn
+from cases.services.intake import IngestResult, SignalIn, create_api_client
+from moderation.mirror.services import mirror_stories
 from moderation.models import Account, AuditEvent, SignalSource
 from tests.cases.intake_helpers import detector_signal, make_client, reader_signal, send
 from tests.factories import AccountFactory, StoryFactory
@@ -130,26 +131,16 @@ def test_show_less_joins_an_open_case_on_the_same_story(detector, platform):
 
 
 def test_snapshot_keeps_what_was_reported_when_the_platform_copy_changes(platform):
-    story = StoryFactory(is_paywalled=True, body="Delve into the multifaceted tapestry.")
-    first = send(
-        platform,
-        reader_signal(
-            story.author, story, reporter=AccountFactory(), story_data={"body": "As reported: delve into it."}
-        ),
-    )
+    story = StoryFactory(is_paywalled=True, body="As reported: delve into it.")
+    first = send(platform, reader_signal(story.author, story, reporter=AccountFactory()))
     snapshot = Evidence.objects.get(case_id=first.case_id, kind=EvidenceKind.SNAPSHOT)
     hash_before = snapshot.content_hash
     assert snapshot.body == "As reported: delve into it."
 
-    send(
-        platform,
-        reader_signal(
-            story.author,
-            story,
-            reporter=AccountFactory(),
-            story_data={"body": "Edited after the report.", "title": "New title", "is_paywalled": False},
-        ),
-    )
+    mirror_client, _ = create_api_client(name="platform-mirror", scopes=["platform"])
+    changed = {"body": "Edited after the report.", "title": "New title", "is_paywalled": False}
+    mirror_stories(client=mirror_client, items=[{"platform_id": story.platform_id, "sequence": 5, **changed}])
+    send(platform, reader_signal(story.author, story, reporter=AccountFactory()))
     story.refresh_from_db()
     assert story.body == "Edited after the report." and story.is_paywalled is False
     snapshots = Evidence.objects.filter(case_id=first.case_id, kind=EvidenceKind.SNAPSHOT)
@@ -157,7 +148,7 @@ def test_snapshot_keeps_what_was_reported_when_the_platform_copy_changes(platfor
     assert len(hash_before) == 64
 
 
-def test_account_data_creates_and_refreshes_the_mirror_and_unknown_readers_get_a_placeholder(detector, platform):
+def test_account_data_creates_an_unknown_account_with_facts_pending_and_never_changes_it(detector, platform):
     item = SignalIn(
         idempotency_key="new-1",
         source=SignalSource.READER_REPORT,
@@ -168,16 +159,20 @@ def test_account_data_creates_and_refreshes_the_mirror_and_unknown_readers_get_a
     result = send(platform, item)
     account = Account.objects.get(platform_id="p-777")
     assert account.handle == "newwriter" and account.is_partner and account.partner_enrolled_at is not None
-    assert Account.objects.get(platform_id="reader-42").handle == "reader-reader-42"
-    assert result.case_id is not None
+    assert account.facts_pending
+    reader = Account.objects.get(platform_id="reader-42")
+    assert reader.handle == "reader-reader-42" and reader.facts_pending
+    assert result.case_id is not None and result.warnings == {}
 
     item.idempotency_key = "new-2"
-    item.account_data = {"follower_count": 12000}
-    send(platform, item)
+    item.account_data = {"follower_count": 12000, "email": "n@example.com"}
+    second = send(platform, item)
     account.refresh_from_db()
-    assert account.follower_count == 12000
-    event = AuditEvent.objects.filter(verb="signals.received").order_by("-id").first()
-    assert event.after["signals"][0]["mirror_refreshed"] == ["account.follower_count"]
+    assert account.follower_count == 0
+    assert second.warnings == {"account_data.follower_count": "ignored: platform facts come only from the platform"}
+    ignored = AuditEvent.objects.get(verb="account.facts_ignored")
+    assert ignored.target_id == str(account.pk) and ignored.after["fields"] == ["account_data.follower_count"]
+    assert ignored.after["attempts"][0]["ignored"] == {"account_data.follower_count": 12000}
 
 
 def test_proposals_are_not_duplicated_for_the_same_outcome(detector):

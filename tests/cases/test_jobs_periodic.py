@@ -37,6 +37,7 @@ def test_the_cron_schedule_registers_every_periodic_job():
     }
     cron._job_data_registry.clear()
     assert scheduled == {
+        "integrate-audit-log": ("integrate_audit_log_job", "audit", 2),
         "drain-outbox": ("drain_outbox_job", "enforcement", 60),
         "check-restorations": ("check_restorations", "restoration", 60),
         "refresh-urgent-priorities": ("refresh_urgent_priorities_job", "default", 900),

@@ -236,3 +236,40 @@ def test_local_adapter_call_joins_the_callers_transaction():
         raise RuntimeError("decision rolled back")
     story.refresh_from_db()
     assert story.is_removed is False
+
+
+@pytest.mark.parametrize(
+    ("outcome", "baseline", "standing", "expected"),
+    [
+        ("account.suspend", "active", [], "active"),
+        ("account.suspend", "active", ["account.suspend"], "suspended"),
+        ("account.suspend", "active", ["account.restrict"], "restricted"),
+        ("account.restrict", "suspended", ["account.restrict"], "suspended"),  # the platform's own is kept
+        ("distribution.no_boost", "general", ["distribution.no_boost", "distribution.network_only"], "network_only"),
+        ("distribution.network_only", "no_boost", ["distribution.general"], "general"),
+        ("distribution.network_only", "no_boost", ["distribution.general", "distribution.no_boost"], "no_boost"),
+        ("paywall.remove", True, [], True),
+        ("paywall.remove", True, ["paywall.remove"], False),
+        ("story.remove", False, ["story.remove", "story.remove"], True),
+        ("partner.revoke", {"status": "active"}, ["partner.revoke"], "revoked"),
+        ("partner.revoke", {"status": "active"}, [], {"status": "active"}),
+    ],
+)
+def test_what_the_standing_actions_imply_over_the_baseline(outcome, baseline, standing, expected):
+    from moderation.platform import compose
+
+    assert compose(outcome, baseline, standing) == expected
+
+
+def test_only_outcomes_on_the_same_attribute_compose():
+    from moderation.platform import sharing_outcomes
+
+    assert sharing_outcomes("account.restrict") == {"account.restrict", "account.suspend"}
+    assert sharing_outcomes("distribution.no_boost") == {
+        "distribution.no_boost",
+        "distribution.network_only",
+        "distribution.general",
+    }
+    assert sharing_outcomes("paywall.remove") == {"paywall.remove"}
+    assert sharing_outcomes("partner.earnings_hold") == set()
+    assert sharing_outcomes("followers.purge") == set()

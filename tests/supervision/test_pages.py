@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 
 from moderation.audit import record_event
+from moderation.audit_sequencer import run_sequencer
 from moderation.models import AuditEvent
 from supervision.models import AuditChainCheck
 from tests.factories import DecisionFactory, supervisor
@@ -119,6 +120,7 @@ def _tamper(event_id: int) -> None:
 def test_verify_chain_names_the_first_broken_link(client, boss):
     first = _audit("demo.seeded", boss)
     second = _audit("demo.seeded", boss)
+    run_sequencer()  # chained and signed: from here on an edit shows
     _tamper(second.pk)
     response = client.post(reverse("supervision:audit_verify"), follow=True)
     assert f"Audit chain broken at event #{second.pk}" in response.content.decode()

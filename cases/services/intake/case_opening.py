@@ -1,0 +1,125 @@
+"""Finding the open case a signal joins, or opening one routed by the rules; and the
+outcomes detectors propose on it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from cases.models import OPEN_CASE_STATUSES, ActionStatus, Case, CaseStatus, EnforcementAction
+from cases.routing import route
+from moderation.models import STORY_OUTCOMES, Account, Policy, SignalSource, Story
+
+
+def lock_open_cases(subjects: set[tuple[int, int | None]], accounts: dict[str, Account]) -> dict[tuple, list[Case]]:
+    """The open cases on the chunk's subjects, locked in one ordered statement (so two
+    chunks never lock them in opposite orders), oldest first per subject."""
+    by_pk = {a.pk: a for a in accounts.values()}
+    match = Q()
+    for account_id, story_id in subjects:
+        match |= Q(account_id=account_id, story_id=story_id) if story_id else Q(account_id=account_id, story=None)
+    cases = (
+        Case.objects.select_for_update(of=("self",))
+        .filter(match, status__in=OPEN_CASE_STATUSES)
+        .select_related("queue", "policy", "story")
+        .order_by("id")
+    )
+    found: dict[tuple, list[Case]] = {}
+    for case in cases:
+        case.account = by_pk[case.account_id]
+        found.setdefault((case.account_id, case.story_id), []).append(case)
+    for on_subject in found.values():
+        on_subject.sort(key=lambda c: (c.opened_at, c.pk))
+    return found
+
+
+def _open_case_on(account: Account, story: Story | None, *, family: str):
+    return (
+        Case.objects.select_for_update(of=("self",))
+        .filter(account=account, story=story, status__in=OPEN_CASE_STATUSES, policy_family=family)
+        .select_related("queue", "policy", "account")
+        .order_by("opened_at", "id")
+        .first()
+    )
+
+
+def open_or_join_case(
+    *,
+    account: Account,
+    story: Story | None,
+    policy_family: str,
+    policy: Policy | None,
+    source: str,
+    now: datetime,
+) -> tuple[Case, bool]:
+    """The open case on (account, story, family), opening one routed by the rules if
+    there is none. Returns (case, opened). Runs inside the caller's transaction; the
+    caller writes the audit rows."""
+    existing = _open_case_on(account, story, family=policy_family)
+    if existing is not None:
+        return existing, False
+    queue = route(policy_family=policy_family, policy_code=policy.code if policy else "", source=source)
+    return insert_case(
+        account=account, story=story, policy_family=policy_family, policy=policy, source=source, queue=queue, now=now
+    )
+
+
+def insert_case(*, account, story, policy_family, policy, source, queue, now) -> tuple[Case, bool]:
+    """Open a case; if another transaction opened one on the subject a moment ago
+    (constraint case_one_open_per_subject_family), join that one instead."""
+    case = Case(
+        account=account,
+        story=story,
+        policy_family=policy_family,
+        policy=policy,
+        queue=queue,
+        status=CaseStatus.OPEN,
+        automated_origin=source == SignalSource.DETECTOR,
+        opened_at=now,
+        sla_due_at=now + queue.sla,
+    )
+    case.full_clean(exclude=["account", "story", "policy", "queue"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            case.save()
+    except IntegrityError:
+        existing = _open_case_on(account, story, family=policy_family)
+        if existing is None:
+            raise
+        return existing, False
+    return case, True
+
+
+def propose_all(states: list) -> None:
+    """A detector's proposed outcomes become proposals on the case (one per outcome
+    still proposed); only a human decision (cases.services.review) turns them into
+    approved actions. `states` are the chunk's touched cases with proposing signals."""
+    if not states:
+        return
+    already: dict[int, set[str]] = {state.case.pk: set() for state in states}
+    for case_id, outcome in EnforcementAction.objects.filter(
+        case_id__in=list(already), status=ActionStatus.PROPOSED
+    ).values_list("case_id", "outcome"):
+        already[case_id].add(outcome)
+    for state in states:
+        for signal in state.proposing:
+            for outcome in signal.proposed_outcomes:
+                if outcome not in already[state.case.pk]:
+                    state.proposals.append(_proposal(state.case, signal, outcome))
+                    already[state.case.pk].add(outcome)
+
+
+def _proposal(case: Case, signal, outcome: str) -> EnforcementAction:
+    action = EnforcementAction(
+        case=case,
+        proposed_by_signal=signal,
+        outcome=outcome,
+        account=case.account,
+        story=case.story if outcome in STORY_OUTCOMES else None,
+        status=ActionStatus.PROPOSED,
+    )
+    action.full_clean(exclude=["case", "account", "story", "proposed_by_signal"], validate_constraints=False)
+    action.save()
+    return action

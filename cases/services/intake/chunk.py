@@ -1,0 +1,252 @@
+"""One chunk of signals in one transaction: the mirror copies, the cases they join or
+open, the signals, evidence and proposals, the case stats, and audit rows last."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+
+from cases.models import Case, EnforcementAction, Evidence, Signal
+from cases.services.intake.case_opening import insert_case, lock_open_cases, propose_all
+from cases.services.intake.chunk_audit import audit_chunk
+from cases.services.intake.inputs import HUMAN_SOURCES, READER_FAMILY, IngestResult, SignalIn
+from cases.services.intake.mirror import (
+    ACCOUNT_DATA_FIELDS,
+    IGNORED,
+    STORY_DATA_FIELDS,
+    chunk_accounts,
+    chunk_stories,
+    ignored_facts,
+)
+from cases.services.intake.priority import refresh_case_stats
+from cases.services.intake.reporters import muted_reporters
+from cases.services.intake.snapshots import signal_evidence, snapshot_evidence
+from moderation.models import ApiClient, SignalSource
+
+SIGNAL_FKS = ["case", "client", "submitted_by", "account", "story", "reporter", "policy"]
+
+
+@dataclass
+class Touched:
+    """What a chunk did to one case, for the stats refresh and the audit rows."""
+
+    case: Case
+    was_automated: bool
+    opened: dict | None = None  # the case.opened audit payload
+    signals: list[Signal] = field(default_factory=list)
+    attached: list[int] = field(default_factory=list)  # earlier 'show less' signals it took up
+    proposing: list[Signal] = field(default_factory=list)
+    proposals: list[EnforcementAction] = field(default_factory=list)
+
+
+def store_chunk(*, client: ApiClient, entries: list[tuple[int, SignalIn]], now: datetime, lookups) -> dict:
+    """Rows first (mirror, cases, signals, evidence, proposals, stats), audit rows last.
+    Runs inside the caller's transaction; returns an IngestResult per item index."""
+    chunk = _Chunk(client=client, entries=entries, now=now, lookups=lookups)
+    for i, item in entries:
+        chunk.place(i, item)
+    chunk.write()
+    audit_chunk(actor=client.user, touched=list(chunk.touched.values()), signals=chunk.signals, ignored=chunk.ignored)
+    return chunk.results()
+
+
+class _Chunk:
+    """The chunk's working state: what was loaded in bulk, and what is to be written."""
+
+    def __init__(self, *, client: ApiClient, entries: list[tuple[int, SignalIn]], now: datetime, lookups):
+        self.client, self.now, self.lookups = client, now, lookups
+        self.accounts, self.created_accounts = chunk_accounts(entries, now=now)
+        self.stories, self.created_stories = chunk_stories(entries, self.accounts)
+        self.muted_ids = muted_reporters({self.accounts[item.reporter] for _, item in entries if item.reporter})
+        subjects = {self._subject(item) for _, item in entries}
+        self.open_cases = lock_open_cases(subjects, self.accounts)
+        self.touched: dict[int, Touched] = {}
+        self.timeline: list = []  # signals and snapshots, in the order their evidence is written
+        self.waiting: dict[tuple, list[Signal]] = {}  # 'show less' signals without a case, per subject
+        self.ignored: dict[int, dict] = {}  # item index -> facts it tried to change
+        self.signals: list[tuple[int, Signal, list[str]]] = []
+        self.case_at_store: dict[int, Case | None] = {}
+
+    def _subject(self, item: SignalIn) -> tuple[int, int | None]:
+        return self.accounts[item.account].pk, self.stories[item.story].pk if item.story else None
+
+    def place(self, i: int, item: SignalIn) -> None:
+        """Build the item's signal and find (or open) the case it joins, in memory."""
+        created, self.ignored[i] = self._mirror_copies(i, item)
+        signal = self._signal(item)
+        self.signals.append((i, signal, created))
+        self.case_at_store[i] = None
+        if signal.set_aside:
+            return
+        subject = self._subject(item)
+        if signal.source == SignalSource.SHOW_LESS and signal.policy is None:
+            found = self._show_less_case(subject, signal)
+        else:
+            found = self._rule_case(subject, signal)
+        if found is not None:
+            self._join(signal, *found)
+            self.case_at_store[i] = found[0]
+
+    def _mirror_copies(self, i: int, item: SignalIn) -> tuple[list[str], dict]:
+        """Which copies this item created (for the audit), and the facts it tried to
+        change on known ones (ignored: only the platform mirror changes facts)."""
+        created, ignored = [], {}
+        if self.created_accounts.get(item.account) == i:
+            created.append("created")
+        else:
+            account = self.accounts[item.account]
+            ignored.update(ignored_facts(account, item.account_data, ACCOUNT_DATA_FIELDS, prefix="account_data"))
+        if item.story and self.created_stories.get(item.story) == i:
+            created.append("story.created")
+        elif item.story:
+            story = self.stories[item.story]
+            ignored.update(ignored_facts(story, item.story_data, STORY_DATA_FIELDS, prefix="story_data"))
+        return created, ignored
+
+    def _signal(self, item: SignalIn) -> Signal:
+        reporter = self.accounts[item.reporter] if item.reporter else None
+        policy = item.policy
+        if policy is None and item.source == SignalSource.READER_REPORT:
+            policy = self.lookups.default_policy()
+        signal = Signal(
+            client=self.client,
+            idempotency_key=item.idempotency_key,
+            source=item.source,
+            account=self.accounts[item.account],
+            story=self.stories[item.story] if item.story else None,
+            reporter=reporter,
+            reason=item.reason,
+            policy=policy,
+            detector_name=item.detector_name,
+            detector_version=item.detector_version,
+            score=item.score,
+            proposed_outcomes=list(item.proposed_outcomes),
+            payload=item.payload or {},
+            observed_at=item.observed_at or self.now,
+            set_aside=reporter is not None and reporter.pk in self.muted_ids,
+        )
+        # The related rows were just loaded or created; re-checking each FK would cost a query apiece.
+        signal.full_clean(exclude=SIGNAL_FKS, validate_unique=False, validate_constraints=False)
+        return signal
+
+    def _rule_case(self, subject: tuple, signal: Signal) -> tuple[Case, bool, list[Signal]]:
+        """The open case of the signal's family on the subject, or a new one."""
+        family = signal.policy.family if signal.policy else READER_FAMILY
+        case = next((c for c in self.open_cases.get(subject, []) if c.policy_family == family), None)
+        if case is not None:
+            return case, False, [signal]
+        case, opened = self._open_case(subject, signal, family)
+        return case, opened, [signal]
+
+    def _show_less_case(self, subject: tuple, signal: Signal) -> tuple[Case, bool, list[Signal]] | None:
+        """'Show less' names no rule: it joins any open case on the subject, and alone
+        opens one only once enough distinct readers said it."""
+        on_subject = self.open_cases.get(subject, [])
+        if on_subject:
+            return on_subject[0], False, [signal]
+        queued = self._waiting_on(subject, signal)
+        queued.append(signal)
+        if len({s.reporter_id for s in queued}) < settings.MODERATION["SHOW_LESS_THRESHOLD"]:
+            return None
+        case, opened = self._open_case(subject, signal, READER_FAMILY)
+        if not opened:
+            queued.remove(signal)
+            return case, False, [signal]
+        joining = list(queued)
+        queued.clear()
+        return case, True, joining
+
+    def _waiting_on(self, subject: tuple, signal: Signal) -> list[Signal]:
+        """Stored 'show less' signals on the subject still waiting for enough readers."""
+        if subject not in self.waiting:
+            self.waiting[subject] = list(
+                Signal.objects.filter(
+                    source=SignalSource.SHOW_LESS,
+                    account=signal.account,
+                    story=signal.story,
+                    case__isnull=True,
+                    set_aside=False,
+                )
+                .select_related("reporter")
+                .order_by("received_at", "id")
+            )
+        return self.waiting[subject]
+
+    def _open_case(self, subject: tuple, signal: Signal, family: str) -> tuple[Case, bool]:
+        account, story = signal.account, signal.story
+        queue = self.lookups.queue(
+            policy_family=family, policy_code=signal.policy.code if signal.policy else "", source=signal.source
+        )
+        case, opened = insert_case(
+            account=account,
+            story=story,
+            policy_family=family,
+            policy=signal.policy,
+            source=signal.source,
+            queue=queue,
+            now=self.now,
+        )
+        case.account, case.story = account, story
+        self.open_cases.setdefault(subject, []).append(case)
+        return case, opened
+
+    def _touch(self, case: Case) -> Touched:
+        if case.pk not in self.touched:
+            self.touched[case.pk] = Touched(case=case, was_automated=case.automated_origin)
+        return self.touched[case.pk]
+
+    def _join(self, signal: Signal, case: Case, opened: bool, joining: list[Signal]) -> None:
+        """Put the signals on the case's timeline (and a snapshot when it just opened)."""
+        state = self._touch(case)
+        for joined in joining:
+            joined.case = case
+            if joined.pk is not None:  # stored earlier, waiting for enough readers
+                state.attached.append(joined.pk)
+            else:
+                state.signals.append(joined)
+            self.timeline.append(("signal", case, joined))
+        if opened:
+            self._snapshot(state)
+        if signal.source in HUMAN_SOURCES and case.automated_origin:
+            case.automated_origin = False
+        if signal.source == SignalSource.DETECTOR and signal.proposed_outcomes:
+            state.proposing.append(signal)
+
+    def _snapshot(self, state: Touched) -> None:
+        case = state.case
+        snapshot = snapshot_evidence(case)
+        self.timeline.append(("snapshot", case, snapshot))
+        state.opened = {
+            "queue": case.queue.slug,
+            "policy_family": case.policy_family,
+            "policy": case.policy.code if case.policy else None,
+            "automated_origin": case.automated_origin,
+            "sla_due_at": case.sla_due_at,
+            "snapshot_hash": snapshot.content_hash,
+        }
+
+    def write(self) -> None:
+        """Every row of the chunk, in bulk where the database allows it."""
+        Signal.objects.bulk_create([signal for _, signal, _ in self.signals])
+        for state in self.touched.values():
+            if state.attached:
+                Signal.objects.filter(pk__in=state.attached).update(case=state.case)
+        Evidence.objects.bulk_create(
+            [row if kind == "snapshot" else signal_evidence(case, row) for kind, case, row in self.timeline]
+        )
+        propose_all([state for state in self.touched.values() if state.proposing])
+        for state in self.touched.values():
+            refresh_case_stats(state.case, now=self.now)
+
+    def results(self) -> dict[int, IngestResult]:
+        return {
+            i: IngestResult(
+                IngestResult.STORED,
+                signal.pk,
+                case.pk if (case := self.case_at_store[i]) else None,
+                warnings=dict.fromkeys(self.ignored[i], IGNORED),
+            )
+            for i, signal, _ in self.signals
+        }

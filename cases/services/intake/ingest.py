@@ -1,0 +1,140 @@
+"""Signals in: a batch split into chunks of whole accounts, each stored in its own
+transaction, idempotent per client and key.
+
+Row writes come first and audit rows last, so two transactions racing for the same
+case or idempotency key never wait on each other while one holds the audit chain's lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from cases.models import Queue, Signal
+from cases.routing import route
+from cases.services.intake.chunk import store_chunk
+from cases.services.intake.inputs import DEFAULT_REPORT_POLICY, IngestResult, SignalIn
+from moderation.models import ApiClient, Policy
+
+CHUNK_SIZE = 100
+"""Signals per transaction. Row locks on a chunk's cases, and the audit chain's lock
+at its end, are held for one chunk only, so other writers wait milliseconds."""
+
+_RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def ingest_signals(*, client: ApiClient, items: Iterable[SignalIn], now: datetime | None = None) -> list[IngestResult]:
+    """Store each signal (once per idempotency key) and join or open its case.
+
+    Known keys are looked up for the whole batch at once. The rest is stored in chunks
+    of whole accounts (a busy account spans several chunks, in order), each chunk one
+    transaction that is committed before the next starts; the caller acknowledges only
+    after all returned, so an acknowledged signal is never lost and a retried batch
+    stores nothing twice. Results come back in input order.
+    """
+    items = list(items)
+    results: list[IngestResult | None] = [None] * len(items)
+    first: dict[str, int] = {}
+    for i, item in enumerate(items):
+        first.setdefault(item.idempotency_key, i)
+    known = existing_results(client, list(first))
+    fresh = [i for key, i in first.items() if key not in known]
+    for key, i in first.items():
+        results[i] = known.get(key)
+    lookups = Lookups()
+    for chunk in _chunks(items, fresh):
+        _ingest_chunk(client=client, items=items, indexes=chunk, results=results, now=now, lookups=lookups)
+    for i, item in enumerate(items):
+        if results[i] is None:  # a repeat of a key earlier in this batch
+            original = results[first[item.idempotency_key]]
+            results[i] = IngestResult(IngestResult.DUPLICATE, original.signal_id, original.case_id)
+    return results
+
+
+def ingest_signal(*, client: ApiClient, item: SignalIn, now: datetime | None = None) -> IngestResult:
+    """One signal: a batch of one, so single and batch signals take the same path."""
+    return ingest_signals(client=client, items=[item], now=now)[0]
+
+
+def existing_results(client: ApiClient, keys: list[str]) -> dict[str, IngestResult]:
+    """The signals this client already stored under these keys, answered as duplicates."""
+    found = {}
+    for start in range(0, len(keys), 1000):
+        rows = Signal.objects.filter(client=client, idempotency_key__in=keys[start : start + 1000])
+        for key, pk, case_id in rows.values_list("idempotency_key", "pk", "case_id"):
+            found[key] = IngestResult(IngestResult.DUPLICATE, pk, case_id)
+    return found
+
+
+def _chunks(items: list[SignalIn], indexes: list[int]) -> Iterable[list[int]]:
+    """Whole accounts per chunk, in order of first appearance, so the mirror copy of an
+    account is refreshed in the order its signals were sent."""
+    groups: dict[str, list[int]] = {}
+    for i in indexes:
+        groups.setdefault(items[i].account, []).append(i)
+    chunk: list[int] = []
+    for members in groups.values():
+        for start in range(0, len(members), CHUNK_SIZE):
+            part = members[start : start + CHUNK_SIZE]
+            if chunk and len(chunk) + len(part) > CHUNK_SIZE:
+                yield chunk
+                chunk = []
+            chunk.extend(part)
+    if chunk:
+        yield chunk
+
+
+class Lookups:
+    """Configuration read once per batch: routing and the report button's policy."""
+
+    def __init__(self):
+        self.queues: dict[tuple[str, str, str], Queue] = {}
+        self.report_policy: Policy | None = None
+
+    def queue(self, *, policy_family: str, policy_code: str, source: str) -> Queue:
+        key = (policy_family, policy_code, source)
+        if key not in self.queues:
+            self.queues[key] = route(policy_family=policy_family, policy_code=policy_code, source=source)
+        return self.queues[key]
+
+    def default_policy(self) -> Policy:
+        if self.report_policy is None:
+            self.report_policy = Policy.objects.current().get(code=DEFAULT_REPORT_POLICY)
+        return self.report_policy
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) in _RETRY_SQLSTATES
+
+
+def _ingest_chunk(*, client, items, indexes, results, now, lookups) -> None:
+    """One transaction; if a concurrent post stored some of the same keys first (or the
+    database broke a deadlock), those are answered as duplicates and the rest retried."""
+    pending = list(indexes)
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                stored = store_chunk(
+                    client=client, entries=[(i, items[i]) for i in pending], now=now or timezone.now(), lookups=lookups
+                )
+        except (IntegrityError, OperationalError) as exc:
+            if not _retryable(exc) or attempt == 2:
+                raise
+            known = existing_results(client, [items[i].idempotency_key for i in pending])
+            if isinstance(exc, IntegrityError) and not known:
+                raise
+            for i in pending:
+                results[i] = known.get(items[i].idempotency_key)
+            pending = [i for i in pending if results[i] is None]
+            if not pending:
+                return
+            continue
+        for i, result in stored.items():
+            results[i] = result
+        return
