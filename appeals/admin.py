@@ -12,7 +12,7 @@ from django.urls import path, reverse
 
 from appeals import permissions, selectors, services
 from appeals.forms import DecisionForm
-from appeals.models import OPEN_APPEAL_STATUSES, Appeal, AppealKind, AppealStatus
+from appeals.models import OPEN_APPEAL_STATUSES, Appeal, AppealKind, AppealStatus, FollowerRestoration
 from cases.selectors.review import restoration_progress
 from moderation.claims import ClaimLost
 from moderation.models import AuditEvent
@@ -171,27 +171,52 @@ class AppealAdmin(admin.ModelAdmin):
             raise Http404
         action_choices, follower_choices = self._choices(appeal)
         form = DecisionForm(request.POST or None, action_choices=action_choices, follower_choices=follower_choices)
+        plan = None
         if request.method == "POST" and form.is_valid():
+            picks = {
+                "outcome": form.cleaned_data["outcome"],
+                "actions_to_reverse": form.cleaned_data["actions_to_reverse"],
+                "followers_to_reinstate": form.cleaned_data["followers_to_reinstate"],
+                "reverse_followers": form.cleaned_data["reverse_followers"],
+            }
+            confirmed = "confirm" in request.POST and form.cleaned_data["plan_fingerprint"]
             try:
-                services.decide_appeal(
-                    appeal=appeal,
-                    actor=request.user,
-                    outcome=form.cleaned_data["outcome"],
-                    statement=form.cleaned_data["statement"],
-                    internal_note=form.cleaned_data["internal_note"],
-                    actions_to_reverse=form.cleaned_data["actions_to_reverse"],
-                    followers_to_reinstate=form.cleaned_data["followers_to_reinstate"],
-                )
+                if not confirmed:
+                    # Step one: show exactly what the decision will change, and apply nothing.
+                    plan = services.plan_decision(appeal=appeal, **picks)
+                else:
+                    services.decide_appeal(
+                        appeal=appeal,
+                        actor=request.user,
+                        statement=form.cleaned_data["statement"],
+                        internal_note=form.cleaned_data["internal_note"],
+                        plan_fingerprint=form.cleaned_data["plan_fingerprint"],
+                        **picks,
+                    )
             except PermissionDenied as exc:
                 messages.error(request, str(exc))
                 return redirect(self._review_url(appeal.pk))
+            except services.PlanChanged as exc:
+                form.add_error(None, exc.messages)
+                plan = services.plan_decision(appeal=appeal, **picks)
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                messages.success(request, f"Appeal A-{appeal.pk:06d} decided; the writer has been emailed.")
-                return redirect(self._review_url(appeal.pk))
-        return TemplateResponse(request, "admin/appeals/appeal_review.html", self._context(request, appeal, form))
+                if confirmed:
+                    messages.success(request, f"Appeal A-{appeal.pk:06d} decided; the writer has been emailed.")
+                    return redirect(self._review_url(appeal.pk))
+            if plan is not None:
+                data = request.POST.copy()
+                data["plan_fingerprint"] = plan.fingerprint
+                errors = form.non_field_errors()
+                form = DecisionForm(data, action_choices=action_choices, follower_choices=follower_choices)
+                form.is_valid()
+                for error in errors:
+                    form.add_error(None, error)
+        context = self._context(request, appeal, form)
+        context["plan"] = plan
+        return TemplateResponse(request, "admin/appeals/appeal_review.html", context)
 
     def _choices(self, appeal):
         if appeal.status not in OPEN_APPEAL_STATUSES:
@@ -234,7 +259,30 @@ class AppealAdmin(admin.ModelAdmin):
             "can_decide": permissions.can_decide(request.user, appeal),
             "holds_claim": appeal.assignee_id == request.user.pk and not decided,
             "progress": progress,
+            "restorations": list(appeal.restorations.select_related("follower")) if decided else [],
             "writer_status": selectors.writer_status(appeal),
             "events": AuditEvent.objects.filter(appeal_ref=appeal.pk).order_by("id"),
             "statuses": AppealStatus,
         }
+
+
+@admin.register(FollowerRestoration)
+class FollowerRestorationAdmin(admin.ModelAdmin):
+    """Read-only: follower appeals' edge restorations, to spot one that is stuck."""
+
+    list_display = ["pk", "appeal", "follower", "followee", "status", "progress_done", "attempts", "last_error"]
+    list_filter = ["status"]
+    list_select_related = ["appeal", "follower", "followee"]
+    search_fields = ["=appeal__id", "follower__handle", "followee__handle"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can_view_appeals(request.user)

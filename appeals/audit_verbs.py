@@ -9,6 +9,7 @@ VERBS = {
     "appeal.overturned": "{actor} overturned the decision in {target}",
     "appeal.partially_overturned": "{actor} partially overturned the decision in {target}",
     "appeal.restoration_completed": "{actor} recorded that the restoration for {target} finished",
+    "appeal.followers_restored": "{actor} restored the appellant's follows for {target}: {reason}",
     "notice.reversal_sent": "{actor} told the writer about reversed actions: {target}",
 }
 

@@ -107,8 +107,8 @@ class DecisionForm(forms.Form):
     outcome = forms.ChoiceField(
         choices=[
             (AppealStatus.UPHELD, "Uphold the decision"),
-            (AppealStatus.OVERTURNED, "Overturn: reverse everything"),
-            (AppealStatus.PARTIALLY_OVERTURNED, "Partially overturn: reverse what I tick below"),
+            (AppealStatus.OVERTURNED, "Overturn: reverse every appealed action / judge every purged follower genuine"),
+            (AppealStatus.PARTIALLY_OVERTURNED, "Partially overturn: only what I tick below"),
         ],
         widget=forms.RadioSelect,
     )
@@ -116,7 +116,13 @@ class DecisionForm(forms.Form):
         coerce=int, required=False, widget=forms.CheckboxSelectMultiple, label="Actions to reverse"
     )
     followers_to_reinstate = forms.TypedMultipleChoiceField(
-        coerce=int, required=False, widget=forms.CheckboxSelectMultiple, label="Followers to reinstate"
+        coerce=int, required=False, widget=forms.CheckboxSelectMultiple, label="Followers judged genuine"
+    )
+    reverse_followers = forms.TypedMultipleChoiceField(
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Also reverse that account's own suspension and purge (otherwise its case goes back to review)",
     )
     statement = forms.CharField(
         label="Statement to the writer",
@@ -127,7 +133,10 @@ class DecisionForm(forms.Form):
         label="Internal note", required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Never shown."
     )
 
+    plan_fingerprint = forms.CharField(required=False, widget=forms.HiddenInput)
+
     def __init__(self, *args, action_choices=(), follower_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["actions_to_reverse"].choices = list(action_choices)
         self.fields["followers_to_reinstate"].choices = list(follower_choices)
+        self.fields["reverse_followers"].choices = list(follower_choices)

@@ -49,6 +49,20 @@ def check_restoration(appeal_id: int) -> None:
     record_restoration_if_finished(appeal_id=appeal_id)
 
 
+def restore_follower_edges(appeal_id: int) -> None:
+    """The appellant's follows back from the followers judged genuine; resumable."""
+    from appeals.services import run_follower_restorations
+
+    run_follower_restorations(appeal_id=appeal_id)
+
+
+def resume_follower_restorations_job() -> int:
+    """Periodic (supervision/cron.py): re-enqueue restorations a lost job left pending."""
+    from appeals.services import resume_follower_restorations
+
+    return resume_follower_restorations()
+
+
 def check_restorations() -> int:
     """Periodic (supervision/cron.py): finish every decided appeal whose last reversal
     has landed, whatever order the jobs ran in (a check queued before a slow or retried

@@ -104,6 +104,13 @@ class FollowerVerdict(models.TextChoices):
     KEEP_PURGED = "keep_purged", "Fake: keep purged"
 
 
+class GenuineFollowerConsequence(models.TextChoices):
+    """What judging a purged follower genuine does to that account's own case."""
+
+    REQUEUE = "requeue", "Send its case back to review"
+    REVERSE = "reverse", "Reverse its own actions too"
+
+
 class PurgedFollowerReview(models.Model):
     """One purged account that had followed the appellant, with the reviewer's verdict."""
 
@@ -112,11 +119,65 @@ class PurgedFollowerReview(models.Model):
     purge_action = models.ForeignKey(EnforcementAction, on_delete=models.PROTECT, related_name="+")
     suggested_verdict = models.CharField(max_length=16, choices=FollowerVerdict.choices)
     verdict = models.CharField(max_length=16, choices=FollowerVerdict.choices, blank=True)
+    consequence = models.CharField(
+        max_length=16,
+        choices=GenuineFollowerConsequence.choices,
+        blank=True,
+        help_text="For a follower judged genuine: what happened to its own case.",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["appeal", "follower"], name="follower_review_once"),
+            # Only a follower judged genuine has a consequence (older reviews have none).
+            models.CheckConstraint(
+                condition=Q(consequence="") | Q(verdict="reinstate"),
+                name="follower_review_consequence_only_if_genuine",
+            ),
         ]
 
     def __str__(self):
         return f"{self.follower} on appeal #{self.appeal_id}"
+
+
+class RestorationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+
+
+class FollowerRestoration(models.Model):
+    """Brings back the follows one purge removed from one genuine follower to the
+    appellant, and nothing else. Its own row rather than an outbox entry: the outbox
+    holds one reversal per action, while several writers' appeals may each restore
+    their own edges from the same purge. Batched through the platform adapter with a
+    cursor, so a crashed job resumes without counting twice."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="restorations")
+    purge_action = models.ForeignKey(EnforcementAction, on_delete=models.PROTECT, related_name="+")
+    follower = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    followee = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=10, choices=RestorationStatus.choices, default=RestorationStatus.PENDING)
+    progress_total = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveIntegerField(default=0, help_text="Edges restored, across every run.")
+    cursor = models.BigIntegerField(default=0, help_text="Last edge id handled; a resumed run starts after it.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["appeal", "purge_action"], name="restoration_once_per_purge"),
+            models.CheckConstraint(
+                condition=Q(progress_done__lte=models.F("progress_total")) | Q(progress_total=0),
+                name="restoration_progress_bounded",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | Q(done_at__isnull=False), name="restoration_done_has_time"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="restoration_pending_idx")]
+
+    def __str__(self):
+        return f"Follows of {self.follower} to {self.followee} (appeal #{self.appeal_id})"

@@ -338,39 +338,58 @@ class Progress:
         return int(100 * self.done / self.total) if self.total else 0
 
 
-def restoration_progress_for(appeal: Appeal) -> list[Progress]:
-    ids = appeal.restored_summary.get("reversed_action_ids", []) if appeal.restored_summary else []
-    if not ids:
-        return []
-    entries = {
-        e.action_id: e
-        for e in OutboxEntry.objects.filter(action_id__in=ids, operation=OutboxOperation.REVERSE).select_related(
-            "action__account"
-        )
-    }
+def has_restoration(summary: dict) -> bool:
+    """Whether a decided appeal gives the writer anything back that takes time."""
+    return bool(summary.get("actions") or summary.get("restoration_ids"))
+
+
+def restoration_progress_for(appeal: Appeal, *, writer_only: bool = True) -> list[Progress]:
+    """Progress of what the appeal gives back: the appellant's reversed actions and the
+    restorations of their follows (`writer_only`), or also the reversals of other
+    accounts' actions the reviewer chose (the back-office page)."""
+    summary = appeal.restored_summary or {}
+    ids = [a["id"] for a in summary.get("actions", [])] if writer_only else summary.get("reversed_action_ids", [])
     rows = []
-    for action_id in ids:
-        entry = entries.get(action_id)
-        if entry is None:
-            rows.append(Progress(action_id, f"action #{action_id}", 0, 0, False))
-            continue
-        action = entry.action
-        rows.append(
-            Progress(
-                action_id,
-                f"{action.get_outcome_display()} on {action.account}",
-                entry.progress_total,
-                entry.progress_done,
-                entry.done_at is not None,
-                entry.done_at is None and bool(entry.gave_up_at or entry.last_error),
+    if ids:
+        entries = {
+            e.action_id: e
+            for e in OutboxEntry.objects.filter(action_id__in=ids, operation=OutboxOperation.REVERSE).select_related(
+                "action__account"
             )
-        )
+        }
+        for action_id in ids:
+            entry = entries.get(action_id)
+            if entry is None:
+                rows.append(Progress(action_id, f"action #{action_id}", 0, 0, False))
+                continue
+            action = entry.action
+            rows.append(
+                Progress(
+                    action_id,
+                    f"{action.get_outcome_display()} on {action.account}",
+                    entry.progress_total,
+                    entry.progress_done,
+                    entry.done_at is not None,
+                    entry.done_at is None and bool(entry.gave_up_at or entry.last_error),
+                )
+            )
+    if summary.get("restoration_ids"):
+        for row in appeal.restorations.select_related("follower").order_by("id"):
+            rows.append(
+                Progress(
+                    row.purge_action_id,
+                    f"Follows from {row.follower}",
+                    row.progress_total,
+                    row.progress_done,
+                    row.status == "done",
+                    row.status != "done" and bool(row.last_error),
+                )
+            )
     return rows
 
 
 def restoration_finished(appeal: Appeal) -> bool:
-    progress = restoration_progress_for(appeal)
-    return all(p.finished for p in progress)
+    return all(p.finished for p in restoration_progress_for(appeal))
 
 
 def followers_restored_count(appeal: Appeal) -> int:
@@ -425,7 +444,7 @@ def writer_status(appeal: Appeal) -> WriterStatus:
     restoring = False
     delayed = False
     percent = 100
-    if decided and summary.get("reversed_action_ids"):
+    if decided and has_restoration(summary):
         finished = bool(summary.get("completed_at"))
         if not finished:
             progress = restoration_progress_for(appeal)
@@ -471,7 +490,139 @@ def appeals_awaiting_restoration() -> QuerySet[Appeal]:
     """Decided appeals that reversed something and have not recorded completion yet."""
     return (
         Appeal.objects.exclude(status__in=OPEN_APPEAL_STATUSES)
-        .filter(restored_summary__has_key="reversed_action_ids")
+        .filter(Q(restored_summary__has_key="actions") | Q(restored_summary__has_key="restoration_ids"))
         .exclude(restored_summary__has_key="completed_at")
         .order_by("decided_at", "id")
     )
+
+
+# --- what a decision will change (the confirmation step) ------------------------------------
+
+
+@dataclass
+class AppealPlan:
+    """Exactly what deciding an appeal this way changes, shown to the reviewer before it
+    is applied. The fingerprint lets the service refuse a plan that changed since."""
+
+    outcome: str
+    own_actions: list[dict] = field(default_factory=list)
+    restore: list[dict] = field(default_factory=list)
+    requeue: list[dict] = field(default_factory=list)
+    reinstate: list[dict] = field(default_factory=list)
+    keep: list[dict] = field(default_factory=list)
+
+    @property
+    def fingerprint(self) -> str:
+        import hashlib
+        import json
+
+        payload = {
+            "outcome": self.outcome,
+            "own": [a["id"] for a in self.own_actions],
+            "restore": [(r["review"], r["edges"]) for r in self.restore],
+            "requeue": [(r["review"], r["case"], r["state"]) for r in self.requeue],
+            "reinstate": [(r["review"], [a["id"] for a in r["actions"]]) for r in self.reinstate],
+            "keep": [r["review"] for r in self.keep],
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def reverse_action_ids(self) -> list[int]:
+        ids = [a["id"] for a in self.own_actions]
+        for row in self.reinstate:
+            ids.extend(a["id"] for a in row["actions"])
+        return ids
+
+    @property
+    def changes_nothing(self) -> bool:
+        return not (self.own_actions or self.restore or self.requeue or self.reinstate)
+
+
+def _action_row(action: EnforcementAction, *, edges: int | None = None, followees: int | None = None) -> dict:
+    label = action.get_outcome_display()
+    if action.story_id:
+        label += f" on “{action.story.title}”"
+    if edges is not None:
+        label += f": {_plural(edges, 'follow')} back to {_plural(followees, 'account')}"
+    return {"id": action.pk, "outcome": action.outcome, "label": label}
+
+
+def appeal_plan(
+    appeal: Appeal, *, outcome: str, own_action_ids: set[int], genuine_ids: set[int], reverse_ids: set[int]
+) -> AppealPlan:
+    """`own_action_ids`: the appellant's actions to reverse (action appeals);
+    `genuine_ids`: PurgedFollowerReview ids judged genuine; `reverse_ids`: those of them
+    whose own actions the reviewer chose to reverse (the others' cases are re-queued)."""
+    plan = AppealPlan(outcome=outcome)
+    if own_action_ids:
+        for action in EnforcementAction.objects.filter(pk__in=own_action_ids).select_related("story").order_by("id"):
+            plan.own_actions.append(_action_row(action))
+    if appeal.kind != AppealKind.FOLLOWERS:
+        return plan
+    reviews = list(
+        appeal.follower_reviews.select_related("follower", "purge_action__case").order_by("follower__handle")
+    )
+    keys = {r.pk: _purge_key(r.purge_action) for r in reviews if r.pk in genuine_ids}
+    to_appellant = dict(
+        Follow.objects.filter(followee_id=appeal.account_id, is_active=False, removed_by__in=set(keys.values()))
+        .values("removed_by")
+        .annotate(n=Count("id"))
+        .values_list("removed_by", "n")
+    )
+    reversing = [r for r in reviews if r.pk in genuine_ids and r.pk in reverse_ids]
+    own_by_account: dict[int, list[EnforcementAction]] = {}
+    if reversing:
+        cases = {r.purge_action.case_id for r in reversing}
+        for action in (
+            EnforcementAction.objects.filter(
+                case_id__in=cases, account_id__in={r.follower_id for r in reversing}, status=ActionStatus.APPLIED
+            )
+            .select_related("story")
+            .order_by("id")
+        ):
+            own_by_account.setdefault(action.account_id, []).append(action)
+    purge_keys = {_purge_key(a) for actions in own_by_account.values() for a in actions if _is_purge(a)}
+    edge_totals = {
+        row["removed_by"]: row
+        for row in Follow.objects.filter(removed_by__in=purge_keys, is_active=False)
+        .values("removed_by")
+        .annotate(n=Count("id"), followees=Count("followee", distinct=True))
+    }
+    for review in reviews:
+        handle = review.follower.handle
+        if review.pk not in genuine_ids:
+            plan.keep.append({"review": review.pk, "account": handle})
+            continue
+        edges = to_appellant.get(keys[review.pk], 0)
+        plan.restore.append(
+            {"review": review.pk, "account": handle, "purge_action": review.purge_action_id, "edges": edges}
+        )
+        if review.pk in reverse_ids:
+            rows = []
+            for action in own_by_account.get(review.follower_id, []):
+                totals = edge_totals.get(_purge_key(action), {"n": 0, "followees": 0}) if _is_purge(action) else None
+                rows.append(
+                    _action_row(action, edges=totals["n"], followees=totals["followees"])
+                    if totals
+                    else _action_row(action)
+                )
+            plan.reinstate.append(
+                {"review": review.pk, "account": handle, "account_id": review.follower_id, "actions": rows}
+            )
+        else:
+            case = review.purge_action.case
+            state = "requeue" if case.status in ("decided", "dismissed") else "already_open"
+            plan.requeue.append({"review": review.pk, "account": handle, "case": case.pk, "state": state})
+    return plan
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
+
+
+def _is_purge(action: EnforcementAction) -> bool:
+    return action.outcome == Outcome.FOLLOWERS_PURGE
+
+
+def _purge_key(action: EnforcementAction) -> str:
+    return (action.effect or {}).get("removed_by") or action.idempotency_key

@@ -11,6 +11,8 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from appeals import jobs, selectors
@@ -20,17 +22,21 @@ from appeals.models import (
     AppealFile,
     AppealKind,
     AppealStatus,
+    FollowerRestoration,
     FollowerVerdict,
+    GenuineFollowerConsequence,
     PurgedFollowerReview,
+    RestorationStatus,
 )
 from appeals.permissions import can_claim, can_decide, can_review_appeals
 from appeals.uploads import MAX_FILES, sniff_content_type
 from appeals.verdicts import revise_detector_verdicts_after_appeal
-from cases.models import ActionStatus, EnforcementAction, Notice, ReversalCause
+from cases.models import ActionStatus, Case, EnforcementAction, Notice, ReversalCause
 from moderation.audit import record_event
 from moderation.claims import ClaimLost, claim_next, release_claim, renew_claim
 from moderation.jobs import enqueue
-from moderation.models import Account, Outcome, PartnerStatus
+from moderation.models import Account, PartnerStatus
+from moderation.platform import PlatformError, get_adapter
 from moderation.transitions import transition
 
 STATEMENT_MAX_CHARS = 5000
@@ -243,6 +249,34 @@ def release_appeal(*, appeal: Appeal, user) -> Appeal:
     return release_claim(appeal, user=user)
 
 
+class PlanChanged(ValidationError):
+    """What the decision would change differs from the plan the reviewer confirmed."""
+
+
+def _check_outcome(outcome: str, statement: str | None = None) -> None:
+    if outcome not in DECISION_TRANSITIONS[AppealStatus.IN_REVIEW]:
+        raise ValidationError({"outcome": "Choose upheld, overturned or partially overturned."})
+    if statement is not None and not statement.strip():
+        raise ValidationError({"statement": "Write the statement the writer will read."})
+
+
+def plan_decision(
+    *,
+    appeal: Appeal,
+    outcome: str,
+    actions_to_reverse: Iterable[int] = (),
+    followers_to_reinstate: Iterable[int] = (),
+    reverse_followers: Iterable[int] = (),
+) -> selectors.AppealPlan:
+    """What deciding this way would change, for the confirmation step. Changes nothing;
+    raises the same ValidationErrors `decide_appeal` would."""
+    _check_outcome(outcome)
+    own, genuine, reverse = _chosen(appeal, outcome, set(actions_to_reverse), set(followers_to_reinstate))
+    return selectors.appeal_plan(
+        appeal, outcome=outcome, own_action_ids=own, genuine_ids=genuine, reverse_ids=reverse & set(reverse_followers)
+    )
+
+
 @transaction.atomic
 def decide_appeal(
     *,
@@ -253,13 +287,22 @@ def decide_appeal(
     internal_note: str = "",
     actions_to_reverse: Iterable[int] = (),
     followers_to_reinstate: Iterable[int] = (),
+    reverse_followers: Iterable[int] = (),
+    plan_fingerprint: str | None = None,
     now: datetime | None = None,
 ) -> Appeal:
-    """Uphold, overturn or partly overturn. Overturns reverse the chosen actions through
-    the enforcement outbox (cause=appeal), so they count against whoever caused them.
+    """Uphold, overturn or partly overturn.
 
-    `actions_to_reverse` are action ids (action appeals); `followers_to_reinstate` are
-    PurgedFollowerReview ids (follower appeals); both matter only for a partial overturn.
+    Action appeals reverse the chosen actions of the appellant through the enforcement
+    outbox (cause=appeal). Follower appeals are per account and per effect: only the
+    appellant's purged follows from the followers judged genuine come back (one
+    `FollowerRestoration` each); each such follower's own case is sent back to review,
+    or, for those in `reverse_followers`, its own actions are reversed and it gets its
+    own notice. Followers not judged genuine stay purged.
+
+    `actions_to_reverse` are action ids, `followers_to_reinstate` and `reverse_followers`
+    PurgedFollowerReview ids. With `plan_fingerprint` (the plan the reviewer confirmed),
+    a decision that would now change something else is refused with PlanChanged.
     """
     now = now or timezone.now()
     appeal = Appeal.objects.select_for_update().get(pk=appeal.pk)
@@ -267,41 +310,37 @@ def decide_appeal(
         raise PermissionDenied(
             "Only the reviewer holding the claim, who took no part in the decision appealed, may decide it."
         )
-    if outcome not in DECISION_TRANSITIONS[AppealStatus.IN_REVIEW]:
-        raise ValidationError({"outcome": "Choose upheld, overturned or partially overturned."})
     statement = (statement or "").strip()
-    if not statement:
-        raise ValidationError({"statement": "Write the statement the writer will read."})
+    _check_outcome(outcome, statement)
+    plan = plan_decision(
+        appeal=appeal,
+        outcome=outcome,
+        actions_to_reverse=actions_to_reverse,
+        followers_to_reinstate=followers_to_reinstate,
+        reverse_followers=reverse_followers,
+    )
+    if plan_fingerprint is not None and plan_fingerprint != plan.fingerprint:
+        raise PlanChanged("What this decision would change has changed since you confirmed it. Check the new plan.")
+    reason = f"Appeal #{appeal.pk} {outcome.replace('_', ' ')}"
+    summary: dict = {}
+    from cases.services.enforcement import request_reversal
 
-    reverse_ids, reinstate = _chosen_reversals(appeal, outcome, set(actions_to_reverse), set(followers_to_reinstate))
-    reversed_actions = list(EnforcementAction.objects.filter(pk__in=reverse_ids).order_by("id"))
-    summary = {}
-    if reversed_actions:
-        from cases.services.enforcement import request_reversal
-
-        for action in reversed_actions:
-            request_reversal(
-                action=action,
-                actor=actor,
-                reason=f"Appeal #{appeal.pk} {outcome.replace('_', ' ')}",
-                cause=ReversalCause.APPEAL,
-                appeal_ref=appeal.pk,
-            )
-        summary["reversed_action_ids"] = [a.pk for a in reversed_actions]
-        summary["actions"] = [
-            {"id": a.pk, "outcome": a.outcome}
-            for a in reversed_actions
-            if appeal.kind == AppealKind.ACTION and a.account_id == appeal.account_id
-        ]
+    to_reverse = list(EnforcementAction.objects.filter(pk__in=plan.reverse_action_ids).order_by("id"))
+    for action in to_reverse:
+        request_reversal(action=action, actor=actor, reason=reason, cause=ReversalCause.APPEAL, appeal_ref=appeal.pk)
+    if to_reverse:
+        summary["reversed_action_ids"] = [a.pk for a in to_reverse]
+    if plan.own_actions:
+        summary["actions"] = [{"id": a["id"], "outcome": a["outcome"]} for a in plan.own_actions]
     if appeal.kind == AppealKind.FOLLOWERS:
-        _record_follower_verdicts(appeal, reinstate)
-        if reinstate:
-            summary["followers"] = {
-                "accounts": len(reinstate),
-                "expected": selectors.purged_edges_to(appeal.account)
-                .filter(follower__in=appeal.follower_reviews.filter(pk__in=reinstate).values("follower"))
-                .count(),
-            }
+        _apply_follower_plan(appeal, plan, actor=actor, reason=reason, to_reverse=to_reverse, now=now)
+        if plan.restore:
+            summary["followers"] = {"accounts": len(plan.restore), "expected": sum(r["edges"] for r in plan.restore)}
+            summary["restoration_ids"] = list(appeal.restorations.values_list("pk", flat=True))
+        if plan.requeue:
+            summary["requeued_case_ids"] = [r["case"] for r in plan.requeue if r["state"] == "requeue"]
+        if plan.reinstate:
+            summary["reinstated_account_ids"] = [r["account_id"] for r in plan.reinstate]
     transition(
         appeal,
         to=outcome,
@@ -323,41 +362,25 @@ def decide_appeal(
     )
     revise_detector_verdicts_after_appeal(appeal=appeal, actor=actor)
     enqueue(jobs.send_appeal_email, appeal.pk, "decided")
-    if reversed_actions:
+    if summary.get("restoration_ids"):
+        enqueue(jobs.restore_follower_edges, appeal.pk, queue="restoration")
+    if to_reverse or summary.get("restoration_ids"):
         enqueue(jobs.check_restoration, appeal.pk, queue="restoration")
     return appeal
 
 
-def _chosen_reversals(appeal: Appeal, outcome: str, action_ids: set[int], review_ids: set[int]):
-    """Which actions to reverse and which follower reviews to reinstate, checked against
-    what the appeal may touch."""
+def _chosen(appeal: Appeal, outcome: str, action_ids: set[int], review_ids: set[int]):
+    """(the appellant's action ids to reverse, follower reviews judged genuine, the
+    reviews whose own actions may be reversed), checked against what the appeal may touch."""
     if appeal.kind == AppealKind.ACTION:
         candidates = {a.pk for a in selectors.reversible_actions(appeal)}
-        chosen = _chosen(outcome, candidates, action_ids, "actions_to_reverse", "action")
-        return chosen, set()
-    reviews = dict(appeal.follower_reviews.values_list("pk", "follower_id"))
-    chosen_reviews = _chosen(outcome, set(reviews), review_ids, "followers_to_reinstate", "follower")
-    if not chosen_reviews:
-        return set(), set()
-    reviews_qs = appeal.follower_reviews.filter(pk__in=chosen_reviews)
-    purge_ids = set(reviews_qs.values_list("purge_action_id", flat=True))
-    purge_cases = EnforcementAction.objects.filter(pk__in=purge_ids).values("case")
-    # A wrongly purged follower was usually suspended by the same case: lift that too.
-    suspensions = set(
-        EnforcementAction.objects.filter(
-            account__in=reviews_qs.values("follower"),
-            outcome=Outcome.ACCOUNT_SUSPEND,
-            status=ActionStatus.APPLIED,
-            case__in=purge_cases,
-        ).values_list("pk", flat=True)
-    )
-    still_applied = set(
-        EnforcementAction.objects.filter(pk__in=purge_ids, status=ActionStatus.APPLIED).values_list("pk", flat=True)
-    )
-    return still_applied | suspensions, chosen_reviews
+        return _picked(outcome, candidates, action_ids, "actions_to_reverse", "action"), set(), set()
+    reviews = set(appeal.follower_reviews.values_list("pk", flat=True))
+    genuine = _picked(outcome, reviews, review_ids, "followers_to_reinstate", "follower")
+    return set(), genuine, genuine
 
 
-def _chosen(outcome: str, candidates: set[int], picked: set[int], field: str, noun: str) -> set[int]:
+def _picked(outcome: str, candidates: set[int], picked: set[int], field: str, noun: str) -> set[int]:
     if outcome == AppealStatus.UPHELD:
         return set()
     if outcome == AppealStatus.OVERTURNED:
@@ -372,11 +395,69 @@ def _chosen(outcome: str, candidates: set[int], picked: set[int], field: str, no
     return picked
 
 
-def _record_follower_verdicts(appeal: Appeal, reinstate: set[int]) -> None:
-    reviews = list(appeal.follower_reviews.all())
+def _apply_follower_plan(appeal, plan, *, actor, reason: str, to_reverse: list[EnforcementAction], now) -> None:
+    """Record each verdict, queue the appellant's edge restorations, re-queue or reverse
+    each genuine follower's own case, and tell each reinstated follower."""
+    from cases.services.requeue import RequeueRefused, requeue_case
+
+    genuine = {r["review"] for r in plan.restore}
+    reversing = {r["review"] for r in plan.reinstate}
+    reviews = list(appeal.follower_reviews.select_related("purge_action"))
     for review in reviews:
-        review.verdict = FollowerVerdict.REINSTATE if review.pk in reinstate else FollowerVerdict.KEEP_PURGED
-    PurgedFollowerReview.objects.bulk_update(reviews, ["verdict"], batch_size=1000)
+        review.verdict = FollowerVerdict.REINSTATE if review.pk in genuine else FollowerVerdict.KEEP_PURGED
+        if review.pk in genuine:
+            review.consequence = (
+                GenuineFollowerConsequence.REVERSE if review.pk in reversing else GenuineFollowerConsequence.REQUEUE
+            )
+        else:
+            review.consequence = ""
+    PurgedFollowerReview.objects.bulk_update(reviews, ["verdict", "consequence"], batch_size=1000)
+    FollowerRestoration.objects.bulk_create(
+        [
+            FollowerRestoration(
+                appeal=appeal,
+                purge_action=review.purge_action,
+                follower_id=review.follower_id,
+                followee_id=appeal.account_id,
+                created_at=now,
+            )
+            for review in reviews
+            if review.pk in genuine
+        ]
+    )
+    for row in plan.requeue:
+        if row["state"] != "requeue":
+            continue
+        try:
+            requeue_case(
+                case=Case(pk=row["case"]),
+                actor=actor,
+                reason=f"{reason}: @{row['account']} judged a genuine reader",
+                now=now,
+            )
+        except RequeueRefused:
+            raise PlanChanged(f"Case #{row['case']} is no longer closed. Check the new plan.")
+    by_account: dict[int, list[EnforcementAction]] = {}
+    for action in to_reverse:
+        if action.account_id != appeal.account_id:
+            by_account.setdefault(action.account_id, []).append(action)
+    for account_id, actions in by_account.items():
+        write_reversal_notice(
+            account=Account.objects.get(pk=account_id),
+            actions=actions,
+            statement=REINSTATED_BY_APPEAL,
+            actor=actor,
+            reason=reason,
+            cause=ReversalCause.APPEAL,
+            key=f"appeal-{appeal.pk}-reinstated-{account_id}",
+            appeal_ref=appeal.pk,
+        )
+
+
+REINSTATED_BY_APPEAL = (
+    "We looked at your account again and found that it belongs to a genuine reader. We are sorry: "
+    "our earlier decision treated it as a fake account. We have reversed what that decision did."
+)
 
 
 @transaction.atomic
@@ -387,7 +468,7 @@ def record_restoration_if_finished(*, appeal_id: int) -> bool:
     if appeal is None or appeal.status in OPEN_APPEAL_STATUSES:
         return False
     summary = dict(appeal.restored_summary or {})
-    if not summary.get("reversed_action_ids") or summary.get("completed_at"):
+    if not selectors.has_restoration(summary) or summary.get("completed_at"):
         return bool(summary.get("completed_at"))
     if not selectors.restoration_finished(appeal):
         return False
@@ -412,6 +493,55 @@ def record_restoration_if_finished(*, appeal_id: int) -> bool:
 # --- bulk reversal (detector recall, supervisor corrections) ------------------------
 
 
+def write_reversal_notice(
+    *,
+    account: Account,
+    actions: Sequence[EnforcementAction],
+    statement: str,
+    actor,
+    reason: str,
+    cause: str,
+    key: str = "",
+    appeal_ref: int | None = None,
+) -> Notice | None:
+    """Tell one account what was reversed on it, in the caller's transaction. With a
+    `key` the notice goes out once (database constraint): asking again returns None."""
+    if key and Notice.objects.filter(key=key).exists():
+        return None
+    lines = selectors.restored_lines([{"outcome": a.outcome} for a in actions])
+    body = "\n".join([statement.strip(), "", "What we restored:", *[f"- {line}" for line in lines]])
+    first = actions[0]
+    notice = Notice(
+        case=first.case,
+        decision=first.decision,
+        recipient_kind=Notice.Recipient.WRITER,
+        account=account,
+        email=account.email,
+        subject="We reversed an action on your account",
+        body=body,
+        sent_at=timezone.now(),
+        key=key,
+    )
+    notice.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            notice.save()
+    except IntegrityError:
+        return None
+    record_event(
+        actor=actor,
+        verb="notice.reversal_sent",
+        target=notice,
+        after={"actions": [a.pk for a in actions], "cause": cause, "key": key},
+        reason=reason,
+        case_ref=first.case_id,
+        appeal_ref=appeal_ref,
+    )
+    if account.email:
+        enqueue(jobs.send_reversal_notice, notice.pk)
+    return notice
+
+
 @transaction.atomic
 def reverse_actions(
     *,
@@ -420,9 +550,12 @@ def reverse_actions(
     reason: str,
     writer_statement: str,
     cause: str = ReversalCause.RECALL,
+    notice_key: str = "",
 ) -> list:
     """Reverse many applied actions at once through the outbox, and send each affected
-    writer one notice listing what was reversed, in `writer_statement`'s words."""
+    account one notice listing what was reversed, in `writer_statement`'s words. With
+    `notice_key` (say "recall-7") each account's notice is keyed "<notice_key>-account-<id>",
+    so a re-run never tells anyone twice."""
     from cases.services.enforcement import request_reversal
 
     if not writer_statement.strip():
@@ -434,33 +567,97 @@ def reverse_actions(
             continue
         entries.append(request_reversal(action=action, actor=actor, reason=reason, cause=cause))
         by_account.setdefault(action.account_id, []).append(action)
-    now = timezone.now()
     accounts = Account.objects.in_bulk(list(by_account))
     for account_id, reversed_here in by_account.items():
-        account = accounts[account_id]
-        lines = selectors.restored_lines([{"outcome": a.outcome} for a in reversed_here])
-        body = "\n".join([writer_statement.strip(), "", "What we restored:", *[f"- {line}" for line in lines]])
-        first = reversed_here[0]
-        notice = Notice(
-            case=first.case,
-            decision=first.decision,
-            recipient_kind=Notice.Recipient.WRITER,
-            account=account,
-            email=account.email,
-            subject="We reversed an action on your account",
-            body=body,
-            sent_at=now,
-        )
-        notice.full_clean()
-        notice.save()
-        record_event(
+        write_reversal_notice(
+            account=accounts[account_id],
+            actions=reversed_here,
+            statement=writer_statement,
             actor=actor,
-            verb="notice.reversal_sent",
-            target=notice,
-            after={"actions": [a.pk for a in reversed_here], "cause": cause},
             reason=reason,
-            case_ref=first.case_id,
+            cause=cause,
+            key=f"{notice_key}-account-{account_id}" if notice_key else "",
         )
-        if account.email:
-            enqueue(jobs.send_reversal_notice, notice.pk)
     return entries
+
+
+# --- the appellant's own follows back, one purge at a time ----------------------------------
+
+
+class RestorationProgress:
+    """Batch progress on a FollowerRestoration; `advance` runs in the batch's transaction."""
+
+    def __init__(self, restoration: FollowerRestoration):
+        self.pk = restoration.pk
+        self.cursor = restoration.cursor
+
+    def start(self, total: int) -> None:
+        FollowerRestoration.objects.filter(pk=self.pk).update(progress_total=total)
+
+    def advance(self, *, done: int, cursor: int) -> None:
+        FollowerRestoration.objects.filter(pk=self.pk).update(
+            progress_done=F("progress_done") + done,
+            progress_total=Greatest(F("progress_total"), F("progress_done") + done),
+            cursor=cursor,
+        )
+        self.cursor = cursor
+
+
+def run_follower_restoration(*, restoration_id: int) -> FollowerRestoration:
+    """Job body: reactivate the edges one purge removed from one follower to the
+    appellant, through the platform adapter. Idempotent: only edges still removed by
+    that purge are touched, after the cursor; done is recorded once, under a lock."""
+    with transaction.atomic():
+        row = FollowerRestoration.objects.select_for_update().select_related("purge_action").get(pk=restoration_id)
+        if row.status == RestorationStatus.DONE:
+            return row
+        FollowerRestoration.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
+    try:
+        get_adapter().restore_follows(
+            removed_by=selectors._purge_key(row.purge_action),
+            follower_ids=[row.follower_id],
+            followee_ids=[row.followee_id],
+            progress=RestorationProgress(row),
+        )
+    except PlatformError as exc:
+        FollowerRestoration.objects.filter(pk=row.pk).update(last_error=str(exc)[:2000])
+        return FollowerRestoration.objects.get(pk=row.pk)
+    with transaction.atomic():
+        row = FollowerRestoration.objects.select_for_update().get(pk=restoration_id)
+        if row.status == RestorationStatus.DONE:
+            return row
+        return transition(
+            row,
+            to=RestorationStatus.DONE,
+            allowed=RESTORATION_TRANSITIONS,
+            actor=None,
+            verb="appeal.followers_restored",
+            reason=f"{row.progress_done} follow(s) of account #{row.follower_id} restored",
+            extra_updates={"done_at": timezone.now(), "last_error": ""},
+            appeal_ref=row.appeal_id,
+        )
+
+
+RESTORATION_TRANSITIONS = {RestorationStatus.PENDING: {RestorationStatus.DONE}}
+
+
+def run_follower_restorations(*, appeal_id: int) -> bool:
+    """Every pending restoration of one appeal, then the completion check."""
+    for pk in FollowerRestoration.objects.filter(appeal_id=appeal_id, status=RestorationStatus.PENDING).values_list(
+        "pk", flat=True
+    ):
+        run_follower_restoration(restoration_id=pk)
+    return record_restoration_if_finished(appeal_id=appeal_id)
+
+
+def resume_follower_restorations(*, older_than: timedelta = timedelta(seconds=60), now=None) -> int:
+    """The periodic catch-up: re-enqueue restorations whose job was lost or crashed."""
+    now = now or timezone.now()
+    appeal_ids = set(
+        FollowerRestoration.objects.filter(
+            status=RestorationStatus.PENDING, created_at__lte=now - older_than
+        ).values_list("appeal_id", flat=True)
+    )
+    for appeal_id in sorted(appeal_ids):
+        enqueue(jobs.restore_follower_edges, appeal_id, queue="restoration")
+    return len(appeal_ids)

@@ -5,8 +5,20 @@ from __future__ import annotations
 
 def apply_action_job(action_id: int) -> None:
     from cases.services.enforcement import apply_action
+    from moderation.jobs import enqueue
+    from moderation.models import Outcome
 
-    apply_action(action_id=action_id)
+    action = apply_action(action_id=action_id)
+    if action.outcome == Outcome.FOLLOWERS_PURGE and action.status == "applied":
+        # The writers it lowered are told once the wave settles (cron catches up too).
+        enqueue(notify_purge_lowered_writers_job)
+
+
+def notify_purge_lowered_writers_job() -> int:
+    """Periodic (supervision/cron.py) and after each purge: see cases.notices."""
+    from cases.notices import notify_writers_of_purges
+
+    return len(notify_writers_of_purges())
 
 
 def reverse_action_job(action_id: int) -> None:

@@ -539,9 +539,18 @@ class Notice(models.Model):
     automated_detection = models.BooleanField(default=False)
     appeal_deadline = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField()
+    key = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="Names what the notice is about (a recall and an account, say) when it must go out once.",
+    )
 
     class Meta:
         ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="notice_once_per_key"),
+        ]
 
     def __str__(self):
         return f"{self.subject} → {self.account}"
@@ -577,3 +586,21 @@ class StoryBand(models.Model):
 
     def __str__(self):
         return f"LSH band {self.key} of story #{self.story_id}"
+
+
+class PurgeNoticeItem(models.Model):
+    """The follows one purge removed from one writer, and the notice that told them.
+    Unique per purge and writer, so nobody hears about the same purge twice."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="purge_items")
+    action = models.ForeignKey(EnforcementAction, on_delete=models.PROTECT, related_name="purge_notice_items")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    edges = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["action", "account"], name="purge_notice_once_per_writer"),
+        ]
+
+    def __str__(self):
+        return f"{self.edges} follows of {self.account} removed by action #{self.action_id}"

@@ -17,12 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 
 import cases.review_audit_verbs  # noqa: F401
-from cases.models import Decision, EnforcementAction, Notice
-from moderation.audit import record_event
+from cases.models import Decision, EnforcementAction, Notice, PurgeNoticeItem
+from moderation.audit import record_event, register_verb
 from moderation.jobs import enqueue
 from moderation.models import Outcome, SignalSource
 
 APPEAL_TOKEN_SALT = "cases.notice.appeal"
+
+register_verb("notice.followers_removed_sent", "{actor} told a writer that purges removed followers: {target}")
 
 WHAT_IT_CHANGES = {
     Outcome.DISTRIBUTION_NETWORK_ONLY: "The story is shown only to your followers and subscribers.",
@@ -264,4 +266,141 @@ def write_supersession_notice(
     )
     if notice.email:
         enqueue(jobs.send_notice_job, notice.pk)
+    return notice
+
+
+# --- writers whose follower count a purge lowered -------------------------------------------
+
+FOLLOWERS_REMOVED_SUBJECT = "Some of your followers were removed"
+
+
+def purge_notice_settle() -> timedelta:
+    """How long after the last purge touching a writer we wait before telling them, so
+    a wave of purges (a ring of fake accounts approved together) makes one notice."""
+    if settings.JOBS_RUN_INLINE:
+        return timedelta(0)
+    return timedelta(seconds=settings.MODERATION.get("PURGE_NOTICE_SETTLE_SECONDS", 120))
+
+
+def _purge_key(action: EnforcementAction) -> str:
+    return (action.effect or {}).get("removed_by") or action.idempotency_key
+
+
+def notify_writers_of_purges(
+    *, settle: timedelta | None = None, lookback: timedelta = timedelta(days=7), now=None
+) -> list[Notice]:
+    """Tell every writer whose follower count applied purges lowered: how many followers
+    went, why, and how to appeal. One notice per writer for all the purges not yet told
+    to them (`PurgeNoticeItem` is unique per purge and writer, so never twice), sent
+    once no purge still queued would lower their count again and the last one settled.
+    Safe to run any number of times, concurrently too (each writer's row is locked)."""
+    from django.db.models import Count
+
+    from moderation.models import Account, Follow
+
+    now = now or timezone.now()
+    settle = purge_notice_settle() if settle is None else settle
+    purges = {
+        _purge_key(a): a
+        for a in EnforcementAction.objects.filter(
+            outcome=Outcome.FOLLOWERS_PURGE, status="applied", applied_at__gte=now - lookback
+        ).select_related("case")
+    }
+    if not purges:
+        return []
+    purged_accounts = {a.account_id for a in purges.values()}
+    told = set(
+        PurgeNoticeItem.objects.filter(action__in=[a.pk for a in purges.values()]).values_list("action", "account")
+    )
+    pending: dict[int, list[tuple[EnforcementAction, int]]] = {}
+    for removed_by, writer_id, edges in (
+        Follow.objects.filter(removed_by__in=list(purges), is_active=False)
+        .values("removed_by", "followee")
+        .annotate(n=Count("id"))
+        .values_list("removed_by", "followee", "n")
+    ):
+        action = purges[removed_by]
+        if writer_id in purged_accounts or (action.pk, writer_id) in told:
+            continue
+        pending.setdefault(writer_id, []).append((action, edges))
+    if not pending:
+        return []
+    queued = EnforcementAction.objects.filter(outcome=Outcome.FOLLOWERS_PURGE, status="approved").values("account")
+    waiting = set(
+        Follow.objects.filter(followee__in=list(pending), is_active=True, follower__in=queued).values_list(
+            "followee", flat=True
+        )
+    )
+    notices = []
+    for writer_id, items in sorted(pending.items()):
+        latest = max(a.applied_at for a, _ in items)
+        if writer_id in waiting or latest > now - settle:
+            continue
+        notice = _tell_writer_followers_removed(Account.objects.get(pk=writer_id), items, now=now)
+        if notice is not None:
+            notices.append(notice)
+    return notices
+
+
+def _followers_removed_body(account, count: int, when, deadline, link: str) -> str:
+    return "\n\n".join(
+        [
+            f"Hello {account.display_name or '@' + account.handle},",
+            f"What changed: we removed {count:,} follower{'s' if count != 1 else ''} from your account "
+            f"@{account.handle} on {when:%-d %B %Y}, so your follower count went down by {count:,}.",
+            "Why: those follows came from accounts we found to be fake or automated (follow spam, engagement "
+            "rings). Follows from such accounts no longer count. This notice is not about anything you did.",
+            "How to appeal: if you think some of them were real readers, tell us until "
+            f"{deadline:%-d %B %Y} at\n{link}\nChoose “My followers dropped”. You do not need to sign in. "
+            "A person who took no part in the removal will look at each account again.",
+        ]
+    )
+
+
+def _tell_writer_followers_removed(account, items: list[tuple[EnforcementAction, int]], *, now) -> Notice | None:
+    from cases import jobs
+    from moderation.models import Account
+
+    with transaction.atomic():
+        Account.objects.select_for_update().filter(pk=account.pk).first()
+        told = set(
+            PurgeNoticeItem.objects.filter(account=account, action__in=[a.pk for a, _ in items]).values_list(
+                "action", flat=True
+            )
+        )
+        items = [(a, n) for a, n in items if a.pk not in told]
+        if not items:
+            return None
+        count = sum(n for _, n in items)
+        first = min((a for a, _ in items), key=lambda a: a.pk)
+        deadline = now + appeal_window()
+        notice = Notice(
+            case=first.case,
+            recipient_kind=Notice.Recipient.WRITER,
+            account=account,
+            email=account.email,
+            subject=FOLLOWERS_REMOVED_SUBJECT,
+            body="(written below)",
+            automated_detection=any(a.case.automated_origin for a, _ in items),
+            appeal_deadline=deadline,
+            sent_at=now,
+        )
+        notice.full_clean(validate_constraints=False)
+        notice.save()
+        notice.body = _followers_removed_body(
+            account, count, max(a.applied_at for a, _ in items), deadline, appeal_link(notice)
+        )
+        notice.save(update_fields=["body"])
+        PurgeNoticeItem.objects.bulk_create(
+            [PurgeNoticeItem(notice=notice, action=a, account=account, edges=n) for a, n in items]
+        )
+        record_event(
+            actor=None,
+            verb="notice.followers_removed_sent",
+            target=notice,
+            after={"followers_removed": count, "purges": sorted(a.pk for a, _ in items), "email": bool(account.email)},
+            case_ref=first.case_id,
+        )
+        if account.email:
+            enqueue(jobs.send_notice_job, notice.pk)
     return notice

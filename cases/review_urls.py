@@ -55,6 +55,7 @@ urlpatterns = [
     path("case/<int:pk>/assign/", _case(views.assign, permissions.can_assign), name="assign"),
     path("approvals/", _v(views.approvals, permissions.can_approve_any), name="approvals"),
     path("decision/<int:pk>/approve/", _decision(views.approve, permissions.can_approve_any), name="approve"),
+    path("approvals/approve/", _v(views.approve_many, permissions.can_approve_any), name="approve_many"),
     path("decision/<int:pk>/reject/", _decision(views.reject, permissions.can_approve_any), name="reject"),
     path("bulk/", _v(views.bulk), name="bulk"),
     path("case/<int:pk>/evidence/", _case(evidence_views.request_evidence), name="request_evidence"),

@@ -269,6 +269,40 @@ def approve(request, pk: int):
 
 
 @require_POST
+def approve_many(request):
+    """Step one shows what each selected decision will do; step two (confirm) approves
+    each one through the single approval service, so each is audited and checked."""
+    from cases.selectors.approvals import approval_previews
+    from cases.services.approvals import approve_decisions
+
+    if not request.user.has_perm("cases.approve_severe"):
+        raise PermissionDenied
+    waiting = decisions_awaiting_approval()
+    if request.POST.get("all"):
+        chosen = [d for d in waiting if d.decided_by_id != request.user.pk]
+    else:
+        ids = {int(i) for i in request.POST.getlist("decision") if i.isdigit()}
+        chosen = [d for d in waiting if d.pk in ids]
+    if not chosen:
+        messages.error(request, "Select at least one decision to approve.")
+        return redirect("review:approvals")
+    if not request.POST.get("confirm"):
+        context = {
+            **_admin_context(request, f"Approve {len(chosen)} decision(s)?"),
+            "previews": approval_previews(chosen, approver=request.user),
+        }
+        return render(request, "admin/cases/review/approve_many.html", context)
+    result = approve_decisions(decisions=chosen, approver=request.user)
+    if result.approved:
+        messages.success(
+            request, f"Approved {len(result.approved)} decision(s); their actions are being applied and notices sent."
+        )
+    for _, why in result.refused:
+        messages.error(request, why)
+    return redirect("review:approvals")
+
+
+@require_POST
 def reject(request, pk: int):
     decision = get_object_or_404(Decision, pk=pk)
     form = RejectForm(request.POST)

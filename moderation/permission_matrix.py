@@ -159,6 +159,7 @@ ROWS: list[Row] = [
     ),
     Row("admin/review/approvals/", get={SENIOR, SUPERUSER}, post={SENIOR, SUPERUSER}),
     Row("admin/review/decision/<int:pk>/approve/", get=NOBODY, post={SENIOR, SUPERUSER}, args={"pk": "decision"}),
+    Row("admin/review/approvals/approve/", get=NOBODY, post={SENIOR, SUPERUSER}, note="many at once, each audited"),
     Row("admin/review/decision/<int:pk>/reject/", get=NOBODY, post={SENIOR, SUPERUSER}, args={"pk": "decision"}),
     Row("admin/review/bulk/", get=REVIEWERS, post=REVIEWERS),
     # Supervision (staff views)
@@ -181,6 +182,14 @@ ROWS: list[Row] = [
     ),
     Row("admin/supervision/recall/", get=SUPERVISION, post=SUPERVISION),
     Row("admin/supervision/recall/runs/<int:pk>/", get=SUPERVISION, post=SUPERVISION, args={"pk": "recall"}),
+    Row("admin/supervision/recall/runs/<int:pk>/resume/", get=NOBODY, post=SUPERVISION, args={"pk": "recall"}),
+    Row(
+        "admin/supervision/recall/plans/<int:pk>/",
+        get=SUPERVISION,
+        post=SUPERVISION,
+        args={"pk": "recall"},
+        note="a draft plan: then only the supervisor who drafted it",
+    ),
     Row("admin/supervision/recall/<str:name>/<str:version>/", get=SUPERVISION, post=SUPERVISION),
     Row("admin/supervision/transparency/", get=SUPERVISION, post=SUPERVISION),
     Row("admin/supervision/transparency.csv", get=SUPERVISION, post=SUPERVISION),

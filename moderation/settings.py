@@ -235,6 +235,8 @@ MODERATION = {
     "SHOW_LESS_THRESHOLD": int(os.environ.get("SHOW_LESS_THRESHOLD", "5")),
     "FOUR_EYES_FOLLOWER_THRESHOLD": int(os.environ.get("FOUR_EYES_FOLLOWER_THRESHOLD", "10000")),
     "APPEAL_WINDOW_DAYS": int(os.environ.get("APPEAL_WINDOW_DAYS", "183")),
+    # Writers a wave of purges lowered are told this long after its last purge (0 when jobs run inline).
+    "PURGE_NOTICE_SETTLE_SECONDS": int(os.environ.get("PURGE_NOTICE_SETTLE_SECONDS", "120")),
     "SIGNAL_BATCH_LIMIT": 1000,
     "SIGNAL_PAYLOAD_MAX_BYTES": 64 * 1024,
     "REASON_MAX_CHARS": 2000,

@@ -10,6 +10,8 @@ SUPERVISION_VERBS = {
     "qa.golden_mixed_in": "{actor} mixed {target} into the QA queue",
     "qa.reviewed": "{actor} gave a blind second decision on {target}",
     "qa.settled": "{actor} settled the QA disagreement on {target}: {reason}",
+    "recall.drafted": "{actor} drafted a plan for the {target}",
+    "recall.resumed": "{actor} resumed the {target}",
     "recall.started": "{actor} started the {target}: {reason}",
     "recall.running": "{actor}'s {target} is running",
     "case.requeued_for_review": "{actor} sent {target} back to its queue for a fresh human decision: {reason}",

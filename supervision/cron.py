@@ -9,10 +9,10 @@ to overlap and re-run.
 from django.conf import settings
 from rq import cron
 
-from appeals.jobs import check_restorations
-from cases.jobs import drain_outbox_job, refresh_urgent_priorities_job
+from appeals.jobs import check_restorations, resume_follower_restorations_job
+from cases.jobs import drain_outbox_job, notify_purge_lowered_writers_job, refresh_urgent_priorities_job
 from moderation.audit_sequencer import integrate_audit_log_job
-from supervision.jobs import sample_for_qa_job
+from supervision.jobs import resume_stalled_recalls_job, sample_for_qa_job
 
 # Chains committed audit events and signs a head; its own queue so a long job never delays it.
 cron.register(
@@ -25,3 +25,6 @@ cron.register(drain_outbox_job, "enforcement", interval=60, name="drain-outbox")
 cron.register(check_restorations, "restoration", interval=60, name="check-restorations")
 cron.register(refresh_urgent_priorities_job, "default", interval=15 * 60, name="refresh-urgent-priorities")
 cron.register(sample_for_qa_job, "default", interval=10 * 60, name="sample-for-qa")
+cron.register(notify_purge_lowered_writers_job, "default", interval=60, name="notify-purge-lowered-writers")
+cron.register(resume_follower_restorations_job, "restoration", interval=60, name="resume-follower-restorations")
+cron.register(resume_stalled_recalls_job, "default", interval=5 * 60, name="resume-stalled-recalls")

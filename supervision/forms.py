@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from moderation.models import Outcome, Policy
-from supervision.models import RecallMode, Settlement
+from supervision.models import RecallMode, RecallSelection, Settlement
 from supervision.selectors import Period
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -86,8 +86,18 @@ class SettleForm(forms.Form):
         return cleaned
 
 
-class RecallForm(forms.Form):
+class RecallPlanForm(forms.Form):
     mode = forms.ChoiceField(choices=RecallMode.choices, widget=forms.RadioSelect, label="What to do")
+    selection = forms.ChoiceField(
+        choices=RecallSelection.choices,
+        widget=forms.RadioSelect,
+        initial=RecallSelection.DISPUTED,
+        label="Start the plan from",
+        help_text="You can tick and untick cases and actions on every page of the plan afterwards.",
+    )
+
+
+class RecallConfirmForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label="Reason (internal, goes to the audit log)"
     )
@@ -97,18 +107,19 @@ class RecallForm(forms.Form):
         max_length=2000,
         label="What writers read (reverse mode)",
     )
-    fingerprint_requeue = forms.CharField(widget=forms.HiddenInput)
-    fingerprint_reverse = forms.CharField(widget=forms.HiddenInput)
-    confirm = forms.BooleanField(label="I checked the listing above; act on exactly these cases and actions")
+    fingerprint = forms.CharField(widget=forms.HiddenInput)
+    confirm = forms.BooleanField(label="I checked the plan; act on exactly these cases and actions")
+
+    def __init__(self, *args, mode: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.mode = mode
+        if mode != RecallMode.REVERSE:
+            del self.fields["writer_statement"]
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("mode") == RecallMode.REVERSE and not (cleaned.get("writer_statement") or "").strip():
+        if self.mode == RecallMode.REVERSE and not (cleaned.get("writer_statement") or "").strip():
             self.add_error("writer_statement", "Write what the writers will read in their notice.")
         if not (cleaned.get("reason") or "").strip() and "reason" not in self.errors:
             self.add_error("reason", "Give the reason for the recall.")
         return cleaned
-
-    @property
-    def fingerprint(self) -> str:
-        return self.cleaned_data[f"fingerprint_{self.cleaned_data['mode']}"]

@@ -13,6 +13,13 @@ def run_detector_recall_job(recall_id: int) -> None:
     run_detector_recall(recall_id=recall_id)
 
 
+def resume_stalled_recalls_job() -> int:
+    """Periodic (supervision/cron.py): recalls whose worker died carry on."""
+    from supervision.services import resume_stalled_recalls
+
+    return len(resume_stalled_recalls())
+
+
 def sample_for_qa_job(since_hours: int = 48) -> int:
     """Schedule every few minutes (cron or rq-scheduler); safe to overlap and re-run."""
     from supervision.services import sample_recent_decisions

@@ -182,15 +182,23 @@ class RecallMode(models.TextChoices):
 
 
 class RecallStatus(models.TextChoices):
+    DRAFT = "draft", "Draft plan"
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
 
 
+class RecallSelection(models.TextChoices):
+    ALL = "all", "Everything the version touched"
+    DISPUTED = "disputed", "Only what was overturned on appeal, judged genuine or wrong on re-review, or disputed in QA"
+    NONE = "none", "Nothing yet: I pick by hand"
+
+
 class DetectorRecall(models.Model):
-    """A supervisor's recall of one detector version. The targets are frozen from the dry
-    run the supervisor confirmed, so the real run touches exactly what was listed."""
+    """A supervisor's recall of one detector version. It starts as a draft plan (the
+    supervisor's selection, kept here across the dry run's pages); confirming freezes the
+    targets, so the real run touches exactly what the plan listed."""
 
     detector_name = models.CharField(max_length=100)
     detector_version = models.CharField(max_length=50)
@@ -201,6 +209,11 @@ class DetectorRecall(models.Model):
     status = models.CharField(max_length=10, choices=RecallStatus.choices, default=RecallStatus.QUEUED)
     case_ids = models.JSONField(default=list, blank=True, help_text="Cases to re-queue (requeue mode).")
     action_ids = models.JSONField(default=list, blank=True, help_text="Applied actions to reverse (reverse mode).")
+    selection = models.CharField(max_length=10, choices=RecallSelection.choices, default=RecallSelection.ALL)
+    picked_ids = models.JSONField(
+        default=list, blank=True, help_text="Draft: the actions (reverse) or cases (re-queue) the supervisor picked."
+    )
+    last_progress_at = models.DateTimeField(null=True, blank=True, help_text="Last finished batch; stalls show here.")
     progress_total = models.PositiveIntegerField(default=0)
     progress_done = models.PositiveIntegerField(default=0)
     skipped = models.JSONField(default=list, blank=True, help_text="Targets left alone, with why.")
@@ -213,9 +226,15 @@ class DetectorRecall(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(progress_done__lte=F("progress_total")), name="recall_progress_bounded"),
-            models.CheckConstraint(condition=~Q(reason=""), name="recall_has_reason"),
+            models.CheckConstraint(condition=Q(status="draft") | ~Q(reason=""), name="recall_has_reason"),
             models.CheckConstraint(
-                condition=~Q(mode="reverse") | ~Q(writer_statement=""), name="recall_reverse_has_statement"
+                condition=Q(status="draft") | ~Q(mode="reverse") | ~Q(writer_statement=""),
+                name="recall_reverse_has_statement",
+            ),
+            models.UniqueConstraint(
+                fields=["requested_by", "detector_name", "detector_version"],
+                condition=Q(status="draft"),
+                name="recall_one_draft_per_supervisor",
             ),
         ]
         indexes = [models.Index(fields=["detector_name", "detector_version"], name="recall_detector_idx")]

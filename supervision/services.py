@@ -15,7 +15,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from cases.models import Case, CaseStatus, Decision, EnforcementAction, ReversalCause, VerdictSource
+from cases.models import Case, Decision, EnforcementAction, ReversalCause, VerdictSource
+from cases.services.requeue import REQUEUE_TRANSITIONS, RequeueRefused, requeue_case  # noqa: F401
 from cases.services.verdicts import current_verdicts, revise_verdicts
 from moderation.audit import record_event, verify_chain
 from moderation.audit_sequencer import AuditLogTampered, run_sequencer
@@ -33,6 +34,7 @@ from supervision.models import (
     QASamplingRule,
     QAStatus,
     RecallMode,
+    RecallSelection,
     RecallStatus,
     Settlement,
 )
@@ -43,11 +45,11 @@ QA_TRANSITIONS = {
     QAStatus.DISAGREED: {QAStatus.SETTLED},
 }
 RECALL_TRANSITIONS = {
+    RecallStatus.DRAFT: {RecallStatus.QUEUED},
     RecallStatus.QUEUED: {RecallStatus.RUNNING, RecallStatus.FAILED},
     RecallStatus.RUNNING: {RecallStatus.DONE, RecallStatus.FAILED},
     RecallStatus.FAILED: {RecallStatus.RUNNING},
 }
-REQUEUE_TRANSITIONS = {CaseStatus.DECIDED: {CaseStatus.OPEN}, CaseStatus.DISMISSED: {CaseStatus.OPEN}}
 
 
 class RecallListingChanged(Exception):
@@ -421,44 +423,129 @@ def settle_qa_disagreement(
 # --- re-queueing for fresh human review ---------------------------------------------------------
 
 
-class RequeueRefused(Exception):
-    pass
-
-
-def requeue_case(*, case: Case, actor, reason: str, now: datetime | None = None) -> Case:
-    """Send a closed case back to its queue for a fresh human decision: status open,
-    nobody holding it, a new SLA clock. The actions already applied stay until the new
-    decision (or an explicit reversal) changes them."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        case = Case.objects.select_for_update().select_related("queue").get(pk=case.pk)
-        if case.status not in REQUEUE_TRANSITIONS:
-            raise RequeueRefused(f"Case #{case.pk} is {case.get_status_display().lower()}, not closed.")
-        clash = (
-            Case.objects.filter(account_id=case.account_id, story_id=case.story_id, policy_family=case.policy_family)
-            .exclude(pk=case.pk)
-            .exclude(status__in=REQUEUE_TRANSITIONS)
-        )
-        if clash.exists():
-            raise RequeueRefused(f"Case #{case.pk}: another open case on the same subject is already in review.")
-        return transition(
-            case,
-            to=CaseStatus.OPEN,
-            allowed=REQUEUE_TRANSITIONS,
-            actor=actor,
-            verb="case.requeued_for_review",
-            reason=reason,
-            extra_updates={
-                "assignee": None,
-                "claim_expires_at": None,
-                "decided_at": None,
-                "sla_due_at": now + case.queue.sla,
-            },
-            case_ref=case.pk,
-        )
+# `requeue_case` and `RequeueRefused` live in cases.services.requeue (appeals use them
+# too); imported above so callers of this module keep working.
 
 
 # --- detector recall --------------------------------------------------------------------------
+
+
+def _check_recaller(actor) -> None:
+    if not permissions.can_recall_detector(actor):
+        raise PermissionDenied("Only a supervisor may recall a detector.")
+
+
+def draft_detector_recall(
+    *, actor, name: str, version: str, mode: str, selection: str, now: datetime | None = None
+) -> DetectorRecall:
+    """Start (or restart) the supervisor's draft plan for one detector version: the mode
+    and the picks the selection implies (everything, only the disputed, or nothing), which
+    the supervisor then adjusts page by page. Changes nothing on the platform."""
+    from supervision import recall_plans
+
+    _check_recaller(actor)
+    if mode not in RecallMode.values:
+        raise ValidationError({"mode": "Choose re-queue or reverse."})
+    if selection not in RecallSelection.values:
+        raise ValidationError({"selection": "Choose what to start the plan from."})
+    picks = recall_plans.selection_ids(name=name, version=version, mode=mode, selection=selection)
+    with transaction.atomic():
+        recall = (
+            DetectorRecall.objects.select_for_update()
+            .filter(requested_by=actor, detector_name=name, detector_version=version, status=RecallStatus.DRAFT)
+            .first()
+        )
+        if recall is None:
+            recall = DetectorRecall(
+                detector_name=name,
+                detector_version=version,
+                requested_by=actor,
+                status=RecallStatus.DRAFT,
+                created_at=now or timezone.now(),
+            )
+        recall.mode = mode
+        recall.selection = selection
+        recall.picked_ids = picks
+        recall.full_clean(exclude=["reason"], validate_constraints=False)
+        recall.save()
+        record_event(
+            actor=actor,
+            verb="recall.drafted",
+            target=recall,
+            after={"detector": f"{name} {version}", "mode": mode, "selection": selection, "picked": len(picks)},
+        )
+    return recall
+
+
+def pick_recall_targets(*, recall: DetectorRecall, actor, shown_ids: Iterable[int], picked_ids: Iterable[int]):
+    """Save the checkboxes of one page of the draft: of the ids shown on that page, the
+    ticked ones are in the plan and the others are not; other pages keep their picks."""
+    from supervision import recall_plans
+
+    _check_recaller(actor)
+    with transaction.atomic():
+        recall = DetectorRecall.objects.select_for_update().get(pk=recall.pk)
+        if recall.status != RecallStatus.DRAFT or recall.requested_by_id != actor.pk:
+            raise PermissionDenied("Only the supervisor's own draft plan can be changed.")
+        shown = set(shown_ids)
+        eligible = set(
+            recall_plans.eligible_ids(name=recall.detector_name, version=recall.detector_version, mode=recall.mode)
+        )
+        ticked = set(picked_ids) & shown & eligible
+        recall.picked_ids = sorted((set(recall.picked_ids) - shown) | ticked)
+        recall.save(update_fields=["picked_ids"])
+    return recall
+
+
+def confirm_detector_recall(
+    *, recall: DetectorRecall, actor, reason: str, writer_statement: str = "", fingerprint: str
+) -> DetectorRecall:
+    """Freeze the draft's targets as the supervisor saw them and start the job. If what
+    the plan resolves to changed since (new decisions, reversals), refuse: the
+    supervisor confirms again on the new plan."""
+    from supervision import recall_plans
+
+    _check_recaller(actor)
+    reason = (reason or "").strip()
+    writer_statement = (writer_statement or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for the recall."})
+    with transaction.atomic():
+        recall = DetectorRecall.objects.select_for_update().get(pk=recall.pk)
+        if recall.status != RecallStatus.DRAFT or recall.requested_by_id != actor.pk:
+            raise PermissionDenied("Only the supervisor's own draft plan can be confirmed.")
+        if recall.mode == RecallMode.REVERSE and not writer_statement:
+            raise ValidationError({"writer_statement": "Write what the writers will read in their notice."})
+        targets = recall_plans.plan_targets(recall)
+        if targets.fingerprint != fingerprint:
+            raise RecallListingChanged("The cases and actions changed since your dry run. Review the new listing.")
+        if not targets.ids:
+            raise ValidationError({"confirm": "The plan is empty: pick at least one case or action."})
+        return _freeze(recall, actor=actor, targets=targets.ids, reason=reason, writer_statement=writer_statement)
+
+
+def _freeze(recall: DetectorRecall, *, actor, targets: list[int], reason: str, writer_statement: str):
+    from supervision import jobs
+
+    transition(
+        recall,
+        to=RecallStatus.QUEUED,
+        allowed=RECALL_TRANSITIONS,
+        actor=actor,
+        verb="recall.started",
+        reason=reason,
+        extra_updates={
+            "reason": reason,
+            "writer_statement": writer_statement if recall.mode == RecallMode.REVERSE else "",
+            "case_ids": targets if recall.mode == RecallMode.REQUEUE else [],
+            "action_ids": targets if recall.mode == RecallMode.REVERSE else [],
+            "progress_total": len(targets),
+            "progress_done": 0,
+            "picked_ids": [],
+        },
+    )
+    enqueue(jobs.run_detector_recall_job, recall.pk)
+    return recall
 
 
 def start_detector_recall(
@@ -472,69 +559,94 @@ def start_detector_recall(
     fingerprint: str,
     now: datetime | None = None,
 ) -> DetectorRecall:
-    """Freeze the targets the supervisor saw in the dry run and start the job. If the
-    listing changed since (new decisions, reversals), refuse: the supervisor confirms
-    again on the new listing."""
-    if not permissions.can_recall_detector(actor):
-        raise PermissionDenied("Only a supervisor may recall a detector.")
+    """Recall everything the version touched in one go (the "all" plan), frozen from the
+    listing the supervisor saw; refused if that listing changed since."""
+    _check_recaller(actor)
     if mode not in RecallMode.values:
         raise ValidationError({"mode": "Choose re-queue or reverse."})
     with transaction.atomic():
         listing = selectors.recall_listing(name=name, version=version)
         if listing.fingerprint(mode) != fingerprint:
             raise RecallListingChanged("The cases and actions changed since your dry run. Review the new listing.")
-        targets = listing.targets(mode)
-        recall = DetectorRecall(
-            detector_name=name,
-            detector_version=version,
-            mode=mode,
-            reason=(reason or "").strip(),
-            writer_statement=(writer_statement or "").strip() if mode == RecallMode.REVERSE else "",
-            requested_by=actor,
-            case_ids=targets if mode == RecallMode.REQUEUE else [],
-            action_ids=targets if mode == RecallMode.REVERSE else [],
-            progress_total=len(targets),
-            created_at=now or timezone.now(),
+        recall = draft_detector_recall(
+            actor=actor, name=name, version=version, mode=mode, selection=RecallSelection.ALL, now=now
         )
-        recall.full_clean()
-        recall.save()
+        from supervision import recall_plans
+
+        return _freeze(
+            recall,
+            actor=actor,
+            targets=recall_plans.plan_targets(recall).ids,
+            reason=(reason or "").strip(),
+            writer_statement=(writer_statement or "").strip(),
+        )
+
+
+def resume_detector_recall(*, recall: DetectorRecall, actor) -> DetectorRecall:
+    """A supervisor restarts a recall that failed or stalled (its worker died). Running
+    it again is safe: each batch is one transaction under the recall's row lock."""
+    from supervision import jobs
+
+    _check_recaller(actor)
+    with transaction.atomic():
+        recall = DetectorRecall.objects.select_for_update().get(pk=recall.pk)
+        if recall.status not in (RecallStatus.QUEUED, RecallStatus.RUNNING, RecallStatus.FAILED):
+            raise ValidationError(f"This recall is {recall.get_status_display().lower()}; there is nothing to resume.")
         record_event(
             actor=actor,
-            verb="recall.started",
+            verb="recall.resumed",
             target=recall,
-            after={
-                "detector": f"{name} {version}",
-                "mode": mode,
-                "cases": recall.case_ids,
-                "actions": recall.action_ids,
-            },
-            reason=recall.reason,
+            after={"status": recall.status, "progress_done": recall.progress_done},
         )
-        from supervision import jobs
-
         enqueue(jobs.run_detector_recall_job, recall.pk)
     return recall
 
 
-def run_detector_recall(*, recall_id: int, batch_size: int = RECALL_BATCH_SIZE) -> DetectorRecall:
-    """Job body. Works through the frozen targets in batches, one transaction each, so
-    progress shows and a crash resumes after the last finished batch."""
-    recall = DetectorRecall.objects.get(pk=recall_id)
-    if recall.status == RecallStatus.DONE:
-        return recall
-    transition(
-        recall,
-        to=RecallStatus.RUNNING,
-        allowed=RECALL_TRANSITIONS,
-        actor=recall.requested_by,
-        verb="recall.running",
-        extra_updates={"started_at": recall.started_at or timezone.now()},
+def resume_stalled_recalls(*, stall: timedelta = timedelta(minutes=10), now: datetime | None = None) -> list[int]:
+    """The periodic catch-up: recalls queued or running with no finished batch for
+    `stall` (a lost enqueue, a killed worker) are enqueued again."""
+    from supervision import jobs
+
+    now = now or timezone.now()
+    cutoff = now - stall
+    stalled = list(
+        DetectorRecall.objects.filter(
+            Q(status=RecallStatus.QUEUED, created_at__lte=cutoff)
+            | Q(status=RecallStatus.RUNNING, last_progress_at__lte=cutoff)
+            | Q(status=RecallStatus.RUNNING, last_progress_at__isnull=True, started_at__lte=cutoff)
+        ).values_list("pk", flat=True)
     )
-    targets = recall.case_ids if recall.mode == RecallMode.REQUEUE else recall.action_ids
+    for pk in stalled:
+        enqueue(jobs.run_detector_recall_job, pk)
+    return stalled
+
+
+def run_detector_recall(*, recall_id: int, batch_size: int | None = None) -> DetectorRecall:
+    """Job body. Works through the frozen targets in batches, each one transaction
+    holding the recall's row lock, so a second runner waits and then carries on where
+    the first stopped, and a run killed mid-batch leaves nothing of that batch behind.
+    Reverse-mode batches never split an account, so each account gets one notice."""
+    with transaction.atomic():
+        recall = DetectorRecall.objects.select_for_update().get(pk=recall_id)
+        if recall.status in (RecallStatus.QUEUED, RecallStatus.FAILED):
+            transition(
+                recall,
+                to=RecallStatus.RUNNING,
+                allowed=RECALL_TRANSITIONS,
+                actor=recall.requested_by,
+                verb="recall.running",
+                extra_updates={"started_at": recall.started_at or timezone.now(), "last_error": ""},
+            )
+        elif recall.status != RecallStatus.RUNNING:
+            return recall
     try:
-        while recall.progress_done < len(targets):
-            batch = targets[recall.progress_done : recall.progress_done + batch_size]
+        while True:
             with transaction.atomic():
+                recall = DetectorRecall.objects.select_for_update().get(pk=recall_id)
+                targets = recall.case_ids if recall.mode == RecallMode.REQUEUE else recall.action_ids
+                if recall.status != RecallStatus.RUNNING or recall.progress_done >= len(targets):
+                    break
+                batch = _next_batch(recall, targets, batch_size or RECALL_BATCH_SIZE)
                 skipped = (
                     _requeue_batch(recall, batch)
                     if recall.mode == RecallMode.REQUEUE
@@ -542,27 +654,53 @@ def run_detector_recall(*, recall_id: int, batch_size: int = RECALL_BATCH_SIZE) 
                 )
                 recall.progress_done += len(batch)
                 recall.skipped = [*recall.skipped, *skipped]
-                recall.save(update_fields=["progress_done", "skipped"])
+                recall.last_progress_at = timezone.now()
+                recall.save(update_fields=["progress_done", "skipped", "last_progress_at"])
     except Exception as exc:
-        transition(
+        with transaction.atomic():
+            transition(
+                recall,
+                to=RecallStatus.FAILED,
+                allowed=RECALL_TRANSITIONS,
+                actor=recall.requested_by,
+                verb="recall.failed",
+                reason=str(exc)[:500],
+                extra_updates={"last_error": str(exc)[:2000]},
+            )
+        raise
+    with transaction.atomic():
+        recall = DetectorRecall.objects.select_for_update().get(pk=recall_id)
+        if recall.status != RecallStatus.RUNNING:
+            return recall
+        return transition(
             recall,
-            to=RecallStatus.FAILED,
+            to=RecallStatus.DONE,
             allowed=RECALL_TRANSITIONS,
             actor=recall.requested_by,
-            verb="recall.failed",
-            reason=str(exc)[:500],
-            extra_updates={"last_error": str(exc)[:2000]},
+            verb="recall.finished",
+            reason=recall.reason,
+            extra_updates={"finished_at": timezone.now()},
         )
-        raise
-    return transition(
-        recall,
-        to=RecallStatus.DONE,
-        allowed=RECALL_TRANSITIONS,
-        actor=recall.requested_by,
-        verb="recall.finished",
-        reason=recall.reason,
-        extra_updates={"finished_at": timezone.now()},
-    )
+
+
+def _next_batch(recall: DetectorRecall, targets: list[int], size: int) -> list[int]:
+    """The next `size` targets, extended in reverse mode to the end of the last account's
+    actions (the frozen order groups each account's actions together)."""
+    start = recall.progress_done
+    end = min(start + size, len(targets))
+    if recall.mode != RecallMode.REVERSE:
+        return targets[start:end]
+    while end < len(targets):
+        window = targets[end - 1 : end + size]
+        accounts = dict(EnforcementAction.objects.filter(pk__in=window).values_list("pk", "account_id"))
+        last = accounts[targets[end - 1]]
+        extended = end
+        while extended < end - 1 + len(window) and accounts.get(targets[extended]) == last:
+            extended += 1
+        if extended == end:
+            break
+        end = extended
+    return targets[start:end]
 
 
 def _requeue_batch(recall: DetectorRecall, case_ids: list[int]) -> list[dict]:
@@ -579,7 +717,7 @@ def _requeue_batch(recall: DetectorRecall, case_ids: list[int]) -> list[dict]:
 def _reverse_batch(recall: DetectorRecall, action_ids: list[int]) -> list[dict]:
     from appeals.services import reverse_actions
 
-    actions = list(EnforcementAction.objects.filter(pk__in=action_ids).order_by("id"))
+    actions = list(EnforcementAction.objects.filter(pk__in=action_ids).order_by("account_id", "id"))
     skipped = [
         {"action": a.pk, "why": f"{a.get_status_display()}, no longer applied"}
         for a in actions
@@ -591,5 +729,6 @@ def _reverse_batch(recall: DetectorRecall, action_ids: list[int]) -> list[dict]:
         reason=f"Recall of {recall.detector_name} {recall.detector_version}: {recall.reason}",
         writer_statement=recall.writer_statement,
         cause=ReversalCause.RECALL,
+        notice_key=f"recall-{recall.pk}",
     )
     return skipped

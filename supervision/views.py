@@ -25,9 +25,9 @@ from moderation.audit_heads import head_sink
 from moderation.audit_sequencer import integration_status
 from moderation.claims import ClaimLost, held_by
 from moderation.models import Outcome
-from supervision import permissions, selectors, services
+from supervision import permissions, recall_plans, selectors, services
 from supervision.filters import AuditEventFilter, DecisionFilter
-from supervision.forms import PeriodForm, QAReviewForm, RecallForm, SettleForm
+from supervision.forms import PeriodForm, QAReviewForm, RecallConfirmForm, RecallPlanForm, SettleForm
 from supervision.models import AuditChainCheck, DetectorRecall, GoldenCase, QASample, QASamplingRule, RecallStatus
 
 PAGE_SIZE = 50
@@ -399,7 +399,8 @@ def recall_index(request):
         "admin/supervision/recall_index.html",
         {
             "versions": selectors.detector_versions(),
-            "recalls": DetectorRecall.objects.select_related("requested_by")[:20],
+            "recalls": DetectorRecall.objects.exclude(status=RecallStatus.DRAFT).select_related("requested_by")[:20],
+            "drafts": DetectorRecall.objects.filter(status=RecallStatus.DRAFT, requested_by=request.user),
         },
         title="Detector recall",
     )
@@ -407,54 +408,32 @@ def recall_index(request):
 
 @staff_page(permissions.can_recall_detector)
 def recall_detector(request, name: str, version: str):
-    listing = selectors.recall_listing(name=name, version=version)
-    initial = {
-        "fingerprint_requeue": listing.fingerprint("requeue"),
-        "fingerprint_reverse": listing.fingerprint("reverse"),
-    }
-    form = RecallForm(request.POST or None, initial=initial)
+    """The dry run: every case and action the version touched, page by page, with what
+    reviewers, appeals and QA said since. Changes nothing; the form starts a draft plan."""
+    form = RecallPlanForm(request.POST or None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            try:
-                recall = services.start_detector_recall(
-                    actor=request.user,
-                    name=name,
-                    version=version,
-                    mode=form.cleaned_data["mode"],
-                    reason=form.cleaned_data["reason"],
-                    writer_statement=form.cleaned_data["writer_statement"],
-                    fingerprint=form.fingerprint,
-                )
-            except services.RecallListingChanged as exc:
-                data = request.POST.copy()
-                for key, value in initial.items():
-                    data[key] = value
-                data.pop("confirm", None)
-                form = RecallForm(data, initial=initial)
-                form.is_valid()
-                form.add_error(None, str(exc))
-                status = 409
-            except ValidationError as exc:
-                form.add_error(None, "; ".join(exc.messages))
-                status = 400
-            else:
-                messages.success(request, f"Recall of {name} {version} started.")
-                return redirect("supervision:recall_status", pk=recall.pk)
-        else:
-            status = 400
-    cases = selectors.detector_cases(name=name, version=version)
-    actions = selectors.detector_actions(name=name, version=version)
+            recall = services.draft_detector_recall(
+                actor=request.user,
+                name=name,
+                version=version,
+                mode=form.cleaned_data["mode"],
+                selection=form.cleaned_data["selection"],
+            )
+            return redirect("supervision:recall_plan", pk=recall.pk)
+        status = 400
+    page, rows = recall_plans.recall_page(name=name, version=version, page=request.GET.get("page"))
     return _render(
         request,
         "admin/supervision/recall_detector.html",
         {
             "name": name,
             "version": version,
-            "listing": listing,
+            "listing": selectors.recall_listing(name=name, version=version),
             "form": form,
-            "cases": cases[:200],
-            "actions": actions[:200],
+            "page": page,
+            "rows": rows,
         },
         title=f"Recall {name} {version}",
         status=status,
@@ -462,14 +441,115 @@ def recall_detector(request, name: str, version: str):
 
 
 @staff_page(permissions.can_recall_detector)
+def recall_plan(request, pk: int):
+    """The supervisor's draft: the same pages with checkboxes kept server-side, and the
+    confirmation that freezes exactly what the plan lists."""
+    recall = get_object_or_404(DetectorRecall, pk=pk)
+    if recall.status != RecallStatus.DRAFT:
+        return redirect("supervision:recall_status", pk=recall.pk)
+    if recall.requested_by_id != request.user.pk:
+        raise PermissionDenied
+    page_number = request.POST.get("page") or request.GET.get("page")
+    confirm = RecallConfirmForm(None, mode=recall.mode)
+    status = 200
+    if request.method == "POST" and request.POST.get("op") == "pick":
+        services.pick_recall_targets(
+            recall=recall,
+            actor=request.user,
+            shown_ids=_ints(request.POST.getlist("shown")),
+            picked_ids=_ints(request.POST.getlist("pick")),
+        )
+        messages.success(request, "Selection on this page saved.")
+        goto = request.POST.get("goto") or page_number or 1
+        return redirect(f"{reverse('supervision:recall_plan', args=[recall.pk])}?page={goto}")
+    if request.method == "POST" and request.POST.get("op") == "confirm":
+        confirm = RecallConfirmForm(request.POST, mode=recall.mode)
+        status = 400
+        if confirm.is_valid():
+            try:
+                services.confirm_detector_recall(
+                    recall=recall,
+                    actor=request.user,
+                    reason=confirm.cleaned_data["reason"],
+                    writer_statement=confirm.cleaned_data.get("writer_statement", ""),
+                    fingerprint=confirm.cleaned_data["fingerprint"],
+                )
+            except services.RecallListingChanged as exc:
+                confirm.add_error(None, str(exc))
+                status = 409
+            except ValidationError as exc:
+                confirm.add_error(None, "; ".join(exc.messages))
+            else:
+                messages.success(request, f"Recall of {recall.detector_name} {recall.detector_version} started.")
+                return redirect("supervision:recall_status", pk=recall.pk)
+    recall.refresh_from_db()
+    targets = recall_plans.plan_targets(recall)
+    if confirm.is_bound:
+        confirm = _refingerprint(confirm, targets.fingerprint)
+    else:
+        confirm = RecallConfirmForm(None, mode=recall.mode, initial={"fingerprint": targets.fingerprint})
+    page, rows = recall_plans.recall_page(name=recall.detector_name, version=recall.detector_version, page=page_number)
+    return _render(
+        request,
+        "admin/supervision/recall_plan.html",
+        {
+            "recall": recall,
+            "picked": set(recall.picked_ids),
+            "targets": targets,
+            "confirm": confirm,
+            "page": page,
+            "rows": rows,
+            "reverse": recall.mode == "reverse",
+        },
+        title=f"Plan: recall {recall.detector_name} {recall.detector_version}",
+        status=status,
+    )
+
+
+def _refingerprint(form: RecallConfirmForm, fingerprint: str) -> RecallConfirmForm:
+    """Keep the supervisor's words and errors, but offer the plan as it stands now."""
+    data = form.data.copy()
+    data["fingerprint"] = fingerprint
+    data.pop("confirm", None)
+    errors = form.errors.copy()
+    fresh = RecallConfirmForm(data, mode=form.mode)
+    fresh.is_valid()
+    fresh._errors = errors
+    return fresh
+
+
+def _ints(values) -> list[int]:
+    return [int(v) for v in values if str(v).isdigit()]
+
+
+@staff_page(permissions.can_recall_detector)
 def recall_status(request, pk: int):
     recall = get_object_or_404(DetectorRecall.objects.select_related("requested_by"), pk=pk)
+    if recall.status == RecallStatus.DRAFT:
+        return redirect("supervision:recall_plan", pk=recall.pk)
     return _render(
         request,
         "admin/supervision/recall_status.html",
-        {"recall": recall, "running": recall.status in (RecallStatus.QUEUED, RecallStatus.RUNNING)},
+        {
+            "recall": recall,
+            "running": recall.status in (RecallStatus.QUEUED, RecallStatus.RUNNING),
+            "can_resume": recall.status in (RecallStatus.QUEUED, RecallStatus.RUNNING, RecallStatus.FAILED),
+        },
         title=str(recall),
     )
+
+
+@require_POST
+@staff_page(permissions.can_recall_detector)
+def recall_resume(request, pk: int):
+    recall = get_object_or_404(DetectorRecall, pk=pk)
+    try:
+        services.resume_detector_recall(recall=recall, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Recall resumed: it carries on from the last finished batch.")
+    return redirect("supervision:recall_status", pk=recall.pk)
 
 
 # --- transparency report --------------------------------------------------------------------------

@@ -53,7 +53,7 @@ def decisions_awaiting_approval() -> QuerySet[Decision]:
     return (
         Decision.objects.filter(needs_approval=True, approved_by__isnull=True, rejected_by__isnull=True)
         .select_related("case__account", "case__story", "case__queue", "policy", "decided_by")
-        .prefetch_related("actions")
+        .prefetch_related("actions__account", "actions__story")
         .order_by("decided_at")
     )
 

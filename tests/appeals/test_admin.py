@@ -64,10 +64,16 @@ def test_appeal_page_shows_case_decision_files_and_decides(client, run_on_commit
 
     bad = client.post(f"/admin/appeals/appeal/{appeal.pk}/change/", {"outcome": "overturned", "statement": ""})
     assert bad.status_code == 200 and "This field is required." in bad.content.decode()
+    choices = {"outcome": "overturned", "statement": "Restored; sorry.", "internal_note": "detector FP"}
+    step_one = client.post(f"/admin/appeals/appeal/{appeal.pk}/change/", choices)
+    plan = step_one.context["plan"]
+    assert step_one.status_code == 200 and [a["id"] for a in plan.own_actions] == [action.pk]
+    story.refresh_from_db()
+    assert not story.is_paywalled  # the first step changes nothing
     with run_on_commit():
         done = client.post(
             f"/admin/appeals/appeal/{appeal.pk}/change/",
-            {"outcome": "overturned", "statement": "Restored; sorry.", "internal_note": "detector FP"},
+            {**choices, "plan_fingerprint": plan.fingerprint, "confirm": "1"},
         )
     assert done.status_code == 302
     appeal.refresh_from_db()
@@ -116,3 +122,89 @@ def test_writers_and_moderators_cannot_open_the_queue(client):
 
     client.force_login(moderator())
     assert client.get("/admin/appeals/appeal/").status_code == 403
+
+
+def _follower_appeal_page(client, writer, **purge_kw):
+    purge = purge_followers_of(writer, **purge_kw)
+    appeal = services.file_appeal(
+        account=writer,
+        action=None,
+        followers_dropped_on=timezone.localdate(),
+        writer_statement=STATEMENT,
+        contact_email=writer.email,
+    )
+    reviewer = appeals_reviewer()
+    client.force_login(reviewer)
+    client.post(f"/admin/appeals/appeal/{appeal.pk}/claim/")
+    return purge, appeal
+
+
+def test_the_confirmation_step_says_exactly_what_each_choice_changes_before_anything_does(
+    client, writer, run_on_commit
+):
+    from cases.models import Case
+    from moderation.models import Follow
+
+    purge, appeal = _follower_appeal_page(client, writer, genuine=2, fake=1, extra_edges=3)
+    requeued, reinstated = purge.genuine
+    fake = purge.fake[0]
+    reviews = dict(appeal.follower_reviews.values_list("follower_id", "pk"))
+    choices = {
+        "outcome": "partially_overturned",
+        "followers_to_reinstate": [reviews[requeued.pk], reviews[reinstated.pk]],
+        "reverse_followers": [reviews[reinstated.pk]],
+        "statement": "Two of the removed accounts are real readers; their follows are back.",
+    }
+    before = list(Follow.objects.order_by("id").values_list("id", "is_active"))
+    response = client.post(f"/admin/appeals/appeal/{appeal.pk}/change/", choices)
+    assert response.status_code == 200
+    assert list(Follow.objects.order_by("id").values_list("id", "is_active")) == before
+    assert Appeal.objects.get(pk=appeal.pk).status == AppealStatus.IN_REVIEW
+    html = response.content.decode()
+    plan = response.context["plan"]
+    assert [(r["account"], r["edges"]) for r in plan.restore] == sorted([(requeued.handle, 1), (reinstated.handle, 1)])
+    requeue_case = purge.purge_actions[requeued.pk].case_id
+    assert [(r["account"], r["case"], r["state"]) for r in plan.requeue] == [(requeued.handle, requeue_case, "requeue")]
+    [row] = plan.reinstate
+    assert row["account"] == reinstated.handle
+    assert sorted(a["id"] for a in row["actions"]) == sorted(
+        [purge.purge_actions[reinstated.pk].pk, purge.suspensions[reinstated.pk].pk]
+    )
+    assert [r["account"] for r in plan.keep] == [fake.handle]
+    assert f"@{requeued.handle} → @{writer.handle}: 1 follow restored" in html
+    assert f"case #{requeue_case} re-queued for a fresh human decision" in html
+    assert "4 follows back to 4 accounts" in html  # the reinstated account's own purge, in full
+    assert f"@{fake.handle}" in html.split('id="plan-keep"')[1]
+    assert 'id="confirm-decision"' in html
+
+    with run_on_commit():
+        done = client.post(
+            f"/admin/appeals/appeal/{appeal.pk}/change/",
+            {**choices, "plan_fingerprint": plan.fingerprint, "confirm": "1"},
+        )
+    assert done.status_code == 302
+    assert Case.objects.get(pk=requeue_case).status == "open"
+    reinstated.refresh_from_db()
+    fake.refresh_from_db()
+    assert (reinstated.status, fake.status) == ("active", "suspended")
+
+
+def test_a_plan_that_changed_since_it_was_shown_is_refused(client, writer):
+    from cases.services.requeue import requeue_case
+    from tests.factories import supervisor as make_supervisor
+
+    purge, appeal = _follower_appeal_page(client, writer, genuine=1, fake=1)
+    choices = {"outcome": "overturned", "statement": "Both are real readers, we were wrong."}
+    plan = client.post(f"/admin/appeals/appeal/{appeal.pk}/change/", choices).context["plan"]
+    # Meanwhile someone re-queues one of the cases: re-queueing it is no longer what happens.
+    from django.db import transaction
+
+    with transaction.atomic():
+        requeue_case(case=purge.purge_actions[purge.fake[0].pk].case, actor=make_supervisor(), reason="QA")
+    response = client.post(
+        f"/admin/appeals/appeal/{appeal.pk}/change/", {**choices, "plan_fingerprint": plan.fingerprint, "confirm": "1"}
+    )
+    assert response.status_code == 200
+    assert "has changed since you confirmed it" in response.content.decode()
+    assert "already open for review" in response.content.decode()
+    assert Appeal.objects.get(pk=appeal.pk).status == AppealStatus.IN_REVIEW

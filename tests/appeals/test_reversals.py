@@ -5,9 +5,9 @@ import pytest
 from django.utils import timezone
 
 from appeals import selectors, services
-from appeals.models import Appeal, AppealStatus
+from appeals.models import Appeal, AppealStatus, FollowerRestoration
 from cases.models import ActionStatus, Notice, OutboxEntry, OutboxOperation, ReversalCause
-from moderation.models import Account, Follow
+from moderation.models import Account, AuditEvent, Follow
 from moderation.platform import LocalPlatformAdapter
 from tests.appeals.factories import active_followers, applied_action, purge_followers_of
 from tests.factories import AccountFactory, FollowFactory, StoryFactory, appeals_reviewer, supervisor
@@ -100,70 +100,160 @@ def decide_followers(appeal, reviewer, run_on_commit, *, outcome, reinstate=()):
     return appeal
 
 
-def test_reinstating_genuine_followers_restores_all_their_edges_and_only_theirs(writer, reviewer, run_on_commit):
+def test_a_follower_appeal_restores_only_the_appellants_edges_from_the_genuine_accounts(
+    writer, reviewer, run_on_commit
+):
     purge = purge_followers_of(writer, genuine=2, fake=2, extra_edges=3)
     unrelated = FollowFactory(followee=writer)  # never purged: must stay as it is
-    appeal = follower_appeal(writer)
+    others_before = {a: active_followers(a) for a in [purge.bystander]}
     appeal = decide_followers(
-        appeal, reviewer, run_on_commit, outcome=AppealStatus.PARTIALLY_OVERTURNED, reinstate=purge.genuine
+        follower_appeal(writer),
+        reviewer,
+        run_on_commit,
+        outcome=AppealStatus.PARTIALLY_OVERTURNED,
+        reinstate=purge.genuine,
     )
     genuine_ids = {f.pk for f in purge.genuine}
     fake_ids = {f.pk for f in purge.fake}
     assert active_followers(writer) == genuine_ids | {unrelated.follower_id}
-    # Every edge the genuine accounts lost comes back, not only the ones to the appellant.
-    assert genuine_ids <= active_followers(purge.bystander)
-    assert not fake_ids & active_followers(purge.bystander)
-    assert not Follow.objects.filter(follower__in=genuine_ids, is_active=False).exists()
+    # Other writers' edges from the same accounts stay removed: the appeal was not theirs.
+    assert active_followers(purge.bystander) == others_before[purge.bystander] == set()
+    assert Follow.objects.filter(follower__in=genuine_ids, is_active=False).count() == 2 * 3
     assert Follow.objects.filter(follower__in=fake_ids, is_active=True).count() == 0
-    for f in purge.genuine:
+    for f in purge.genuine + purge.fake:
         f.refresh_from_db()
-        assert f.status == "active"
-        assert purge.purge_actions[f.pk].__class__.objects.get(pk=purge.purge_actions[f.pk].pk).reversal_cause == (
-            ReversalCause.APPEAL
-        )
-    for f in purge.fake:
-        f.refresh_from_db()
-        assert f.status == "suspended"
+        assert f.status == "suspended"  # nobody's own suspension is lifted silently
+        purge.purge_actions[f.pk].refresh_from_db()
+        purge.suspensions[f.pk].refresh_from_db()
+        assert purge.purge_actions[f.pk].status == purge.suspensions[f.pk].status == ActionStatus.APPLIED
     writer.refresh_from_db()
     purge.bystander.refresh_from_db()
-    # Counts were 4 before the purge, 0 after it; the two genuine followers count again.
-    assert writer.follower_count == 2
-    assert purge.bystander.follower_count == 2
+    assert (writer.follower_count, purge.bystander.follower_count) == (2, 0)
     assert appeal.status == AppealStatus.PARTIALLY_OVERTURNED
-    verdicts = dict(appeal.follower_reviews.values_list("follower_id", "verdict"))
-    assert verdicts == {**dict.fromkeys(genuine_ids, "reinstate"), **dict.fromkeys(fake_ids, "keep_purged")}
+    reviews = {r.follower_id: (r.verdict, r.consequence) for r in appeal.follower_reviews.all()}
+    assert reviews == {
+        **dict.fromkeys(genuine_ids, ("reinstate", "requeue")),
+        **dict.fromkeys(fake_ids, ("keep_purged", "")),
+    }
+    restorations = list(appeal.restorations.order_by("follower_id"))
+    assert [(r.follower_id, r.status, r.progress_done) for r in restorations] == [
+        (f, "done", 1) for f in sorted(genuine_ids)
+    ]
+    assert selectors.writer_status(appeal).restored == ["2 followers restored"]
+    assert appeal.restored_summary["followers"]["restored"] == 2
+
+
+def test_judging_a_follower_genuine_sends_its_own_case_back_to_review(writer, reviewer, run_on_commit):
+    from cases.models import Case
+
+    purge = purge_followers_of(writer, genuine=1, fake=1)
+    genuine = purge.genuine[0]
+    appeal = decide_followers(
+        follower_appeal(writer), reviewer, run_on_commit, outcome=AppealStatus.PARTIALLY_OVERTURNED, reinstate=[genuine]
+    )
+    genuine_case = purge.purge_actions[genuine.pk].case
+    fake_case = purge.purge_actions[purge.fake[0].pk].case
+    statuses = dict(Case.objects.filter(pk__in=[genuine_case.pk, fake_case.pk]).values_list("pk", "status"))
+    assert statuses == {genuine_case.pk: "open", fake_case.pk: "decided"}
+    event = AuditEvent.objects.get(verb="case.requeued_for_review")
+    assert (event.case_ref, event.actor) == (genuine_case.pk, reviewer)
+    assert f"@{genuine.handle} judged a genuine reader" in event.reason
+    assert appeal.restored_summary["requeued_case_ids"] == [genuine_case.pk]
+    # No notice to the re-queued account yet: nothing about it changed.
+    assert not Notice.objects.filter(account=genuine).exists()
+
+
+def test_reversing_a_genuine_followers_own_actions_touches_exactly_that_account(writer, reviewer, run_on_commit):
+    purge = purge_followers_of(writer, genuine=2, fake=1, extra_edges=3)
+    chosen, other_genuine = purge.genuine
+    appeal = follower_appeal(writer)
+    services.claim_next_appeal(user=reviewer)
+    reviews = dict(appeal.follower_reviews.values_list("follower_id", "pk"))
+    with run_on_commit():
+        services.decide_appeal(
+            appeal=appeal,
+            actor=reviewer,
+            outcome=AppealStatus.PARTIALLY_OVERTURNED,
+            statement="Two of them are real readers.",
+            followers_to_reinstate=[reviews[chosen.pk], reviews[other_genuine.pk]],
+            reverse_followers=[reviews[chosen.pk]],
+        )
+    appeal.refresh_from_db()
+    chosen.refresh_from_db()
+    other_genuine.refresh_from_db()
+    assert chosen.status == "active"
+    assert other_genuine.status == "suspended"
+    # The chosen account's follows come back everywhere; the other genuine one only to the appellant.
+    assert Follow.objects.filter(follower=chosen, is_active=False).count() == 0
+    assert set(Follow.objects.filter(follower=other_genuine, is_active=True).values_list("followee", flat=True)) == {
+        writer.pk
+    }
+    for action in (purge.purge_actions[chosen.pk], purge.suspensions[chosen.pk]):
+        action.refresh_from_db()
+        assert (action.status, action.reversal_cause) == (ActionStatus.REVERSED, ReversalCause.APPEAL)
+    for f in [other_genuine, *purge.fake]:
+        for action in (purge.purge_actions[f.pk], purge.suspensions[f.pk]):
+            action.refresh_from_db()
+            assert action.status == ActionStatus.APPLIED
+    notice = Notice.objects.get(account=chosen)
+    assert notice.key == f"appeal-{appeal.pk}-reinstated-{chosen.pk}"
+    assert "Account suspension lifted" in notice.body and "Your follows restored" in notice.body
+    assert writer.handle not in notice.body  # never another writer's data
+    assert not Notice.objects.filter(account__in=[other_genuine, *purge.fake]).exists()
+    assert appeal.restored_summary["reinstated_account_ids"] == [chosen.pk]
+    # The writer's page speaks only of the writer's own followers.
     assert selectors.writer_status(appeal).restored == ["2 followers restored"]
 
 
-def test_full_overturn_of_a_follower_appeal_reinstates_everyone(writer, reviewer, run_on_commit):
-    purge = purge_followers_of(writer, genuine=1, fake=2)
-    appeal = decide_followers(follower_appeal(writer), reviewer, run_on_commit, outcome=AppealStatus.OVERTURNED)
-    assert active_followers(writer) == {f.pk for f in purge.genuine + purge.fake}
-    assert appeal.restored_summary["followers"]["restored"] == 3
-
-
-def test_upheld_follower_appeal_restores_nothing(writer, reviewer, run_on_commit):
-    purge_followers_of(writer, genuine=1, fake=1)
-    appeal = decide_followers(follower_appeal(writer), reviewer, run_on_commit, outcome=AppealStatus.UPHELD)
-    assert active_followers(writer) == set()
-    assert selectors.writer_status(appeal).restored == []
-
-
 def test_restoring_twice_has_the_effect_of_once(writer, reviewer, run_on_commit):
-    from cases.services.enforcement import request_reversal, reverse_action
-
     purge = purge_followers_of(writer, genuine=1, fake=0, extra_edges=3)
-    decide_followers(follower_appeal(writer), reviewer, run_on_commit, outcome=AppealStatus.OVERTURNED)
+    appeal = decide_followers(follower_appeal(writer), reviewer, run_on_commit, outcome=AppealStatus.OVERTURNED)
     counts = dict(Account.objects.values_list("pk", "follower_count"))
-    action = purge.purge_actions[purge.genuine[0].pk]
+    restoration = appeal.restorations.get()
+    FollowerRestoration.objects.filter(pk=restoration.pk).update(status="pending", done_at=None)
     with run_on_commit():
-        request_reversal(action=action, actor=reviewer, reason="again")
-        reverse_action(action_id=action.pk)
+        services.run_follower_restorations(appeal_id=appeal.pk)
     assert dict(Account.objects.values_list("pk", "follower_count")) == counts
-    assert OutboxEntry.objects.filter(action=action, operation=OutboxOperation.REVERSE).count() == 1
+    restoration.refresh_from_db()
+    assert (restoration.status, restoration.progress_done) == ("done", 1)
+    assert active_followers(writer) == {purge.genuine[0].pk}
 
 
-def test_restoration_resumes_after_a_crash_with_the_same_result(writer, reviewer, run_on_commit, monkeypatch):
+def test_an_edge_restoration_resumes_after_a_crash_with_exact_counts(writer, reviewer, run_on_commit, monkeypatch):
+    purge = purge_followers_of(writer, genuine=2, fake=0, extra_edges=2)
+    real_advance = services.RestorationProgress.advance
+    calls = {"n": 0}
+
+    def crash_on_second_restoration(self, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("worker killed")
+        return real_advance(self, **kw)
+
+    monkeypatch.setattr(services.RestorationProgress, "advance", crash_on_second_restoration)
+    # The job dies on the second follower (inline jobs log the error and carry on).
+    decide_followers(follower_appeal(writer), reviewer, run_on_commit, outcome=AppealStatus.OVERTURNED)
+    appeal = Appeal.objects.get()
+    assert appeal.status == AppealStatus.OVERTURNED
+    assert sorted(appeal.restorations.values_list("status", flat=True)) == ["done", "pending"]
+    status = selectors.writer_status(appeal)
+    assert status.restoring and status.restored == ["Restoring 2 followers"]
+    assert services.resume_follower_restorations(now=timezone.now() + timezone.timedelta(minutes=5)) == 1
+
+    monkeypatch.setattr(services.RestorationProgress, "advance", real_advance)
+    with run_on_commit():
+        services.run_follower_restorations(appeal_id=appeal.pk)
+    writer.refresh_from_db()
+    assert writer.follower_count == 2 and active_followers(writer) == {f.pk for f in purge.genuine}
+    assert list(appeal.restorations.values_list("progress_done", flat=True)) == [1, 1]
+    appeal.refresh_from_db()
+    assert appeal.restored_summary["followers"]["restored"] == 2
+    assert selectors.writer_status(appeal).restored == ["2 followers restored"]
+
+
+def test_a_reversed_followers_purge_resumes_after_a_crash_with_the_same_result(
+    writer, reviewer, run_on_commit, monkeypatch
+):
     from cases.services.enforcement import OutboxProgress, reverse_action
 
     purge = purge_followers_of(writer, genuine=1, fake=0, extra_edges=5)
@@ -186,26 +276,32 @@ def test_restoration_resumes_after_a_crash_with_the_same_result(writer, reviewer
         return real_advance(self, **kw)
 
     monkeypatch.setattr(OutboxProgress, "advance", crash_on_second_batch)
-    appeal = decide_followers(follower_appeal(writer), reviewer, run_on_commit, outcome=AppealStatus.OVERTURNED)
+    appeal = follower_appeal(writer)
+    services.claim_next_appeal(user=reviewer)
+    review = appeal.follower_reviews.get()
+    with run_on_commit():
+        services.decide_appeal(
+            appeal=appeal,
+            actor=reviewer,
+            outcome=AppealStatus.OVERTURNED,
+            statement="A real reader.",
+            reverse_followers=[review.pk],
+        )
     entry = OutboxEntry.objects.get(action=action, operation=OutboxOperation.REVERSE)
-    assert entry.done_at is None and (entry.progress_total, entry.progress_done) == (6, 2)
-    status = selectors.writer_status(appeal)
-    assert status.restoring and status.percent < 100
-    assert status.restored == ["Restoring 1 follower"]
+    assert entry.done_at is None and entry.progress_done < 5
 
     monkeypatch.setattr(OutboxProgress, "advance", real_advance)
     reverse_action(action_id=action.pk)
     entry.refresh_from_db()
-    assert entry.done_at is not None and entry.progress_done == 6
-    # The count is the whole restoration's, not the resumed run's four.
+    assert entry.done_at is not None
+    # Exact across the crash: the reversal's count (all its runs) plus the appellant's own
+    # edge, which the appeal's restoration may have brought back first, make the six lost.
     action.refresh_from_db()
-    assert action.effect["reversal"]["restored_edges"] == 6
+    restoration = appeal.restorations.get()
+    assert action.effect["reversal"]["restored_edges"] + restoration.progress_done == 6
     assert set(Follow.objects.filter(pk__in=lost, is_active=True).values_list("pk", flat=True)) == lost
     # No edge counted twice across the crash: every followee is back to its one follower.
     assert list(Account.objects.filter(follower_edges__pk__in=lost).values_list("follower_count", flat=True)) == [1] * 6
-    assert services.record_restoration_if_finished(appeal_id=appeal.pk)
-    appeal.refresh_from_db()
-    assert selectors.writer_status(appeal).restored == ["1 follower restored"]
 
 
 def test_reverse_actions_in_bulk_notifies_each_writer_once(run_on_commit):

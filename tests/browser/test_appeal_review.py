@@ -33,12 +33,16 @@ def test_reviewer_overturns_a_follower_purge(page, login):
     table = page.locator("#purged-followers")
     for f in purge.genuine + purge.fake:
         assert table.get_by_text(f"@{f.handle}").first.is_visible()
-    page.get_by_label("Overturn: reverse everything").check()
+    page.get_by_label("Overturn: reverse every appealed action / judge every purged follower genuine").check()
     page.get_by_label("Statement to the writer").fill(
         "We checked each removed account: they were real readers. Your followers are restored."
     )
-    page.get_by_role("button", name="Record decision").click()
-    page.wait_for_selector("#restoration-progress")
+    page.get_by_role("button", name="Record decision: show what changes").click()
+    plan = page.locator("#appeal-plan")
+    for f in purge.genuine + purge.fake:
+        assert f"@{f.handle} → @ada: 1 follow restored" in plan.inner_text()
+    page.get_by_role("button", name="Confirm and apply").click()
+    page.wait_for_selector("#follower-restorations")
     assert "Overturned" in page.locator("#appeal-decision").inner_text()
     assert "3 followers restored" in page.locator("#writer-sees").inner_text()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -42,4 +42,7 @@ def test_the_cron_schedule_registers_every_periodic_job():
         "check-restorations": ("check_restorations", "restoration", 60),
         "refresh-urgent-priorities": ("refresh_urgent_priorities_job", "default", 900),
         "sample-for-qa": ("sample_for_qa_job", "default", 600),
+        "notify-purge-lowered-writers": ("notify_purge_lowered_writers_job", "default", 60),
+        "resume-follower-restorations": ("resume_follower_restorations_job", "restoration", 60),
+        "resume-stalled-recalls": ("resume_stalled_recalls_job", "default", 300),
     }
