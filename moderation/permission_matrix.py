@@ -312,6 +312,7 @@ ROWS: list[Row] = [
         obj="appeal",
         note="the change page is the appeal review; its POST decides",
     ),
+    *admin_model("appeals.followerrestoration", view={APPEALS, SUPERVISOR, SUPERUSER}, obj="restoration"),
     *admin_model("supervision.qasamplingrule", view=SUPERVISION, add=SUPERVISION, change=SUPERVISION, obj="qa_rule"),
     *admin_model("supervision.goldencase", view=SUPERVISION, add=SUPERVISION, change=SUPERVISION, obj="golden"),
     *admin_model("supervision.qasample", view=SUPERVISION, obj="qa_sample"),

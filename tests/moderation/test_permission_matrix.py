@@ -21,7 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rq import Worker
 
-from appeals.models import Appeal, AppealFile, AppealKind
+from appeals.models import Appeal, AppealFile, AppealKind, FollowerRestoration
 from appeals.tokens import make_magic_token
 from cases.models import Evidence, Notice, OutboxEntry, OutboxOperation, ReporterStanding, RoutingRule
 from cases.notices import make_appeal_token
@@ -162,6 +162,13 @@ def world(fake_redis):  # noqa: F811
             size=15,
         ),
         "case_type": ContentType.objects.get_for_model(type(case)),
+        "restoration": FollowerRestoration.objects.create(
+            appeal=appeal,
+            purge_action=action,
+            follower=AccountFactory(),
+            followee=action.account,
+            created_at=timezone.now(),
+        ),
         "chain_check": AuditChainCheck.objects.create(
             checked_by=UserFactory(), checked_at=timezone.now(), events_checked=0
         ),
