@@ -31,6 +31,14 @@ from moderation.models import (
     Story,
     StoryKind,
 )
+from moderation.validation import (
+    SafeCharField,
+    SafeEmailField,
+    SafeRegexField,
+    SafeURLField,
+    is_clean_identifier,
+    json_string_error,
+)
 
 READER_SOURCES = {SignalSource.READER_REPORT, SignalSource.SHOW_LESS}
 
@@ -90,27 +98,28 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 class DetectorSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    version = serializers.CharField(max_length=50)
+    name = SafeCharField(max_length=100)
+    version = SafeCharField(max_length=50)
 
 
 class AccountDataSerializer(serializers.Serializer):
     """The platform's current view of the account; refreshes the back-office copy."""
 
-    handle = serializers.RegexField(r"^[A-Za-z0-9_.-]+$", max_length=64, required=False)
-    display_name = serializers.CharField(max_length=128, required=False, allow_blank=True)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    handle = SafeRegexField(r"^[A-Za-z0-9_.-]+$", max_length=64, required=False)
+    display_name = SafeCharField(max_length=128, required=False, allow_blank=True)
+    email = SafeEmailField(max_length=254, required=False, allow_blank=True)
     partner_status = serializers.ChoiceField(PartnerStatus.choices, required=False)
-    follower_count = serializers.IntegerField(min_value=0, required=False)
+    # The column is a PositiveIntegerField: 2**31 - 1 on every backend.
+    follower_count = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
 
 
 class StoryDataSerializer(serializers.Serializer):
     """The platform's current copy of the story; never changes a case's snapshot."""
 
     kind = serializers.ChoiceField(StoryKind.choices, required=False)
-    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    url = serializers.URLField(max_length=500, required=False, allow_blank=True)
-    body = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=200_000)
+    title = SafeCharField(max_length=300, required=False, allow_blank=True)
+    url = SafeURLField(max_length=500, required=False, allow_blank=True)
+    body = SafeCharField(multiline=True, required=False, allow_blank=True, trim_whitespace=False, max_length=200_000)
     paywalled = serializers.BooleanField(source="is_paywalled", required=False)
     distribution = serializers.ChoiceField(Distribution.choices, required=False)
     ai_disclosure = serializers.ChoiceField(AIDisclosure.choices, required=False)
@@ -123,17 +132,19 @@ class StoryDataSerializer(serializers.Serializer):
 
 
 class SignalSerializer(serializers.Serializer):
-    idempotency_key = serializers.CharField(max_length=128, help_text="Unique per client; a repeat stores nothing.")
+    idempotency_key = SafeCharField(max_length=128, help_text="Unique per client; a repeat stores nothing.")
     source = serializers.ChoiceField(SignalSource.choices)
-    account = serializers.CharField(max_length=64, help_text="Platform id of the account the signal is about.")
-    story = serializers.CharField(max_length=64, required=False, allow_null=True, help_text="Platform story id.")
-    reporter = serializers.CharField(
+    account = SafeCharField(max_length=64, help_text="Platform id of the account the signal is about.")
+    story = SafeCharField(max_length=64, required=False, allow_null=True, help_text="Platform story id.")
+    reporter = SafeCharField(
         max_length=64, required=False, allow_null=True, help_text="Platform id of the reader (reports, show less)."
     )
-    reason = serializers.CharField(required=False, allow_blank=True, default="", help_text="The reader's words.")
+    reason = SafeCharField(
+        multiline=True, required=False, allow_blank=True, default="", help_text="The reader's words."
+    )
     account_data = AccountDataSerializer(required=False, allow_null=True)
     story_data = StoryDataSerializer(required=False, allow_null=True)
-    policy = serializers.CharField(max_length=64, required=False, allow_null=True, help_text="Catalogue code.")
+    policy = SafeCharField(max_length=64, required=False, allow_null=True, help_text="Catalogue code.")
     detector = DetectorSerializer(required=False, allow_null=True)
     score = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
     proposed_outcomes = serializers.ListField(
@@ -165,6 +176,9 @@ class SignalSerializer(serializers.Serializer):
     def validate_payload(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Expected a JSON object.")
+        bad = json_string_error(value)
+        if bad:
+            raise serializers.ValidationError(bad)
         size = len(json.dumps(value, separators=(",", ":")).encode())
         limit = settings.MODERATION["SIGNAL_PAYLOAD_MAX_BYTES"]
         if size > limit:
@@ -246,6 +260,8 @@ class IngestResponseSerializer(serializers.Serializer):
 
 
 def _strings(items, key, inner=None) -> set[str]:
+    """Lookup keys for validation: only well-formed identifiers reach a query; the
+    serializer reports the others as field errors."""
     found = set()
     for item in items:
         if not isinstance(item, dict):
@@ -253,7 +269,9 @@ def _strings(items, key, inner=None) -> set[str]:
         value = item.get(key)
         if inner is not None:
             value = value.get(inner) if isinstance(value, dict) else None
-        if isinstance(value, str | int) and not isinstance(value, bool):
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            continue
+        if len(str(value)) <= 64 and is_clean_identifier(str(value)):
             found.add(str(value))
     return found
 

@@ -148,7 +148,9 @@ REST_FRAMEWORK = {
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # JSON only, with size and depth limits; page numbers checked against the schema.
+    "DEFAULT_PARSER_CLASSES": ["moderation.validation.LimitedJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "moderation.validation.StrictPageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
@@ -204,6 +206,8 @@ MODERATION = {
     "SIGNAL_BATCH_LIMIT": 1000,
     "SIGNAL_PAYLOAD_MAX_BYTES": 64 * 1024,
     "REASON_MAX_CHARS": 2000,
+    "API_JSON_MAX_BYTES": int(os.environ.get("API_JSON_MAX_BYTES", str(10 * 1024 * 1024))),
+    "API_JSON_MAX_DEPTH": int(os.environ.get("API_JSON_MAX_DEPTH", "32")),
     "PLATFORM_ADAPTER": os.environ.get("PLATFORM_ADAPTER", "moderation.platform.LocalPlatformAdapter"),
     "PLATFORM_URL": os.environ.get("PLATFORM_URL", ""),
 }
