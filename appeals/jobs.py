@@ -16,7 +16,14 @@ def send_appeal_email(appeal_id: int, event: str) -> None:
         send_status_email(appeal, event)
 
 
+def send_magic_link_if_known(handle: str, email: str) -> None:
+    from appeals.services import deliver_magic_link
+
+    deliver_magic_link(handle=handle, email=email)
+
+
 def send_magic_link(account_id: int, url: str) -> None:
+    """Kept for jobs queued before links were decided in the job."""
     from appeals.notifications import send_magic_link_email
     from moderation.models import Account
 

@@ -18,6 +18,7 @@ from cases import permissions as policy
 from cases.filters import CaseFilter
 from cases.models import ActionStatus, Case, EnforcementAction, Signal
 from cases.selectors import cases_visible_to
+from cases.selectors.cases import with_client_stats
 from cases.services.intake import SignalIn, ingest_signals
 from moderation.models import (
     Account,
@@ -411,6 +412,15 @@ class CaseSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, case):
+        """A client reads counts over its own signals only (see with_client_stats)."""
+        data = super().to_representation(case)
+        if hasattr(case, "own_signal_count"):
+            data["signal_count"] = case.own_signal_count
+            data["reporter_count"] = case.own_reporter_count
+            data["max_detector_score"] = case.own_max_detector_score
+        return data
+
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_assignee(self, case) -> str | None:
         """Reviewer names stay inside the back-office: clients get null."""
@@ -474,18 +484,18 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         qs = cases_visible_to(self.request.user)
+        client = policy.api_client_of(self.request.user)
+        if client is not None:
+            qs = with_client_stats(qs, client)
         if self.action == "retrieve":
-            client = policy.api_client_of(self.request.user)
             signals = Signal.objects.select_related("policy").order_by("received_at", "id")
+            proposals = EnforcementAction.objects.filter(status=ActionStatus.PROPOSED).order_by("id")
             if client is not None:
                 signals = signals.filter(client=client)
+                proposals = proposals.filter(proposed_by_signal__client=client)
             qs = qs.prefetch_related(
                 Prefetch("signals", queryset=signals, to_attr="visible_signals"),
-                Prefetch(
-                    "actions",
-                    queryset=EnforcementAction.objects.filter(status=ActionStatus.PROPOSED).order_by("id"),
-                    to_attr="proposals",
-                ),
+                Prefetch("actions", queryset=proposals, to_attr="proposals"),
             )
         return qs
 
