@@ -2,7 +2,7 @@
 
 Every value is checked before it reaches a query: text without control characters,
 times with a real UTC offset (converted to UTC), booleans only `true`/`false`.
-API clients cannot filter by what they cannot read (the assignee).
+API clients cannot filter by what they cannot read (the assignee is ignored for them).
 """
 
 import django_filters
@@ -11,9 +11,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django_filters.fields import IsoDateTimeField, RangeField
 from django_filters.widgets import DateRangeWidget
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from cases import permissions as policy
 from cases.models import Case, CaseStatus
+from moderation.api_schema import IDENTIFIER_PATTERN
 from moderation.validation import bad_character, character_message, utc_datetime
 
 
@@ -23,6 +26,7 @@ def _no_control_characters(value: str) -> None:
         raise ValidationError(character_message(char))
 
 
+@extend_schema_field({"type": "string", "maxLength": 128, "pattern": IDENTIFIER_PATTERN})
 class SafeCharFilter(django_filters.CharFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 128)
@@ -31,16 +35,12 @@ class SafeCharFilter(django_filters.CharFilter):
 
 
 class UTCIsoDateTimeField(IsoDateTimeField):
-    """ISO 8601 with an offset no real zone exceeds (±14:00), handed to the query in UTC."""
+    """ISO 8601 / RFC 3339, handed to the query in UTC: PostgreSQL refuses offsets
+    beyond ±15:59 that RFC 3339 allows (up to ±23:59)."""
 
     def to_python(self, value):
         parsed = super().to_python(value)
-        if parsed is None:
-            return None
-        try:
-            return utc_datetime(parsed)
-        except ValueError as exc:
-            raise ValidationError(str(exc), code="invalid") from exc
+        return None if parsed is None else utc_datetime(parsed)
 
 
 class UTCIsoDateTimeRangeField(RangeField):
@@ -65,6 +65,7 @@ class StrictBooleanField(forms.Field):
         raise ValidationError("Enter true or false.", code="invalid")
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
@@ -82,7 +83,7 @@ class CaseFilter(django_filters.FilterSet):
     story = SafeCharFilter(field_name="story__platform_id", help_text="Platform id of the story.")
     automated_origin = StrictBooleanFilter()
     assignee = SafeCharFilter(
-        field_name="assignee__username", help_text="Username of the reviewer (staff only; API clients get 400)."
+        method="filter_assignee", help_text="Username of the reviewer (staff only; ignored for API clients)."
     )
     created = UTCIsoDateTimeFromToRangeFilter(
         field_name="opened_at", help_text="created_after / created_before (ISO 8601)."
@@ -95,14 +96,24 @@ class CaseFilter(django_filters.FilterSet):
         fields = []
 
     def is_valid(self):
-        """Clients never see assignees, so they may not filter by them either: the
-        answer would tell them who works their cases."""
+        """A typed parameter sent empty is an error, not a filter left out: the schema
+        allows no empty date, boolean or status."""
         valid = super().is_valid()
-        user = getattr(self.request, "user", None)
-        if valid and self.form.cleaned_data.get("assignee") and policy.api_client_of(user) is not None:
-            self.form.add_error("assignee", "API clients cannot filter by assignee.")
-            return False
+        for name in ("created_after", "created_before", "due_after", "due_before", "sla_breached", "automated_origin"):
+            if self.data.get(name) == "":
+                self.form.add_error(None, f"{name}: enter a value or leave the parameter out.")
+                valid = False
+        if "" in self.data.getlist("status", []):
+            self.form.add_error("status", "Enter a status or leave the parameter out.")
+            valid = False
         return valid
+
+    def filter_assignee(self, queryset, name, value):
+        """Clients never see assignees, so their filter is ignored: any name gives the
+        same answer and tells them nothing about who works their cases."""
+        if policy.api_client_of(getattr(self.request, "user", None)) is not None:
+            return queryset
+        return queryset.filter(assignee__username=value)
 
     def filter_account(self, queryset, name, value):
         return queryset.filter(Q(account__platform_id=value) | Q(account__handle=value))

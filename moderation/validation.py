@@ -24,8 +24,6 @@ from rest_framework.parsers import JSONParser
 
 # Free text may carry line breaks and tabs; identifiers carry no control character.
 TEXT_WHITESPACE = frozenset("\t\n\r")
-# Real UTC offsets run from -12:00 to +14:00.
-MAX_UTC_OFFSET = dt.timedelta(hours=14)
 
 
 def bad_character(value: str, *, allow_whitespace: bool = True) -> str | None:
@@ -82,14 +80,16 @@ def json_string_error(value) -> str | None:
 
 
 def utc_datetime(value: dt.datetime) -> dt.datetime:
-    """An aware datetime in UTC; ValueError for offsets no real zone has or results out of range."""
+    """An aware datetime in UTC (naive ones are returned as they are). Every RFC 3339
+    offset (up to ±23:59) is accepted; a bound beyond the calendar's ends is clamped
+    to them, which compares the same."""
     offset = value.utcoffset()
-    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
-        raise ValueError("The UTC offset must be between -14:00 and +14:00.")
+    if offset is None:
+        return value
     try:
-        return value.astimezone(dt.UTC) if offset is not None else value
-    except OverflowError as exc:
-        raise ValueError("Date out of range.") from exc
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        return dt.datetime.min.replace(tzinfo=dt.UTC) if value.year == 1 else dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 class LimitedJSONParser(JSONParser):

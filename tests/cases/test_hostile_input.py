@@ -3,16 +3,17 @@
 UTC offsets reach the database as errors if validation lets them through."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from cases.models import CaseStatus, Signal
+from cases.models import Case, CaseStatus, Signal
 from moderation.models import Account, SignalSource
 from tests.cases.intake_helpers import make_client
 from tests.cases.review_factories import account_case
-from tests.factories import QueueFactory, StoryFactory, moderator, policy
+from tests.factories import CaseFactory, QueueFactory, StoryFactory, moderator, policy
 
 pytestmark = pytest.mark.django_db
 SIGNALS = "/api/v1/signals/"
@@ -160,11 +161,13 @@ def test_a_batch_with_one_bad_item_names_the_item(detector):
 @pytest.mark.parametrize(
     "query",
     [
-        "created_after=2026-01-01T00:00:00%2B17:26",
-        "created_before=2026-01-01T00:00:00-15:30",
-        "due_after=0001-01-01T00:00:00%2B01:00",
+        "created_after=2026-01-01T00:00:00%2B24:00",
+        "created_after=2026-01-01T25:00:00Z",
         "account=x%00",
         "assignee=%00",
+        "due_before=",
+        "sla_breached=",
+        "status=",
         "queue=q%01",
         "sla_breached=maybe",
         "automated_origin=1",
@@ -181,10 +184,23 @@ def test_malformed_case_filters_are_a_400(query):
     assert response.status_code == 400, response.content
 
 
-def test_a_real_offset_is_accepted_and_compared_in_utc():
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("created_after=2026-01-01T12:00:00%2B17:26", True),  # PostgreSQL refuses this offset: sent as UTC
+        ("created_after=2026-01-01T12:00:00-15:30", False),
+        ("created_before=0001-01-01T00:00:00%2B01:00", False),  # before year 1 in UTC: clamped
+        ("created_before=9999-12-31T23:59:59-01:00", True),
+    ],
+)
+def test_any_rfc3339_offset_is_compared_in_utc(query, found):
+    case = CaseFactory()
+    Case.objects.filter(pk=case.pk).update(opened_at=datetime(2026, 1, 1, 0, 0, tzinfo=UTC))
     api = APIClient()
     api.force_authenticate(moderator())
-    assert api.get(f"{CASES}?created_after=2026-01-01T00:00:00%2B14:00&sla_breached=true").status_code == 200
+    response = api.get(f"{CASES}?{query}")
+    assert response.status_code == 200
+    assert [c["id"] for c in response.json()["results"]] == ([case.pk] if found else [])
 
 
 def test_form_encoded_signals_are_refused(detector):
@@ -216,3 +232,11 @@ def test_a_malformed_bulk_statement_is_a_form_error(client, statement):
         or "braces" in (response.context["form"].errors["statement"][0])
     )
     assert {c.__class__.objects.get(pk=c.pk).status for c in cases} == {CaseStatus.OPEN}
+
+
+def test_an_unknown_api_url_answers_json_and_other_pages_html(client):
+    api = APIClient()
+    api.force_authenticate(moderator())
+    response = api.get("/api/v1/cases/0.5/")
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")
