@@ -25,4 +25,5 @@ urlpatterns = [
     path("decision/<int:pk>/approve/", _v(views.approve), name="approve"),
     path("decision/<int:pk>/reject/", _v(views.reject), name="reject"),
     path("bulk/", _v(views.bulk), name="bulk"),
+    path("evidence/<int:pk>/file/", _v(views.evidence_file), name="evidence_file"),
 ]
