@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from moderation import views
+from moderation import staff_security, views
 
 handler404 = "moderation.views.not_found"
 
@@ -16,5 +16,7 @@ urlpatterns = [
     path("admin/supervision/", include("supervision.urls")),
     path("admin/django-rq/", include("django_rq.urls")),
     path("admin/review/", include("cases.review_urls")),
+    path("admin/2fa/", staff_security.two_factor, name="two_factor"),
+    path("admin/lockouts/", admin.site.admin_view(staff_security.lockouts), name="lockouts"),
     path("admin/", admin.site.urls),
 ]
