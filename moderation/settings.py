@@ -68,7 +68,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "moderation.staff_security.SessionOTPMiddleware",
+    "moderation.staff_security.IdleSessionMiddleware",
     "moderation.staff_security.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -258,7 +259,6 @@ PERMISSIONS_POLICY = {
 }
 # Staff sessions end after SESSION_IDLE_MINUTES without a request (the expiry slides).
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "30")) * 60
-SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LOGGING = {

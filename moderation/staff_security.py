@@ -6,6 +6,7 @@ off), enrolment on first sign-in; failed-login lock-out by account and by addres
 from __future__ import annotations
 
 import base64
+import time
 
 import qrcode
 import qrcode.image.svg
@@ -15,14 +16,19 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.dispatch import receiver
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_http_methods
+from django_otp import DEVICE_ID_SESSION_KEY, match_token, user_has_device
 from django_otp import login as otp_login
-from django_otp import match_token, user_has_device
+from django_otp.middleware import OTPMiddleware
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -34,6 +40,52 @@ register_verb("staff.lockout_lifted", "{actor} lifted the sign-in lock-out on {t
 
 # Paths an unverified staff session may reach: the second-factor pages, sign-out, assets.
 _OPEN_PREFIXES = ("/admin/2fa/", "/admin/logout/", "/admin/login/", "/static/", "/admin/jsi18n/")
+
+
+LAST_SEEN_KEY = "_last_seen"
+SEEN_GRANULARITY_SECONDS = 60
+
+
+class IdleSessionMiddleware:
+    """Signed-in sessions end SESSION_COOKIE_AGE after the last request: each request
+    pushes the expiry on, writing the session at most once a minute (not every time)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            mark_seen(request.session)
+        return self.get_response(request)
+
+
+def mark_seen(session) -> None:
+    now = int(time.time())
+    if now - session.get(LAST_SEEN_KEY, 0) >= SEEN_GRANULARITY_SECONDS:
+        session[LAST_SEEN_KEY] = now  # a modified session is saved with a fresh expiry
+
+
+@receiver(user_logged_in, dispatch_uid="moderation.staff_security.seen_at_login")
+def _seen_at_login(sender, request, user, **kwargs):
+    mark_seen(request.session)
+
+
+class SessionOTPMiddleware(OTPMiddleware):
+    """django-otp's middleware without its query per request: the session holds the
+    device that passed the second factor (set by django_otp.login, which checked the
+    device belongs to the user; a new sign-in flushes it), so being verified is read
+    from the session and the device is loaded only if something asks for it."""
+
+    def _verify_user_sync(self, request, user):
+        self._init_user_fields(user)
+        persistent_id = request.session.get(DEVICE_ID_SESSION_KEY) if user.is_authenticated else None
+        if persistent_id:
+            user.otp_device = SimpleLazyObject(
+                lambda: Device.from_persistent_id(self._normalize_persistent_id(persistent_id), for_verify=False)
+            )
+            user.is_verified = lambda: True
+        return user
 
 
 class RequireTwoFactorMiddleware:
