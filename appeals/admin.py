@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -16,6 +16,7 @@ from appeals.models import OPEN_APPEAL_STATUSES, Appeal, AppealKind, AppealStatu
 from cases.selectors.review import restoration_progress
 from moderation.claims import ClaimLost
 from moderation.models import AuditEvent
+from moderation.private_files import attachment_response
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -154,9 +155,7 @@ class AppealAdmin(admin.ModelAdmin):
         item = appeal.files.filter(pk=file_id).first()
         if item is None:
             raise Http404
-        return FileResponse(
-            item.file.open("rb"), as_attachment=True, filename=item.original_name, content_type=item.content_type
-        )
+        return attachment_response(item.file, filename=item.original_name, content_type=item.content_type)
 
     # --- the appeal page -------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from appeals.models import AppealStatus
 from appeals.services import STATEMENT_MAX_CHARS
 from appeals.uploads import MAX_FILES, sniff_content_type
+from moderation.validation import NoControlCharacters
 
 FOLLOWERS_CHOICE = "followers"
 
@@ -17,6 +18,7 @@ class StartForm(forms.Form):
     handle = forms.CharField(
         label="Your handle",
         max_length=64,
+        validators=[NoControlCharacters()],
         help_text="The name after @ in your profile address.",
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
     )
@@ -64,6 +66,7 @@ class AppealForm(forms.Form):
         label="Tell us why you think we got it wrong",
         min_length=20,
         max_length=STATEMENT_MAX_CHARS,
+        validators=[NoControlCharacters(multiline=True)],
         help_text="What happened, in your own words. Links to drafts or sources help.",
         widget=forms.Textarea(attrs={"rows": 8}),
     )

@@ -16,6 +16,14 @@ def send_appeal_email(appeal_id: int, event: str) -> None:
         send_status_email(appeal, event)
 
 
+def send_magic_link_if_known(handle: str, email: str) -> None:
+    """What the writer typed, never a link: the job signs and renders for everyone
+    and sends only on a match (appeals.services.deliver_magic_link)."""
+    from appeals.services import deliver_magic_link
+
+    deliver_magic_link(handle=handle, email=email)
+
+
 def send_magic_link(account_id: int) -> None:
     """Builds the link here, never in the job's arguments: anyone reading the queue
     (the RQ console, Redis) would otherwise hold a working sign-in link."""

@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from cases.models import EnforcementAction, Notice
 from moderation.models import Account
+from moderation.private_files import appeal_file_path, private_storage
 
 
 class AppealKind(models.TextChoices):
@@ -89,7 +90,7 @@ class Appeal(models.Model):
 
 class AppealFile(models.Model):
     appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="files")
-    file = models.FileField(upload_to="appeals/%Y/%m/")
+    file = models.FileField(upload_to=appeal_file_path, storage=private_storage)
     original_name = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()

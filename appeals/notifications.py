@@ -4,7 +4,7 @@ they can never carry internal notes or staff names."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -34,9 +34,13 @@ def send_status_email(appeal: Appeal, event: str) -> None:
     )
 
 
-def send_magic_link_email(*, email: str, handle: str, url: str) -> None:
+def magic_link_message(*, email: str, handle: str, url: str) -> EmailMessage:
     body = render_to_string("writer/email/magic_link.txt", {"handle": handle, "url": url})
-    send_mail("Your link to appeal a decision", body, settings.DEFAULT_FROM_EMAIL, [email])
+    return EmailMessage("Your link to appeal a decision", body, settings.DEFAULT_FROM_EMAIL, [email])
+
+
+def send_magic_link_email(*, email: str, handle: str, url: str) -> None:
+    magic_link_message(email=email, handle=handle, url=url).send()
 
 
 def send_reversal_notice_email(*, email: str, subject: str, body: str) -> None:

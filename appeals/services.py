@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
+from django.urls import reverse
 from django.utils import timezone
 
 from appeals import jobs, selectors
@@ -28,7 +29,9 @@ from appeals.models import (
     PurgedFollowerReview,
     RestorationStatus,
 )
+from appeals.notifications import magic_link_message
 from appeals.permissions import can_claim, can_decide, can_review_appeals
+from appeals.tokens import make_magic_token
 from appeals.uploads import MAX_FILES, sniff_content_type
 from appeals.verdicts import revise_detector_verdicts_after_appeal
 from cases.models import ActionStatus, Case, EnforcementAction, Notice, ReversalCause
@@ -59,21 +62,32 @@ def _lease() -> timedelta:
 
 
 def request_magic_link(*, handle: str, email: str) -> None:
-    """Email a sign-in link when handle and email match an account; do nothing visible
-    otherwise, so the page answers the same whatever was typed."""
+    """Queue the sign-in link for handle + email. The request does the same work
+    whatever was typed (no lookup here: the job decides), so neither the page nor
+    its timing tells anyone which accounts exist."""
     handle = handle.strip().lstrip("@")
     email = email.strip()
     if not handle or not email:
         return
+    enqueue(jobs.send_magic_link_if_known, handle, email)
+
+
+def deliver_magic_link(*, handle: str, email: str) -> bool:
+    """Sign a token and render the email for handle + email; send it only when they
+    match an account. Unknown writers get the same signing and rendering work."""
     # Only an email the platform confirmed: one a signal brought in (facts_pending) may be an attacker's.
     account = (
         Account.objects.filter(handle__iexact=handle, email__iexact=email, facts_pending=False)
         .exclude(email="")
         .first()
     )
+    subject = account or Account(pk=0, handle=handle, email=email)
+    url = settings.SITE_URL + reverse("appeals:start_form", args=[make_magic_token(subject)])
+    message = magic_link_message(email=subject.email, handle=subject.handle, url=url)
     if account is None:
-        return
-    enqueue(jobs.send_magic_link, account.pk)
+        return False
+    message.send()
+    return True
 
 
 _open_error = (

@@ -18,6 +18,7 @@ from cases.blinding import blind_reason, hide_blinded
 from cases.filters import CaseFilter
 from cases.models import ActionStatus, Case, EnforcementAction, Signal
 from cases.selectors import cases_visible_to
+from cases.selectors.cases import with_client_stats
 from cases.services.intake import SignalIn, ingest_signals
 from moderation.apikeys import CLIENT_THROTTLES
 from moderation.models import (
@@ -32,6 +33,14 @@ from moderation.models import (
     SignalSource,
     Story,
     StoryKind,
+)
+from moderation.validation import (
+    SafeCharField,
+    SafeEmailField,
+    SafeRegexField,
+    SafeURLField,
+    is_clean_identifier,
+    json_string_error,
 )
 
 READER_SOURCES = {SignalSource.READER_REPORT, SignalSource.SHOW_LESS}
@@ -93,8 +102,8 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 
 
 class DetectorSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    version = serializers.CharField(max_length=50)
+    name = SafeCharField(max_length=100)
+    version = SafeCharField(max_length=50)
 
 
 class AccountDataSerializer(serializers.Serializer):
@@ -102,11 +111,12 @@ class AccountDataSerializer(serializers.Serializer):
     it (facts pending until the platform mirror confirms them). Never changes a known
     account: differing values are ignored and reported in the item's `warnings`."""
 
-    handle = serializers.RegexField(r"^[A-Za-z0-9_.-]+$", max_length=64, required=False)
-    display_name = serializers.CharField(max_length=128, required=False, allow_blank=True)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    handle = SafeRegexField(r"^[A-Za-z0-9_.-]+$", max_length=64, required=False)
+    display_name = SafeCharField(max_length=128, required=False, allow_blank=True)
+    email = SafeEmailField(max_length=254, required=False, allow_blank=True)
     partner_status = serializers.ChoiceField(PartnerStatus.choices, required=False)
-    follower_count = serializers.IntegerField(min_value=0, required=False)
+    # The column is a PositiveIntegerField: 2**31 - 1 on every backend.
+    follower_count = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
 
 
 class StoryDataSerializer(serializers.Serializer):
@@ -114,9 +124,9 @@ class StoryDataSerializer(serializers.Serializer):
     platform confirms them). Never changes a known story, nor a case's snapshot."""
 
     kind = serializers.ChoiceField(StoryKind.choices, required=False)
-    title = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    url = serializers.URLField(max_length=500, required=False, allow_blank=True)
-    body = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=200_000)
+    title = SafeCharField(max_length=300, required=False, allow_blank=True)
+    url = SafeURLField(max_length=500, required=False, allow_blank=True)
+    body = SafeCharField(multiline=True, required=False, allow_blank=True, trim_whitespace=False, max_length=200_000)
     paywalled = serializers.BooleanField(source="is_paywalled", required=False)
     distribution = serializers.ChoiceField(Distribution.choices, required=False)
     ai_disclosure = serializers.ChoiceField(AIDisclosure.choices, required=False)
@@ -129,17 +139,19 @@ class StoryDataSerializer(serializers.Serializer):
 
 
 class SignalSerializer(serializers.Serializer):
-    idempotency_key = serializers.CharField(max_length=128, help_text="Unique per client; a repeat stores nothing.")
+    idempotency_key = SafeCharField(max_length=128, help_text="Unique per client; a repeat stores nothing.")
     source = serializers.ChoiceField(SignalSource.choices)
-    account = serializers.CharField(max_length=64, help_text="Platform id of the account the signal is about.")
-    story = serializers.CharField(max_length=64, required=False, allow_null=True, help_text="Platform story id.")
-    reporter = serializers.CharField(
+    account = SafeCharField(max_length=64, help_text="Platform id of the account the signal is about.")
+    story = SafeCharField(max_length=64, required=False, allow_null=True, help_text="Platform story id.")
+    reporter = SafeCharField(
         max_length=64, required=False, allow_null=True, help_text="Platform id of the reader (reports, show less)."
     )
-    reason = serializers.CharField(required=False, allow_blank=True, default="", help_text="The reader's words.")
+    reason = SafeCharField(
+        multiline=True, required=False, allow_blank=True, default="", help_text="The reader's words."
+    )
     account_data = AccountDataSerializer(required=False, allow_null=True)
     story_data = StoryDataSerializer(required=False, allow_null=True)
-    policy = serializers.CharField(max_length=64, required=False, allow_null=True, help_text="Catalogue code.")
+    policy = SafeCharField(max_length=64, required=False, allow_null=True, help_text="Catalogue code.")
     detector = DetectorSerializer(required=False, allow_null=True)
     score = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
     proposed_outcomes = serializers.ListField(
@@ -171,6 +183,9 @@ class SignalSerializer(serializers.Serializer):
     def validate_payload(self, value):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Expected a JSON object.")
+        bad = json_string_error(value)
+        if bad:
+            raise serializers.ValidationError(bad)
         size = len(json.dumps(value, separators=(",", ":")).encode())
         limit = settings.MODERATION["SIGNAL_PAYLOAD_MAX_BYTES"]
         if size > limit:
@@ -258,6 +273,8 @@ class IngestResponseSerializer(serializers.Serializer):
 
 
 def _strings(items, key, inner=None) -> set[str]:
+    """Lookup keys for validation: only well-formed identifiers reach a query; the
+    serializer reports the others as field errors."""
     found = set()
     for item in items:
         if not isinstance(item, dict):
@@ -265,7 +282,9 @@ def _strings(items, key, inner=None) -> set[str]:
         value = item.get(key)
         if inner is not None:
             value = value.get(inner) if isinstance(value, dict) else None
-        if isinstance(value, str | int) and not isinstance(value, bool):
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            continue
+        if len(str(value)) <= 64 and is_clean_identifier(str(value)):
             found.add(str(value))
     return found
 
@@ -410,6 +429,15 @@ class CaseSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, case):
+        """A client reads counts over its own signals only (see with_client_stats)."""
+        data = super().to_representation(case)
+        if hasattr(case, "own_signal_count"):
+            data["signal_count"] = case.own_signal_count
+            data["reporter_count"] = case.own_reporter_count
+            data["max_detector_score"] = case.own_max_detector_score
+        return data
+
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_assignee(self, case) -> str | None:
         """Reviewer names stay inside the back-office: clients get null."""
@@ -475,18 +503,18 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
         qs = cases_visible_to(self.request.user)
         if self.action == "list":
             qs = hide_blinded(qs, self.request.user)
+        client = policy.api_client_of(self.request.user)
+        if client is not None:
+            qs = with_client_stats(qs, client)
         if self.action == "retrieve":
-            client = policy.api_client_of(self.request.user)
             signals = Signal.objects.select_related("policy").order_by("received_at", "id")
+            proposals = EnforcementAction.objects.filter(status=ActionStatus.PROPOSED).order_by("id")
             if client is not None:
                 signals = signals.filter(client=client)
+                proposals = proposals.filter(proposed_by_signal__client=client)
             qs = qs.prefetch_related(
                 Prefetch("signals", queryset=signals, to_attr="visible_signals"),
-                Prefetch(
-                    "actions",
-                    queryset=EnforcementAction.objects.filter(status=ActionStatus.PROPOSED).order_by("id"),
-                    to_attr="proposals",
-                ),
+                Prefetch("actions", queryset=proposals, to_attr="proposals"),
             )
         return qs
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from cases.services.review import statement_template_error
 from moderation.models import Outcome, Policy
 from moderation.platform import DEFAULT_HOLD_DAYS
 
@@ -102,3 +103,10 @@ class BulkDecisionForm(forms.Form):
         label="Statement of reasons (template)",
         help_text="{handle}, {story_title}, {policy_title} and {policy_description} are filled in for each case.",
     )
+
+    def clean_statement(self):
+        statement = self.cleaned_data["statement"]
+        error = statement_template_error(statement)
+        if error:
+            raise forms.ValidationError(error)
+        return statement

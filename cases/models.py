@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from moderation.models import Account, Outcome, Policy, SignalSource, Story
+from moderation.private_files import evidence_file_path, private_storage
 
 
 class Queue(models.Model):
@@ -239,7 +240,7 @@ class Evidence(models.Model):
     body = models.TextField(blank=True)
     content_hash = models.CharField(max_length=64, blank=True)
     data = models.JSONField(default=dict, blank=True)
-    file = models.FileField(upload_to="evidence/%Y/%m/", blank=True)
+    file = models.FileField(upload_to=evidence_file_path, storage=private_storage, blank=True)
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

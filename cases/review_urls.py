@@ -59,4 +59,5 @@ urlpatterns = [
     path("decision/<int:pk>/reject/", _decision(views.reject, permissions.can_approve_any), name="reject"),
     path("bulk/", _v(views.bulk), name="bulk"),
     path("case/<int:pk>/evidence/", _case(evidence_views.request_evidence), name="request_evidence"),
+    path("evidence/<int:pk>/file/", _v(views.evidence_file), name="evidence_file"),
 ]

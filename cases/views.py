@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from cases import permissions
 from cases.forms import AssignForm, BulkDecisionForm, DecisionForm, ReasonForm, RejectForm
-from cases.models import Case, Decision, Queue
+from cases.models import Case, Decision, Evidence, EvidenceKind, Queue
 from cases.selectors.cases import case_detail
 from cases.selectors.review import (
     actions_for_case,
@@ -28,6 +28,7 @@ from cases.services import review
 from cases.services.enforcement import HumanGateViolation
 from moderation import claims
 from moderation.models import Policy
+from moderation.private_files import attachment_response
 from moderation.roles import Role
 
 REVIEWER_ROLES = (Role.MODERATOR, Role.SENIOR_MODERATOR)
@@ -373,3 +374,15 @@ def bulk(request):
         "families": sorted(set(Policy.objects.current().values_list("family", flat=True))),
     }
     return render(request, "admin/cases/review/bulk.html", context, status=status)
+
+
+def evidence_file(request, pk):
+    """An evidence file, to staff who may view its case, as a download."""
+    evidence = get_object_or_404(Evidence.objects.select_related("case"), pk=pk, kind=EvidenceKind.FILE)
+    if not permissions.can_view_case(request.user, evidence.case) or not evidence.file:
+        raise PermissionDenied
+    return attachment_response(
+        evidence.file,
+        filename=evidence.data.get("name") or "evidence",
+        content_type=evidence.data.get("content_type") or "application/octet-stream",
+    )

@@ -1,9 +1,10 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from moderation import views
+from moderation import staff_security, views
+
+handler404 = "moderation.views.not_found"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,15 +12,12 @@ urlpatterns = [
     path("api/v1/platform/", include("moderation.mirror.urls")),
     path("api/v1/", include("cases.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("appeal/", include("appeals.urls")),
     path("admin/supervision/", include("supervision.urls")),
     path("admin/django-rq/", include("moderation.rq_console")),
     path("admin/review/", include("cases.review_urls")),
+    path("admin/2fa/", staff_security.two_factor, name="two_factor"),
+    path("admin/lockouts/", admin.site.admin_view(staff_security.lockouts), name="lockouts"),
     path("admin/", admin.site.urls),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

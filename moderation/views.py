@@ -1,6 +1,7 @@
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views.defaults import page_not_found
 
 
 def ratelimited(request, exception=None):
@@ -18,3 +19,10 @@ def healthz(request):
 
 def home(request):
     return redirect("admin:index")
+
+
+def not_found(request, exception=None):
+    """404 for any URL: JSON under /api/ (the schema documents it so), the HTML page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

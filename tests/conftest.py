@@ -73,3 +73,26 @@ def run_on_commit(django_capture_on_commit_callbacks):
         return django_capture_on_commit_callbacks(execute=True)
 
     return runner
+
+
+@pytest.fixture(autouse=True)
+def _staff_sign_ins_pass_the_second_factor(request):
+    """Every sign-in the suite makes (client.force_login, the admin login form in
+    browser tests) also passes the second factor, as a staff member entering their
+    TOTP code would, so tests need no 2FA steps. Tests of 2FA itself opt out with
+    @pytest.mark.real_two_factor."""
+    if request.node.get_closest_marker("real_two_factor"):
+        yield
+        return
+    from django.contrib.auth.signals import user_logged_in
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    def verify(sender, request, user, **kwargs):
+        if user.is_staff:
+            device, _ = StaticDevice.objects.get_or_create(user=user, name="test-suite sign-in")
+            request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+
+    user_logged_in.connect(verify, dispatch_uid="tests.two_factor")
+    yield
+    user_logged_in.disconnect(dispatch_uid="tests.two_factor")

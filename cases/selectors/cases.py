@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
 from django.db.models import Case as CaseWhen
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cases.models import OPEN_CASE_STATUSES, Case, EnforcementAction, Evidence, Signal
+from moderation.models import SignalSource
 from moderation.roles import is_service_user
+
+READER_SOURCES = (SignalSource.READER_REPORT, SignalSource.SHOW_LESS)
 
 
 def case_list(*, now=None) -> QuerySet[Case]:
@@ -37,6 +41,28 @@ def cases_visible_to(user, *, now=None) -> QuerySet[Case]:
     if user.has_perm("cases.view_case"):
         return qs
     return qs.none()
+
+
+def with_client_stats(qs: QuerySet[Case], client) -> QuerySet[Case]:
+    """The counts a client may see: its own signals, its readers, its top detector score
+    (`own_signal_count`, `own_reporter_count`, `own_max_detector_score`), never the
+    case-wide figures, which tell it what other clients sent."""
+    own = Signal.objects.filter(case=OuterRef("pk"), client=client, set_aside=False).order_by()
+    return qs.annotate(
+        own_signal_count=Coalesce(Subquery(own.values("case").annotate(n=Count("id")).values("n")), 0),
+        own_reporter_count=Coalesce(
+            Subquery(
+                own.filter(source__in=READER_SOURCES, reporter__isnull=False)
+                .values("case")
+                .annotate(n=Count("reporter", distinct=True))
+                .values("n")
+            ),
+            0,
+        ),
+        own_max_detector_score=Subquery(
+            own.filter(source=SignalSource.DETECTOR).values("case").annotate(top=Max("score")).values("top")
+        ),
+    )
 
 
 def _signals_queryset():
