@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
@@ -189,3 +190,11 @@ for _model, _admin in ((Group, AuditedGroupAdmin), (User, AuditedUserAdmin)):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
     admin.site.register(_model, _admin)
+
+
+# Second-factor devices hold their secrets: no admin page shows or edits them. Staff
+# enrol at /admin/2fa/; a lost device is replaced with the backup codes.
+for _device_model in ("otp_totp.TOTPDevice", "otp_static.StaticDevice"):
+    _model = apps.get_model(_device_model)
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

@@ -147,6 +147,8 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))
 AXES_RESET_ON_SUCCESS = True
+# Lock-outs are read and lifted on /admin/lockouts/ (audited), not in axes' own admin pages.
+AXES_ENABLE_ADMIN = False
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
 # django-otp: a TOTP app plus single-use backup codes, required for staff unless DEBUG.
 OTP_REQUIRED = env_bool("OTP_REQUIRED", not DEBUG)

@@ -162,6 +162,13 @@ def world(fake_redis):  # noqa: F811
             size=15,
         ),
         "case_type": ContentType.objects.get_for_model(type(case)),
+        "evidence_file": Evidence.objects.create(
+            case=case,
+            kind="file",
+            title="screenshot",
+            file=ContentFile(b"%PDF-1.4 matrix", name="evidence.pdf"),
+            data={"name": "evidence.pdf", "content_type": "application/pdf"},
+        ),
         "restoration": FollowerRestoration.objects.create(
             appeal=appeal,
             purge_action=action,
