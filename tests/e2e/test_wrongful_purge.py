@@ -22,6 +22,7 @@ from moderation.models import Account, Follow
 from supervision import recall_plans
 from supervision import services as supervision
 from supervision.models import RecallStatus
+from supervision.selectors import Period, detector_measures
 from tests.cases.review_factories import account_case, detector_signal
 from tests.factories import (
     AccountFactory,
@@ -176,4 +177,12 @@ def test_a_wrongful_purge_is_undone_exactly_and_everyone_touched_is_told_once(wo
     assert sorted(reinstatements.values_list("account", flat=True)) == sorted(genuine_ids)
     assert not Notice.objects.filter(account__in=fake_ids).exclude(recipient_kind="writer").exists()
     assert Notice.objects.filter(account__in=fake_ids).count() == 3  # their own decision notices only
+
+    # Precision follows the final word: 5 of 5 marked right when decided; the appeal judged
+    # the two genuine accounts so, leaving the version at 3 of 5, which the flag reads.
+    [measured] = [m for m in detector_measures(period=Period.last_days(28)) if (m["name"], m["version"]) == DETECTOR]
+    assert (measured["right"], measured["marks"], measured["precision"]) == (5, 5, 1.0)
+    assert (measured["final_right"], measured["final_marks"]) == (3, 5)
+    assert measured["final_precision"] == pytest.approx(0.6)
+    assert measured["low_precision"]
     assert verify_chain().broken_at is None
