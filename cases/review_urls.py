@@ -14,9 +14,10 @@ from cases.models import Decision
 app_name = "review"
 
 
-def _v(view, role_check=permissions.can_review_cases):
+def _v(view, role_check=permissions.can_review_cases, outer=None):
     """Inside the admin's login, and only for the role the page serves (403 otherwise);
-    the services still check each object."""
+    the services still check each object. `outer` runs before the role check (blind QA
+    names its own reason to whoever holds the sample)."""
 
     @wraps(view)
     def gated(request, *args, **kwargs):
@@ -24,7 +25,12 @@ def _v(view, role_check=permissions.can_review_cases):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
-    return admin.site.admin_view(gated)
+    return admin.site.admin_view(outer(gated) if outer else gated)
+
+
+def _views_cases(user) -> bool:
+    """Staff who read cases (the view checks the file's case itself)."""
+    return bool(user.is_active and user.has_perm("cases.view_case"))
 
 
 def _reviews_or_assigns(user) -> bool:
@@ -33,7 +39,7 @@ def _reviews_or_assigns(user) -> bool:
 
 def _case(view, role_check=permissions.can_review_cases):
     """A page about one case: closed to whoever holds its blind QA sample."""
-    return _v(blinded_view(view), role_check)
+    return _v(view, role_check, outer=blinded_view)
 
 
 def _decision_case(pk: int) -> int | None:
@@ -41,7 +47,7 @@ def _decision_case(pk: int) -> int | None:
 
 
 def _decision(view, role_check=permissions.can_review_cases):
-    return _v(blinded_view(view, case_of=_decision_case), role_check)
+    return _v(view, role_check, outer=lambda v: blinded_view(v, case_of=_decision_case))
 
 
 urlpatterns = [
@@ -59,5 +65,5 @@ urlpatterns = [
     path("decision/<int:pk>/reject/", _decision(views.reject, permissions.can_approve_any), name="reject"),
     path("bulk/", _v(views.bulk), name="bulk"),
     path("case/<int:pk>/evidence/", _case(evidence_views.request_evidence), name="request_evidence"),
-    path("evidence/<int:pk>/file/", _v(views.evidence_file), name="evidence_file"),
+    path("evidence/<int:pk>/file/", _v(views.evidence_file, _views_cases), name="evidence_file"),
 ]

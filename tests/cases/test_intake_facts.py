@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from appeals import services as appeals
 from cases.models import Notice
+from cases.services import review
 from cases.services.intake import create_api_client
 from moderation.models import Account, AuditEvent, SignalSource, Story
 from tests.appeals.factories import applied_action
@@ -16,7 +17,14 @@ from tests.cases.intake_helpers import make_client
 from tests.cases.review_factories import detector_signal as case_signal
 from tests.cases.review_factories import story_case
 from tests.cases.test_notices import decide
-from tests.factories import AccountFactory, CaseFactory, StoryFactory, appeals_reviewer, moderator
+from tests.factories import (
+    AccountFactory,
+    CaseFactory,
+    StoryFactory,
+    appeals_reviewer,
+    moderator,
+    senior_moderator,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -174,5 +182,9 @@ def test_a_decision_notice_with_its_appeal_link_is_not_mailed_to_an_unconfirmed_
     case_signal(case)
     with run_on_commit():
         decision = decide(case)
+    # Unconfirmed facts are the most protected case: a second person approves first.
+    assert decision.needs_approval
+    with run_on_commit():
+        review.approve_decision(decision=decision, approver=senior_moderator())
     notice = Notice.objects.get(decision=decision, recipient_kind="writer")
     assert notice.email == "" and all("claimed@evil.example" not in m.to for m in mail.outbox)

@@ -161,6 +161,9 @@ def test_reviewer_overturn_rate_counts_follower_appeals_against_the_purges_behin
             decided_at=at(day),
             policy=policy("engagement.ring"),
             outcomes=["followers.purge"],
+            needs_approval=True,
+            approved_by=world.users["approver"],
+            approved_at=at(day),
         )
         purges.append(
             EnforcementActionFactory(decision=decision, outcome="followers.purge", status="applied", applied_at=at(day))
