@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -49,6 +49,18 @@ class _MirrorView(APIView):
         return Response(body, status=status.HTTP_201_CREATED if wrote else status.HTTP_200_OK)
 
 
+def _documented(*, summary: str, description: str):
+    """Documents a mirror view's POST from its own serializer (one place for the shared
+    answers), so the subclasses need no `post` of their own."""
+
+    def decorate(view: type[_MirrorView]) -> type[_MirrorView]:
+        return extend_schema_view(
+            post=_schema(summary=summary, description=description, serializer=view.serializer_class)
+        )(view)
+
+    return decorate
+
+
 def _schema(*, summary: str, description: str, serializer):
     return extend_schema(
         tags=["platform mirror"],
@@ -64,57 +76,41 @@ def _schema(*, summary: str, description: str, serializer):
     )
 
 
+@_documented(
+    summary="Mirror accounts",
+    description="Creates or updates accounts, ordered per account by `sequence`. Changes of email, status, "
+    "Partner Program status and dates and follower count are audited with before and after; "
+    "facts a signal left pending are confirmed.",
+)
 class AccountsMirrorView(_MirrorView):
     serializer_class = serializers.AccountFactsSerializer
     service = services.mirror_accounts
 
-    @_schema(
-        summary="Mirror accounts",
-        description="Creates or updates accounts, ordered per account by `sequence`. Changes of email, status, "
-        "Partner Program status and dates and follower count are audited with before and after; "
-        "facts a signal left pending are confirmed.",
-        serializer=serializers.AccountFactsSerializer,
-    )
-    def post(self, request):
-        return super().post(request)
 
-
+@_documented(
+    summary="Mirror stories",
+    description="Creates or updates stories and responses, ordered per story by `sequence`. Changes of "
+    "paywall, distribution and removal are audited with before and after.",
+)
 class StoriesMirrorView(_MirrorView):
     serializer_class = serializers.StoryFactsSerializer
     service = services.mirror_stories
 
-    @_schema(
-        summary="Mirror stories",
-        description="Creates or updates stories and responses, ordered per story by `sequence`. Changes of "
-        "paywall, distribution and removal are audited with before and after.",
-        serializer=serializers.StoryFactsSerializer,
-    )
-    def post(self, request):
-        return super().post(request)
 
-
+@_documented(
+    summary="Mirror follows and unfollows",
+    description="Follow edges, ordered per edge by `sequence`. An unfollow of an edge a purge removed is "
+    "remembered: reversing the purge never brings it back.",
+)
 class FollowsMirrorView(_MirrorView):
     serializer_class = serializers.FollowEventSerializer
     service = services.mirror_follows
 
-    @_schema(
-        summary="Mirror follows and unfollows",
-        description="Follow edges, ordered per edge by `sequence`. An unfollow of an edge a purge removed is "
-        "remembered: reversing the purge never brings it back.",
-        serializer=serializers.FollowEventSerializer,
-    )
-    def post(self, request):
-        return super().post(request)
 
-
+@_documented(
+    summary="Record claps, responses and reads",
+    description="Immutable engagement events; an event id seen before is a duplicate.",
+)
 class EngagementMirrorView(_MirrorView):
     serializer_class = serializers.EngagementEventSerializer
     service = services.record_engagement
-
-    @_schema(
-        summary="Record claps, responses and reads",
-        description="Immutable engagement events; an event id seen before is a duplicate.",
-        serializer=serializers.EngagementEventSerializer,
-    )
-    def post(self, request):
-        return super().post(request)
