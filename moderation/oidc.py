@@ -27,7 +27,7 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, resolve_url
-from django.urls import path, reverse
+from django.urls import path
 from django.views.generic import View
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
@@ -307,15 +307,17 @@ class CallbackView(OIDCAuthenticationCallbackView):
 
 
 class LogoutView(OIDCLogoutView):
+    """Sign out here (POST), then home; the provider's own session is its business."""
+
+    @property
+    def redirect_url(self):
+        return resolve_url(settings.LOGOUT_REDIRECT_URL or "home")
+
     get_settings = staticmethod(oidc_setting)
 
     def dispatch(self, request, *args, **kwargs):
         _require_enabled(request)
         return super().dispatch(request, *args, **kwargs)
-
-    @property
-    def redirect_url(self):
-        return reverse("admin:login")
 
 
 urlpatterns = [

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 CLIENT_ID = "moderation-back-office"
@@ -196,3 +197,19 @@ def configure(settings, issuer: str, *, discovery: bool = True) -> None:
     settings.OIDC_ENABLED = True
     if "moderation.oidc.StaffOIDCBackend" not in settings.AUTHENTICATION_BACKENDS:
         settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "moderation.oidc.StaffOIDCBackend"]
+
+
+@pytest.fixture(scope="module")
+def oidc_provider_server():
+    provider, server = start_provider()
+    yield provider
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def oidc_provider(oidc_provider_server, settings):
+    """A running provider, fresh for the test, that the back-office is configured to use."""
+    oidc_provider_server.reset()
+    configure(settings, oidc_provider_server.issuer)
+    return oidc_provider_server

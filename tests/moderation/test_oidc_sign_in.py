@@ -13,24 +13,14 @@ from django.urls import reverse
 
 from moderation.models import AuditEvent, OIDCIdentity
 from tests.factories import UserFactory, moderator
-from tests.oidc_provider import configure, start_provider
+from tests.oidc_provider import configure, oidc_provider, oidc_provider_server  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.real_two_factor]
 
 
-@pytest.fixture(scope="module")
-def _provider_server():
-    provider, server = start_provider()
-    yield provider
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.fixture
-def provider(_provider_server, settings):
-    _provider_server.reset()
-    configure(settings, _provider_server.issuer)
-    return _provider_server
+def provider(oidc_provider):  # noqa: F811
+    return oidc_provider
 
 
 def sign_in(client, provider, *, next_url="/admin/", state=None):
@@ -243,3 +233,12 @@ def test_failed_provider_answers_count_against_the_address_like_failed_passwords
     asked = provider.token_requests
     assert sign_in(client, provider).status_code == 429  # locked out: the provider's answer is not even read
     assert provider.token_requests == asked and signed_in_user_id(client) is None
+
+
+def test_signing_out_through_the_oidc_url_ends_the_session(client, provider):
+    moderator(email="ada@org.example")
+    provider.sign_in_as(sub="sub-ada", email="ada@org.example", amr=["mfa"])
+    sign_in(client, provider)
+    assert client.get("/oidc/logout/").status_code == 405 and signed_in_user_id(client) is not None
+    assert client.post("/oidc/logout/").status_code == 302
+    assert signed_in_user_id(client) is None and client.get("/admin/").status_code == 302
