@@ -4,6 +4,9 @@ driven by hand (the test client to us, requests to the provider). Existing activ
 only, linked by the provider's subject; anything the provider did not sign, or signed for
 someone else, is refused; its second factor counts only when it asserts one."""
 
+import os
+import runpy
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,6 +19,7 @@ from tests.factories import UserFactory, moderator
 from tests.oidc_provider import configure, oidc_provider, oidc_provider_server  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.real_two_factor]
+SETTINGS_FILE = Path(__file__).resolve().parents[2] / "moderation" / "settings.py"
 
 
 @pytest.fixture
@@ -242,3 +246,31 @@ def test_signing_out_through_the_oidc_url_ends_the_session(client, provider):
     assert client.get("/oidc/logout/").status_code == 405 and signed_in_user_id(client) is not None
     assert client.post("/oidc/logout/").status_code == 302
     assert signed_in_user_id(client) is None and client.get("/admin/").status_code == 302
+
+
+def _settings_with(monkeypatch, **env) -> dict:
+    """moderation/settings.py as it reads this environment (run afresh, in-process)."""
+    for name in [name for name in os.environ if name.startswith("OIDC_")]:
+        monkeypatch.delenv(name)
+    for name, value in {**env, "DEBUG": "1"}.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(SETTINGS_FILE))
+
+
+def test_configured_from_the_environment_and_off_when_half_configured(monkeypatch):
+    on = _settings_with(
+        monkeypatch,
+        OIDC_RP_CLIENT_ID="back-office",
+        OIDC_RP_CLIENT_SECRET="s3cret",
+        OIDC_OP_DISCOVERY_URL="https://login.org.example/.well-known/openid-configuration",
+        OIDC_ORGANISATION="Org SSO",
+        OIDC_MFA_AMR="mfa,hwk",
+    )
+    backends = on["AUTHENTICATION_BACKENDS"]
+    assert on["OIDC_ENABLED"] and backends[-1] == "moderation.oidc.StaffOIDCBackend"
+    assert backends[0] == "axes.backends.AxesStandaloneBackend"  # lock-outs are checked first
+    assert (on["OIDC_MFA_AMR"], on["OIDC_ORGANISATION"]) == (["mfa", "hwk"], "Org SSO")
+    half = _settings_with(
+        monkeypatch, OIDC_RP_CLIENT_ID="back-office", OIDC_OP_TOKEN_ENDPOINT="https://login.org.example/t"
+    )
+    assert not half["OIDC_ENABLED"] and "moderation.oidc.StaffOIDCBackend" not in half["AUTHENTICATION_BACKENDS"]
