@@ -24,7 +24,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.shortcuts import redirect, resolve_url
 from django.urls import path
@@ -36,6 +36,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 from moderation.audit import record_event, register_verb
 from moderation.models import OIDCIdentity
 from moderation.staff_security import PROVIDER_MFA_SESSION_KEY
+from moderation.validation import is_clean_identifier
 
 logger = logging.getLogger("moderation.oidc")
 
@@ -44,6 +45,7 @@ register_verb("staff.oidc_sign_in", "{actor} signed in through the organisation'
 register_verb("staff.oidc_refused", "Sign-in through the organisation's provider refused for {target}: {reason}")
 
 DISCOVERY_CACHE_SECONDS = 3600
+MAX_CLAIM_CHARS = 255  # OIDCIdentity's columns; the claims are checked before any query uses them
 # Settings a discovery document can fill (OpenID Connect Discovery 1.0, section 3).
 _DISCOVERED = {
     "OIDC_OP_ISSUER": "issuer",
@@ -157,7 +159,13 @@ def staff_account_for(*, request, issuer: str, subject: str, claims: dict):
         _refuse(issuer=issuer, subject=subject, email=email, reason=reason, user=user)
         return None
     if identity is None:
-        identity = OIDCIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+        try:
+            with transaction.atomic():
+                identity = OIDCIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+        except IntegrityError:  # another sign-in linked the account or the subject a moment ago
+            reason = "the account or the identity was linked by another sign-in at the same moment"
+            _refuse(issuer=issuer, subject=subject, email=email, reason=reason, user=user)
+            return None
         record_event(actor=user, verb="staff.oidc_linked", target=identity, after={"email": email})
     return user
 
@@ -231,6 +239,11 @@ class StaffOIDCBackend(OIDCAuthenticationBackend):
         userinfo = self.get_userinfo(access_token, id_token, payload)
         if userinfo.get("sub") != payload["sub"]:
             raise SuspiciousOperation("userinfo answers for another subject than the id_token")
+        email = userinfo.get("email", payload.get("email", ""))
+        if not (is_clean_identifier(payload["sub"]) and len(payload["sub"]) <= MAX_CLAIM_CHARS):
+            raise SuspiciousOperation("the subject is not a clean identifier")
+        if email and not (is_clean_identifier(email) and len(email) <= MAX_CLAIM_CHARS):
+            raise SuspiciousOperation("the email is not a clean address")
         user = staff_account_for(
             request=self.request, issuer=payload["iss"], subject=payload["sub"], claims={**payload, **userinfo}
         )

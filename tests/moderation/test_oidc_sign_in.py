@@ -274,3 +274,20 @@ def test_configured_from_the_environment_and_off_when_half_configured(monkeypatc
         monkeypatch, OIDC_RP_CLIENT_ID="back-office", OIDC_OP_TOKEN_ENDPOINT="https://login.org.example/t"
     )
     assert not half["OIDC_ENABLED"] and "moderation.oidc.StaffOIDCBackend" not in half["AUTHENTICATION_BACKENDS"]
+
+
+@pytest.mark.parametrize(
+    "who",
+    [
+        {"sub": "sub-\x00ada", "email": "ada@org.example"},
+        {"sub": "s" * 256},
+        {"sub": "sub-ada", "email": "ada\x00@org"},
+    ],
+    ids=["nul-in-subject", "long-subject", "nul-in-email"],
+)
+def test_claims_no_column_can_hold_are_refused_before_any_query(client, provider, who):
+    moderator(email="ada@org.example")
+    provider.sign_in_as(**who)
+    response = sign_in(client, provider)
+    assert response.status_code == 302 and signed_in_user_id(client) is None
+    assert login_page_says(client, "could not be verified") and not OIDCIdentity.objects.exists()
