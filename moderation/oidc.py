@@ -207,7 +207,15 @@ class StaffOIDCBackend(OIDCAuthenticationBackend):
             logger.warning("OIDC provider unavailable: %s", exc)
             request.oidc_refusal = _say(UNAVAILABLE)
             return None
-        except (SuspiciousOperation, jwt.PyJWTError, requests.RequestException, ValueError, KeyError) as exc:
+        except (
+            SuspiciousOperation,
+            jwt.PyJWTError,
+            requests.RequestException,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,  # a token or userinfo answer of the wrong shape
+        ) as exc:
             logger.warning("OIDC sign-in not verified: %s", exc)
             request.oidc_refusal = _say(UNVERIFIED)
             return None

@@ -121,15 +121,10 @@ class OpenIDProvider:
             return self._json(start_response, {"error": "invalid_grant"}, "400 Bad Request")
         access_token = secrets.token_urlsafe(16)
         self.tokens[access_token] = grant["person"]
-        return self._json(
-            start_response,
-            {
-                "access_token": access_token,
-                "token_type": "Bearer",
-                "expires_in": 300,
-                "id_token": self.id_token(grant["person"], grant["nonce"]),
-            },
-        )
+        answer = {"access_token": access_token, "token_type": "Bearer", "expires_in": 300}
+        if self.misbehave != "no_id_token":
+            answer["id_token"] = self.id_token(grant["person"], grant["nonce"])
+        return self._json(start_response, answer)
 
     def id_token(self, person: dict, nonce: str | None) -> str:
         now = int(time.time())
@@ -168,7 +163,10 @@ class OpenIDProvider:
         person = self.tokens.get(bearer)
         if person is None:
             return self._json(start_response, {"error": "invalid_token"}, "401 Unauthorized")
-        return self._json(start_response, {k: v for k, v in person.items() if k not in ("amr", "acr")})
+        claims = {k: v for k, v in person.items() if k not in ("amr", "acr")}
+        if self.misbehave == "userinfo_for_another":
+            claims["sub"] = "someone-else"
+        return self._json(start_response, claims)
 
 
 def start_provider() -> tuple[OpenIDProvider, WSGIServer]:

@@ -172,7 +172,10 @@ def test_an_account_locked_out_by_failed_passwords_stays_locked_out(client, prov
     assert event.reason == "the account is locked out after failed sign-ins" and event.target_id == str(user.pk)
 
 
-@pytest.mark.parametrize("fault", ["tampered", "foreign_key", "nonce", "audience", "issuer", "expired"])
+@pytest.mark.parametrize(
+    "fault",
+    ["tampered", "foreign_key", "nonce", "audience", "issuer", "expired", "no_id_token", "userinfo_for_another"],
+)
 def test_an_id_token_the_provider_did_not_sign_for_this_sign_in_is_refused(client, provider, fault):
     moderator(email="ada@org.example")
     provider.sign_in_as(sub="sub-ada", email="ada@org.example", amr=["mfa"])
