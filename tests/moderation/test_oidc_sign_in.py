@@ -294,3 +294,11 @@ def test_claims_no_column_can_hold_are_refused_before_any_query(client, provider
     response = sign_in(client, provider)
     assert response.status_code == 302 and signed_in_user_id(client) is None
     assert login_page_says(client, "could not be verified") and not OIDCIdentity.objects.exists()
+
+
+def test_a_sign_in_cancelled_at_the_provider_comes_back_to_the_login_page(client, provider):
+    start = client.get("/oidc/authenticate/")
+    state = dict(pair.split("=", 1) for pair in urlsplit(start["Location"]).query.split("&"))["state"]
+    response = client.get(f"/oidc/callback/?error=access_denied&state={state}")
+    assert response["Location"] == reverse("admin:login") and login_page_says(client, "did not complete")
+    assert state not in client.session["oidc_states"]  # the state cannot be used afterwards
