@@ -450,3 +450,26 @@ class ApiClientKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "API key"
         verbose_name_plural = "API keys"
+
+
+class OIDCIdentity(models.Model):
+    """A staff account as the organisation's OpenID provider knows it. OIDC promises only
+    the (issuer, subject) pair to be stable and never reassigned; an email can change or
+    pass to someone else at the provider, so it is trusted once (verified, matching one
+    staff account) to make this link, and every later sign-in goes by the link."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "OIDC identity"
+        verbose_name_plural = "OIDC identities"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="oidcidentity_one_account_per_subject"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="oidcidentity_one_subject_per_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

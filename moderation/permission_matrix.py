@@ -269,6 +269,15 @@ ROWS: list[Row] = [
     ),
     Row("admin/2fa/", get=STAFF, post=STAFF, note="enrol or enter a second-factor code"),
     Row("admin/lockouts/", get=SUPERVISION, post=SUPERVISION, note="lift a sign-in lock-out (audited)"),
+    # Sign-in through the organisation's OpenID provider: 404 for everyone unless configured.
+    Row("oidc/authenticate/", get=EVERYONE, post=NOBODY, note="off to the organisation's provider"),
+    Row(
+        "oidc/callback/",
+        get=NOBODY,
+        post=NOBODY,
+        note="only the provider's signed answer to a sign-in this browser started gets past",
+    ),
+    Row("oidc/logout/", get=NOBODY, post=EVERYONE, note="sign out here; the provider's session is its own"),
     Row(
         "admin/review/evidence/<int:pk>/file/",
         get=STAFF,

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from moderation import staff_security, views
+from moderation import oidc, staff_security, views
 
 handler404 = "moderation.views.not_found"
 
@@ -20,4 +20,5 @@ urlpatterns = [
     path("admin/2fa/", staff_security.two_factor, name="two_factor"),
     path("admin/lockouts/", admin.site.admin_view(staff_security.lockouts), name="lockouts"),
     path("admin/", admin.site.urls),
+    path("oidc/", include(oidc.urlpatterns)),
 ]
