@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from cases.services.review import statement_template_error
 from moderation.models import Outcome, Policy
 from moderation.platform import DEFAULT_HOLD_DAYS
+from moderation.statement_templates import PLACEHOLDERS
 
 VERDICT_CHOICES = [("right", "Detector was right"), ("wrong", "Detector was wrong")]
 
@@ -101,7 +102,9 @@ class BulkDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         required=False,
         label="Statement of reasons (template)",
-        help_text="{handle}, {story_title}, {policy_title} and {policy_description} are filled in for each case.",
+        help_text="Filled in for each case: "
+        + ", ".join(f"{{{name}}} ({what})" for name, what in PLACEHOLDERS.items())
+        + ".",
     )
 
     def clean_statement(self):
