@@ -71,6 +71,22 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class StatementPreviewForm(forms.Form):
+    """The decision form's fields the statement depends on (the preview reads the same POST)."""
+
+    is_violation = forms.ChoiceField(choices=[("yes", "Violation"), ("no", "No violation")], required=False)
+    policy = forms.ModelChoiceField(queryset=Policy.objects.current(), required=False)
+    outcomes = forms.MultipleChoiceField(choices=Outcome.choices, required=False)
+    hold_days = forms.IntegerField(min_value=1, max_value=365, required=False)
+    statement = forms.CharField(required=False, strip=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("is_violation") != "no" and not cleaned.get("policy") and "policy" not in self.errors:
+            self.add_error("policy", "Choose the rule that was broken to preview its statement.")
+        return cleaned
+
+
 class RejectForm(forms.Form):
     note = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Why not")
 

@@ -58,8 +58,8 @@ def day(value: date | datetime) -> str:
 def _days(dates: list[date]) -> str:
     first, last = min(dates), max(dates)
     if first == last:
-        return f"received on {day(first)}"
-    return f"received between {day(first)} and {day(last)}"
+        return f"on {day(first)}"
+    return f"between {day(first)} and {day(last)}"
 
 
 def _counted(n: int, words: tuple[str, str]) -> str:
@@ -78,8 +78,8 @@ def case_signals(case: Case) -> list[tuple[str, datetime]]:
 
 
 def signals_phrase(signals: list[tuple[str, datetime]]) -> str:
-    """“2 reports from readers (received between 3 and 4 March 2026) and a flag from our
-    automated detection (received on 2 March 2026)”."""
+    """“2 reports from readers (between 3 and 4 March 2026) and a flag from our
+    automated detection (on 2 March 2026)”."""
     by_kind: dict[str, list[date]] = {}
     for source, received in signals:
         by_kind.setdefault(source, []).append(timezone.localtime(received).date())
@@ -187,6 +187,7 @@ def compose_statement(
     the appeal pages, so the letter names the deadline without the link."""
     signals = case_signals(case) if signals is None else signals
     how, automated = origin(case, signals)
+    received = signals_phrase(signals)
     facts_text = facts_text.strip()
     rule = f"The rule: {policy.title}."
     if policy.description and policy.description not in facts_text:
@@ -207,7 +208,7 @@ def compose_statement(
             + "\n".join(m.line() for m in measures),
             f"Why (the facts we relied on):\n{facts_text}",
             rule,
-            f"How it came to us: {how} We received {signals_phrase(signals)}.",
+            f"How it came to us: {how}" + ("" if received in facts_text else f" We received {received}."),
             "Automated means: "
             + (
                 "automated tools were used to detect this content. "

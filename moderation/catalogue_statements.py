@@ -10,97 +10,97 @@ Placeholders: see `moderation.statement_templates.PLACEHOLDERS`."""
 STATEMENT_TEMPLATES = {
     # Engagement manipulation
     "engagement.self": (
-        "We reviewed {subject} after {signals}. The claps, follows, highlights and reads on @{handle}'s stories came "
+        "We received {signals} about {story_title}. The claps, follows, highlights and reads on @{handle}'s stories came "
         "largely from accounts that, on the evidence we hold (shared sign-up details and the same pattern of "
         "activity), are run by the same person as @{handle}. Engagement between one person's own accounts is not "
         "counted towards Partner Program earnings."
     ),
     "engagement.ring": (
-        "We reviewed {subject} after {signals}. @{handle} and a group of other accounts read, clapped for and "
+        "We received {signals} about {story_title}. @{handle} and a group of other accounts read, clapped for and "
         "followed each other's stories in a regular exchange, far more than they engaged with any other writer. "
         "We looked at the engagement pattern between the accounts, not only at a score, before deciding that it "
         "was a ring trading engagement rather than readers choosing what to read."
     ),
     "engagement.no_value_responses": (
-        "We reviewed {subject} after {signals}. @{handle} left a large number of short responses under other "
+        "We received {signals} about {story_title}. @{handle} left a large number of short responses under other "
         "writers' stories within a short time; most of them did not engage with what the stories said and seemed "
         "written to draw attention back to @{handle}'s own stories."
     ),
     "engagement.bulk_interactions": (
-        "We reviewed {subject} after {signals}. @{handle} followed, clapped for or highlighted far more stories "
+        "We received {signals} about {story_title}. @{handle} followed, clapped for or highlighted far more stories "
         "and accounts than a person reading could, at a pace that points to automation (follow spam)."
     ),
     # Spam and site misuse
     "spam.external_traffic": (
-        "We reviewed {subject} after {signals}. The story mainly sends readers to an outside site, product or "
+        "We received {signals} about {story_title}. The story mainly sends readers to an outside site, product or "
         "service, or is written to raise its search ranking, rather than offering the reader something on its own."
     ),
     "spam.scraped": (
-        "We reviewed {subject} after {signals}. Large parts of the story are copied from other sources without "
+        "We received {signals} about {story_title}. Large parts of the story are copied from other sources without "
         "permission or substantial work of your own, and it was published to earn money or attention."
     ),
     "spam.duplicate": (
-        "We reviewed {subject} after {signals}. The same content was published more than once, from @{handle} or "
+        "We received {signals} about {story_title}. The same content was published more than once, from @{handle} or "
         "from several accounts; we compared the texts before deciding."
     ),
     "spam.clipped": (
-        "We reviewed {subject} after {signals}. The story stops part-way and sends readers to another site to "
+        "We received {signals} about {story_title}. The story stops part-way and sends readers to another site to "
         "read the rest."
     ),
     "spam.promotional_interactions": (
-        "We reviewed {subject} after {signals}. @{handle} used responses, mentions or tags again and again to "
+        "We received {signals} about {story_title}. @{handle} used responses, mentions or tags again and again to "
         "advertise, rather than to take part in the conversation."
     ),
     "spam.brigade": (
-        "We reviewed {subject} after {signals}. The engagement on it came from a coordinated campaign (accounts "
+        "We received {signals} about {story_title}. The engagement on it came from a coordinated campaign (accounts "
         "acting together, or paid to act) meant to push it up the rankings."
     ),
     "spam.templates": (
-        "We reviewed {subject} after {signals}. The story is nearly identical to other stories built on the same "
+        "We received {signals} about {story_title}. The story is nearly identical to other stories built on the same "
         "template, on @{handle} or on other accounts, with only small parts changed."
     ),
     "spam.automation": (
-        "We reviewed {subject} after {signals}. @{handle} registered, published or interacted through a program "
+        "We received {signals} about {story_title}. @{handle} registered, published or interacted through a program "
         "rather than by hand: the timing and volume of the activity are beyond what a person does."
     ),
     "deception.revenue": (
-        "We reviewed {subject} after {signals}. It misleads readers or the Partner Program about what it is or "
+        "We received {signals} about {story_title}. It misleads readers or the Partner Program about what it is or "
         "who wrote it, in a way that earns money or traffic it would not otherwise earn."
     ),
     # AI content
     "ai.paywalled_generated": (
-        "We reviewed {subject}, which you published behind the paywall, after {signals}. A member of our team "
+        "We received {signals} about {story_title}, which you published behind the paywall. A member of our team "
         "read the story and found that its writing is generated by AI. You may publish AI-generated writing if "
         "you disclose it, but it may not earn through the paywall."
     ),
     "ai.undisclosed_generated": (
-        "We reviewed {subject} after {signals}. A member of our team read the story and found that its writing is "
+        "We received {signals} about {story_title}. A member of our team read the story and found that its writing is "
         "generated by AI, and the story does not say so. If you add a disclosure in the first two paragraphs, "
         "tell us through the appeal link and we will look again."
     ),
     "ai.undisclosed_assisted": (
-        "We reviewed {subject} after {signals}. The story was written with AI assistance, and its first two "
+        "We received {signals} about {story_title}. The story was written with AI assistance, and its first two "
         "paragraphs do not disclose it. Adding that disclosure is enough for us to look again: tell us through "
         "the appeal link."
     ),
     "ai.image_uncaptioned": (
-        "We reviewed {subject} after {signals}. An image in the story is generated by AI and its caption does "
+        "We received {signals} about {story_title}. An image in the story is generated by AI and its caption does "
         "not say so. Adding the caption is enough for us to look again: tell us through the appeal link."
     ),
     "ai.disclosed_generated": (
-        "We reviewed {subject} after {signals}. The story discloses that it is generated by AI and it is not "
+        "We received {signals} about {story_title}. The story discloses that it is generated by AI and it is not "
         "paywalled, so it stays in general distribution; it is not put forward for Boost."
     ),
     "ai.seo_affiliate": (
-        "We reviewed {subject} after {signals}. The story is AI-generated text built to rank in search results "
+        "We received {signals} about {story_title}. The story is AI-generated text built to rank in search results "
         "and to send readers to affiliate links, rather than written for readers."
     ),
     "ai.derivative_remix": (
-        "We reviewed {subject} after {signals}. The story rephrases, summarises or remixes another writer's work "
+        "We received {signals} about {story_title}. The story rephrases, summarises or remixes another writer's work "
         "with AI, without adding work of your own; we compared it with the original before deciding."
     ),
     "ai.prohibited_tooling": (
-        "We reviewed {subject} after {signals}. The story promotes AI tools for uses that are illegal or that harm "
+        "We received {signals} about {story_title}. The story promotes AI tools for uses that are illegal or that harm "
         "other people."
     ),
 }
