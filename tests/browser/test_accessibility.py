@@ -53,14 +53,14 @@ def _writer_pages() -> list[str]:
 
     appeal = Appeal.objects.filter(kind="action").order_by("id").first()
     followers = Appeal.objects.filter(kind="followers").order_by("id").first()
-    notice = (
-        Notice.objects.filter(recipient_kind=Notice.Recipient.WRITER, decision__isnull=False).order_by("id").first()
-    )
+    writers = Notice.objects.filter(recipient_kind=Notice.Recipient.WRITER, decision__isnull=False).order_by("id")
+    notice = writers.filter(account=appeal.account).first() or writers.first()
+    with_email = writers.exclude(account__email="").first()
     pages = [
         "/appeal/",
         f"/appeal/status/{appeal.tracking_token}/",
         f"/appeal/notice/{make_appeal_token(notice)}/",
-        f"/appeal/start/{make_magic_token(notice.account)}/",
+        f"/appeal/start/{make_magic_token(with_email.account)}/",
     ]
     if followers is not None:
         pages.append(f"/appeal/status/{followers.tracking_token}/?of=followers")
