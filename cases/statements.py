@@ -88,7 +88,7 @@ def signals_phrase(signals: list[tuple[str, datetime]]) -> str:
         for kind in SIGNAL_ORDER
         if kind in by_kind
     ]
-    return _joined(parts) or "a check by our Trust & Safety staff"
+    return _joined(parts) or "a report from our Trust & Safety staff"
 
 
 def subject_phrase(case: Case) -> str:
