@@ -6,6 +6,7 @@ from django.db.models import Q
 from rest_framework_api_key.models import AbstractAPIKey
 
 from moderation.audit import AuditEventQuerySet, AuditLogIsAppendOnly
+from moderation.statement_templates import validate_statement_template
 
 
 class AccountStatus(models.TextChoices):
@@ -324,7 +325,10 @@ class Policy(models.Model):
     default_outcomes = models.JSONField(default=list)
     repeat_outcomes = models.JSONField(default=list, blank=True)
     statement_template = models.TextField(
-        help_text="Prefilled statement of reasons; {handle}, {story_title}, {policy_title} are filled in."
+        validators=[validate_statement_template],
+        help_text="The facts paragraph of the statement of reasons, in this rule's words. Placeholders in braces "
+        "are filled in with the case's facts: {handle}, {subject}, {story_title}, {story_link}, {signals}, "
+        "{first_received}, {policy_title}, {policy_description}.",
     )
     source = models.CharField(max_length=300, blank=True, help_text="Where the rule comes from.")
     is_current = models.BooleanField(default=True)

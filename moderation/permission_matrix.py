@@ -136,6 +136,13 @@ ROWS: list[Row] = [
     Row("appeal/notice/<str:token>/", get={WRITER}, post={WRITER}, token=True, note="link in the decision notice"),
     Row("appeal/status/<str:token>/", get={WRITER}, post=NOBODY, token=True, note="appeal tracking token"),
     # Review (staff views)
+    Row(
+        "admin/demo/mail/",
+        get=NOBODY,
+        post=NOBODY,
+        hides=True,
+        note="the demo's outgoing mail: in DEBUG only (404 otherwise), for staff",
+    ),
     Row("admin/review/queue/<slug:slug>/next/", get=NOBODY, post=REVIEWERS),
     Row(
         "admin/review/case/<int:pk>/",
@@ -149,6 +156,13 @@ ROWS: list[Row] = [
     Row("admin/review/case/<int:pk>/release/", get=NOBODY, post=REVIEWERS, args={"pk": "case"}),
     Row("admin/review/case/<int:pk>/skip/", get=NOBODY, post=REVIEWERS, args={"pk": "case"}),
     Row("admin/review/case/<int:pk>/escalate/", get=NOBODY, post=REVIEWERS, args={"pk": "case"}),
+    Row(
+        "admin/review/case/<int:pk>/statement/",
+        get=REVIEWERS,
+        post=REVIEWERS,
+        args={"pk": "case"},
+        note="statement preview; changes nothing",
+    ),
     Row("admin/review/case/<int:pk>/assign/", get=NOBODY, post={SENIOR, SUPERVISOR, SUPERUSER}, args={"pk": "case"}),
     Row(
         "admin/review/case/<int:pk>/evidence/",

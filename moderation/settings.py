@@ -33,7 +33,12 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
-SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000").rstrip("/")
+# Links in notices and emails. Unless SITE_URL is set, they follow the host and port
+# `make run` serves on (it exports SITE_HOST and PORT), so a demo on another port works.
+SITE_URL = (
+    os.environ.get("SITE_URL")
+    or f"http://{os.environ.get('SITE_HOST') or 'localhost'}:{os.environ.get('PORT') or '8000'}"
+).rstrip("/")
 
 INSTALLED_APPS = [
     "moderation.admin_site.BackOfficeAdminConfig",
@@ -215,7 +220,12 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# In DEBUG mail is also saved for the staff page /admin/demo/mail/ (moderation.demo_mail).
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "moderation.demo_mail.SavedMailBackend" if DEBUG else "django.core.mail.backends.console.EmailBackend",
+)
+DEMO_MAIL_DIR = Path(os.environ.get("DEMO_MAIL_DIR", BASE_DIR / "var" / "demo-mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Trust & Safety <trust@localhost>")
 
 REST_FRAMEWORK = {

@@ -28,10 +28,12 @@ def _redis_url_for_this_worker(url: str, worker: str) -> str:
 
 
 if os.environ.get("REDIS_URL") and not os.environ.get("TEST_REDIS_URL_PER_WORKER"):
-    os.environ["REDIS_URL"] = _redis_url_for_this_worker(os.environ["REDIS_URL"], os.environ.get("PYTEST_XDIST_WORKER", ""))
+    os.environ["REDIS_URL"] = _redis_url_for_this_worker(
+        os.environ["REDIS_URL"], os.environ.get("PYTEST_XDIST_WORKER", "")
+    )
     os.environ["TEST_REDIS_URL_PER_WORKER"] = "1"  # a child process (the e2e rqworker) keeps it
 
-from moderation.settings import *  # noqa: F403
+from moderation.settings import *  # noqa: E402, F403
 
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
