@@ -87,7 +87,8 @@ def test_eight_posters_with_overlapping_batches_get_answers_and_store_each_signa
 
     answers = post_all(api_key, batches)
 
-    assert [code for code, _ in answers] == [201] * POSTERS, [a for a in answers if a[0] != 201]
+    # 200 when a neighbour's posts had already stored every signal of the batch.
+    assert all(code in (200, 201) for code, _ in answers), [a for a in answers if a[0] not in (200, 201)]
     unique = {item["idempotency_key"] for b in batches for item in b}
     signals = {s.idempotency_key: s for s in Signal.objects.select_related("case")}
     assert set(signals) == unique and Signal.objects.count() == len(unique)
