@@ -116,7 +116,9 @@ def next_case_candidates(*, user, queue: Queue, now):
     """What "Review next" picks from: the queue in review order, less what the reviewer
     skipped lately. claims.claim_next locks the first (SKIP LOCKED, LIMIT 1); the partial
     index case_claim_order_idx supplies the order, so no claim sorts the queue."""
-    return claimable_cases(queue=queue).exclude(pk__in=recently_skipped_ids(user=user, now=now))
+    skipped = recently_skipped_ids(user=user, now=now)
+    # The account comes along: the claim's audit rows name the case by it.
+    return claimable_cases(queue=queue).exclude(pk__in=skipped).select_related("account")
 
 
 def claim_next_case(*, user, queue: Queue, now=None) -> Case | None:
