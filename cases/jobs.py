@@ -11,7 +11,7 @@ def apply_action_job(action_id: int) -> None:
     action = apply_action(action_id=action_id)
     if action.outcome == Outcome.FOLLOWERS_PURGE and action.status == "applied":
         # The writers it lowered are told once the wave settles (cron catches up too).
-        enqueue(notify_purge_lowered_writers_job)
+        enqueue(notify_purge_lowered_writers_job, key="notify-purge-lowered-writers")
 
 
 def notify_purge_lowered_writers_job() -> int:

@@ -238,7 +238,7 @@ def _queue_apply(action: EnforcementAction) -> OutboxEntry:
     from cases import jobs
 
     entry, _ = OutboxEntry.objects.get_or_create(action=action, operation=OutboxOperation.APPLY)
-    enqueue(jobs.apply_action_job, action.pk, queue="enforcement")
+    enqueue(jobs.apply_action_job, action.pk, queue="enforcement", durable=False)
     return entry
 
 
@@ -610,7 +610,7 @@ def request_reversal(
             case_ref=locked.case_id,
             appeal_ref=appeal_ref,
         )
-        enqueue(jobs.reverse_action_job, locked.pk, queue="enforcement")
+        enqueue(jobs.reverse_action_job, locked.pk, queue="enforcement", durable=False)
     return entry
 
 
@@ -634,7 +634,7 @@ def _revive_reversal(action: EnforcementAction, entry: OutboxEntry, *, actor, re
         case_ref=action.case_id,
         appeal_ref=appeal_ref,
     )
-    enqueue(jobs.reverse_action_job, action.pk, queue="enforcement")
+    enqueue(jobs.reverse_action_job, action.pk, queue="enforcement", durable=False)
     return entry
 
 
@@ -732,7 +732,7 @@ def retry_outbox_entry(*, entry: OutboxEntry, actor) -> OutboxEntry | None:
                 return None
             OutboxEntry.objects.filter(pk=entry.pk).update(gave_up_at=None, next_attempt_at=None, attempts=0)
             record_event(actor=actor, verb="action.retried", target=action, reason="apply", case_ref=action.case_id)
-            enqueue(jobs.apply_action_job, action.pk, queue="enforcement")
+            enqueue(jobs.apply_action_job, action.pk, queue="enforcement", durable=False)
             return entry
         if action.status != ActionStatus.APPLIED:
             return None
@@ -853,7 +853,7 @@ def drain_outbox(*, older_than: timedelta = timedelta(seconds=60), now=None, lim
             _give_up_crashed(entry)
             continue
         job = jobs.apply_action_job if apply_due else jobs.reverse_action_job
-        enqueue(job, entry.action_id, queue="enforcement")
+        enqueue(job, entry.action_id, queue="enforcement", durable=False)
         sent.append(entry.pk)
     # Not sent again before the job has had time to start (a lost job is sent again then).
     OutboxEntry.objects.filter(pk__in=sent).update(next_attempt_at=now + older_than)
