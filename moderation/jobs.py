@@ -51,7 +51,7 @@ def enqueue(func: Callable, *args, queue: str = "default", durable: bool = True,
         try:
             import django_rq
 
-            django_rq.get_queue(queue).enqueue(func, *args, **kwargs)
+            django_rq.get_queue(queue, commit_mode="auto").enqueue(func, *args, **kwargs)
         except Exception as exc:  # Redis down: the job's own drain sends it later.
             logger.warning("job %s not handed to RQ (%s); its drain will send it", func, exc)
 

@@ -102,7 +102,7 @@ def hand_over(job_id: int, queue: str) -> bool:
     try:
         import django_rq
 
-        django_rq.get_queue(queue).enqueue(run_job, job_id)
+        django_rq.get_queue(queue, commit_mode="auto").enqueue(run_job, job_id)
     except Exception as exc:  # Redis down, refused, timed out: the drain sends it later.
         logger.warning("background job %s not handed to RQ (%s); the drain will send it", job_id, exc)
         return False
@@ -233,7 +233,6 @@ def run_job(job_id: int) -> str:
     except Exception as exc:
         logger.exception("background job %s (%s) failed", job_id, job.func)
         error = f"{type(exc).__name__}: {exc}"[:2000]
-        close_old_connections()
         if job.attempts >= max_attempts():
             _give_up(job_id, token=token, error=error)
             return "gave up"

@@ -190,14 +190,11 @@ OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Trust & Safety back-office"
 # moderation.jobs.enqueue runs the job inline after commit and nothing touches Redis.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # `make worker` serves them in priority order (moderation.jobs.QUEUE_PRIORITY): audit,
-# enforcement, restoration, default, email. A dead Redis fails fast (the outbox keeps
-# the job; the drain sends it when Redis is back).
+# enforcement, restoration, default, email. A refused hand-over (Redis down) loses
+# nothing: the outbox keeps the job and the drain sends it when Redis is back. Add
+# `?socket_connect_timeout=2` to REDIS_URL where Redis may vanish without refusing.
 RQ_QUEUES = {
-    name: {
-        "URL": REDIS_URL or "redis://127.0.0.1:6379/0",
-        "DEFAULT_TIMEOUT": 600,
-        "CONNECTION_KWARGS": {"socket_connect_timeout": 2, "socket_timeout": 5},
-    }
+    name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600}
     for name in ("default", "enforcement", "restoration", "audit", "email")
 }
 # The outbox of background jobs (moderation.outbox).
