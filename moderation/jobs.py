@@ -67,3 +67,29 @@ def enqueue_once(func: Callable, *args, queue: str = "default", **kwargs) -> Non
     if any(getattr(callback, "job_key", None) == key for _, callback, _ in pending):
         return
     enqueue(func, *args, queue=queue, durable=False, **kwargs)
+
+
+def enqueue_batched(func: Callable, item, *, queue: str = "default", chunk: int = 100) -> None:
+    """Collect `item`s asked for in one transaction and run `func(items)` once per
+    `chunk` after commit: a bulk approval of 10,000 actions is 100 jobs, not 10,000
+    (RQ's per-job cost dwarfs applying one action). Not durable: the caller keeps its
+    own outbox (enforcement's `OutboxEntry`, whose drain batches the same way). An
+    item whose savepoint rolled back may ride along: the job re-checks each item."""
+    key = ("batched", func, queue)
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        enqueue(func, [item], queue=queue, durable=False)
+        return
+    for _, callback, _ in conn.run_on_commit:
+        if getattr(callback, "batch_key", None) == key:
+            callback.items.append(item)
+            return
+    items = [item]
+
+    def _send():
+        for start in range(0, len(items), chunk):
+            enqueue(func, items[start : start + chunk], queue=queue, durable=False)
+
+    _send.batch_key = key
+    _send.items = items
+    transaction.on_commit(_send)
