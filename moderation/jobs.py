@@ -81,15 +81,23 @@ def enqueue_batched(func: Callable, item, *, queue: str = "default", chunk: int 
         enqueue(func, [item], queue=queue, durable=False)
         return
     for _, callback, _ in conn.run_on_commit:
-        if getattr(callback, "batch_key", None) == key:
+        if getattr(callback, "batch_key", None) == key and not callback.sent:
             callback.items.append(item)
             return
     items = [item]
 
     def _send():
+        _send.sent = True
         for start in range(0, len(items), chunk):
-            enqueue(func, items[start : start + chunk], queue=queue, durable=False)
+            if settings.JOBS_RUN_INLINE:  # now, in commit order, as a single enqueue would
+                try:
+                    func(items[start : start + chunk])
+                except Exception:
+                    logger.exception("inline batch job %s failed", func)
+            else:
+                enqueue(func, items[start : start + chunk], queue=queue, durable=False)
 
     _send.batch_key = key
     _send.items = items
+    _send.sent = False
     transaction.on_commit(_send)
