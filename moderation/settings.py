@@ -124,16 +124,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; wait for the lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 elif os.environ.get("DB_POOL_MAX_SIZE"):
-    from psycopg_pool import ConnectionPool
-
+    # With CONN_HEALTH_CHECKS on, Django hands the pool psycopg's check: a connection
+    # the server closed is found and replaced when it is checked out.
     for _alias in DATABASES:
         DATABASES[_alias]["CONN_MAX_AGE"] = 0
         DATABASES[_alias].setdefault("OPTIONS", {})["pool"] = {
             "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "1")),
             "max_size": int(os.environ["DB_POOL_MAX_SIZE"]),
             "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
-            # A connection the server closed is found and replaced before use.
-            "check": ConnectionPool.check_connection,
         }
 # A lost database connection answers 503 with Retry-After (moderation.middleware.faults).
 DB_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("DB_UNAVAILABLE_RETRY_AFTER", "5"))
