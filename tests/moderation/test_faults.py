@@ -61,10 +61,29 @@ class SwitchableRedis:
         return sum(django_rq.get_queue(name).count for name in QUEUE_PRIORITY)
 
 
+DEAD_CACHE = {
+    "default": {
+        "BACKEND": "moderation.cache.FailSoftRedisCache",
+        "LOCATION": f"redis://127.0.0.1:{CLOSED_PORT}/0",
+        "OPTIONS": {"socket_connect_timeout": 0.5},
+    }
+}
+
+
 @pytest.fixture
 def redis_switch(monkeypatch):
     with override_settings(JOBS_RUN_INLINE=False):
         yield SwitchableRedis(monkeypatch)
+
+
+def test_the_cache_reads_a_redis_outage_as_empty():
+    from django.core.cache import cache
+
+    with override_settings(CACHES=DEAD_CACHE):
+        assert cache.get("k", "fallback") == "fallback"
+        assert cache.add("k", 1) is True and cache.incr("k") == 1
+        cache.set("k", 2)
+        assert cache.get_many(["k"]) == {}
 
 
 def later(seconds=120):
@@ -84,7 +103,7 @@ def test_a_signal_batch_is_stored_while_redis_is_down_and_its_jobs_wait(redis_sw
         "detector": {"name": "ai-text-classifier", "version": "2.3.0"},
         "score": 0.91,
     }
-    with run_on_commit():
+    with override_settings(CACHES=DEAD_CACHE), run_on_commit():  # throttles count in Redis too
         response = api.post("/api/v1/signals/", [{**hit, "idempotency_key": f"k{i}"} for i in range(3)], format="json")
     assert response.status_code in (200, 201), response.content
     assert Signal.objects.filter(idempotency_key__in=["k0", "k1", "k2"]).count() == 3
