@@ -15,6 +15,7 @@ def benchmark(name: str):
 
 from bench import (  # noqa: E402,F401
     bench_audit,
+    bench_enforcement,
     bench_evidence,
     bench_ingest,
     bench_mirror,

@@ -550,7 +550,12 @@ class Notice(models.Model):
     body = models.TextField()
     automated_detection = models.BooleanField(default=False)
     appeal_deadline = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField()
+    sent_at = models.DateTimeField(help_text="When the notice was issued (the appeal window counts from it).")
+    # Delivery, written by the email job (cases.notices.deliver_notice): an attempt is
+    # recorded before the backend is called, `emailed_at` only once it accepted the mail.
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_attempted_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True, help_text="When the email backend accepted the email.")
     key = models.CharField(
         max_length=100,
         blank=True,

@@ -477,3 +477,68 @@ class OIDCIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
+
+
+class JobState(models.TextChoices):
+    PENDING = "pending", "Waiting for a worker"
+    RUNNING = "running", "Running"
+    RETRYING = "retrying", "Failed, will retry"
+    GAVE_UP = "gave_up", "Failed, gave up"
+    DONE = "done", "Done"
+
+
+class BackgroundJob(models.Model):
+    """The transactional outbox of background work (moderation.outbox): written in the
+    transaction of the change that needs the job, handed to RQ after commit, sent again
+    by the periodic drain when the hand-over was lost (Redis down). A worker running it
+    holds a lease (`lease_token` until `leased_until`, renewed by a heartbeat), so a
+    slow job is never handed to a second worker; a failed run is retried with backoff,
+    then gives up where a person sees it (admin list with Retry, supervisor dashboard)."""
+
+    func = models.CharField(max_length=200, help_text="Dotted path of the job function.")
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    queue = models.CharField(max_length=30, default="default")
+    key = models.CharField(max_length=200, blank=True, help_text="At most one unfinished job per key.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last handed to RQ.")
+    next_attempt_at = models.DateTimeField(help_text="The drain hands it to RQ (again) from then on.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    leased_until = models.DateTimeField(null=True, blank=True, help_text="A worker is running it until then.")
+    lease_token = models.CharField(max_length=32, blank=True)
+    last_error = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=~Q(key="") & Q(done_at__isnull=True, gave_up_at__isnull=True),
+                name="job_open_once_per_key",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(done_at__isnull=True, gave_up_at__isnull=True),
+                name="job_open_due_idx",
+            ),
+            models.Index(fields=["gave_up_at"], condition=Q(gave_up_at__isnull=False), name="job_gave_up_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.func.rsplit('.', 1)[-1]}{tuple(self.args)} #{self.pk}"
+
+    def state(self, now=None) -> str:
+        from django.utils import timezone
+
+        if self.done_at:
+            return JobState.DONE
+        if self.gave_up_at:
+            return JobState.GAVE_UP
+        if self.leased_until and self.leased_until > (now or timezone.now()):
+            return JobState.RUNNING
+        if self.last_error:
+            return JobState.RETRYING
+        return JobState.PENDING
