@@ -274,7 +274,7 @@ def _chain_rows(batch_size: int, snapshot: str | None) -> Iterator[tuple]:
             cursor.execute("SELECT max(seq) FROM moderation_auditchainentry")
             last = cursor.fetchone()[0] or 0
         if snapshot is not None:
-            yield from _blocks(snapshot, last, batch_size, settings.AUDIT.get("VERIFY_CONNECTIONS", 2))
+            yield from _blocks(snapshot, last, batch_size, settings.AUDIT.get("VERIFY_CONNECTIONS", 4))
             return
         with connection.connection.cursor(name="audit_chain_walk") as cursor:
             cursor.itersize = batch_size
@@ -490,7 +490,7 @@ def _valid_heads(heads: Iterable, findings: _Findings, counter: list[int]) -> It
         yield head
 
 
-def verify_chain(batch_size: int = 20_000) -> ChainReport:
+def verify_chain(batch_size: int = 10_000) -> ChainReport:
     """Walk the chain in sequence order, then hold every signed head against it.
 
     Names edited rows (hash mismatch), deleted rows (gap in the sequence), history
