@@ -418,7 +418,7 @@ def pending_events() -> tuple[int, datetime | None]:
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # edited, deleted, relinked, rewritten, truncated, forged, reordered, equivocated
+    kind: str  # edited, deleted, rewritten, truncated, unchained, forged, reordered, equivocated
     text: str
     event_id: int | None = None
 
