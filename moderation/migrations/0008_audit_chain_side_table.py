@@ -160,7 +160,7 @@ def _sqlite_legacy_alter_table(flag):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0006_merge_20261127_1247'),
+        ('moderation', '0007_oidc_identity'),
     ]
 
     operations = [
