@@ -160,7 +160,7 @@ def _sqlite_legacy_alter_table(flag):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('moderation', '0007_oidc_identity'),
+        ('moderation', '0008_merge_20261127_1518'),
     ]
 
     operations = [
