@@ -349,8 +349,8 @@ class Policy(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only record of a state change. Writers insert it with the chain columns
-    empty; the sequencer fills them once (moderation.audit_sequencer). See moderation.audit."""
+    """Append-only record of a state change, never updated once written: its place in the
+    hash chain is an AuditChainEntry the sequencer adds later. See moderation.audit."""
 
     occurred_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
@@ -366,27 +366,12 @@ class AuditEvent(models.Model):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
-    seq = models.PositiveBigIntegerField(
-        null=True, blank=True, unique=True, help_text="Position in the chain, given by the sequencer (1, 2, ...)."
-    )
-    prev_hash = models.CharField(max_length=64, null=True, blank=True)
-    hash = models.CharField(max_length=64, null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
-        indexes = [
-            models.Index(fields=["target_type", "target_id"]),
-            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="auditevent_awaiting_chain"),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(seq__isnull=True, prev_hash__isnull=True, hash__isnull=True)
-                | Q(seq__gte=1, prev_hash__isnull=False, hash__isnull=False),
-                name="auditevent_chain_columns_together",
-            ),
-        ]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
         permissions = [("verify_audit_chain", "Can verify the audit chain")]
 
     def __str__(self):
@@ -399,6 +384,45 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditLogIsAppendOnly("Audit events cannot be deleted.")
+
+
+class AuditChainEntry(models.Model):
+    """One event's place in the hash chain (moderation.audit_sequencer): a narrow row added
+    once per event by one multi-row INSERT a batch, so integrating rewrites none of the
+    audit table's indexes. Append-only like the events (database triggers)."""
+
+    seq = models.BigIntegerField(primary_key=True, help_text="Position in the chain (1, 2, ...).")
+    # No foreign-key constraint: its check would take a FOR KEY SHARE lock on every audit row
+    # (a write to the audit heap per integrated event); events cannot be deleted anyway, and
+    # an entry whose event is missing is a gap the verifier names.
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="chain_entry", db_constraint=False)
+    hash = models.CharField(max_length=64)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [models.CheckConstraint(condition=Q(seq__gte=1), name="auditchainentry_seq_from_one")]
+
+    def __str__(self):
+        return f"#{self.seq} event {self.event_id}"
+
+    def save(self, *args, **kwargs):
+        raise AuditLogIsAppendOnly("Chain entries are written by the sequencer only.")
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogIsAppendOnly("Chain entries cannot be deleted.")
+
+
+class AuditPending(models.Model):
+    """Events committed but not chained yet: the sequencer's work queue. record_event adds
+    the id in the statement that inserts the event; the sequencer removes it in the
+    transaction that chains the event. No foreign key, so the writer pays no check."""
+
+    event_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self):
+        return f"event {self.event_id} awaiting integration"
 
 
 class AuditSequencer(models.Model):

@@ -379,6 +379,8 @@ AUDIT = {
     "MAX_INTEGRATION_DELAY_SECONDS": float(os.environ.get("AUDIT_MAX_INTEGRATION_DELAY", "5")),
     "SEQUENCER_INTERVAL_SECONDS": int(os.environ.get("AUDIT_SEQUENCER_INTERVAL", "2")),
     "SEQUENCER_BATCH_SIZE": int(os.environ.get("AUDIT_SEQUENCER_BATCH_SIZE", "5000")),
+    # Connections that fetch blocks of the chain in parallel while verifying (PostgreSQL).
+    "VERIFY_CONNECTIONS": int(os.environ.get("AUDIT_VERIFY_CONNECTIONS", "4")),
     # None: integrate after each commit exactly when jobs run inline (JOBS_RUN_INLINE).
     "SEQUENCER_INLINE": env_bool("AUDIT_SEQUENCER_INLINE", False) if "AUDIT_SEQUENCER_INLINE" in os.environ else None,
     "SIGNING_KEY": os.environ.get("AUDIT_SIGNING_KEY", ""),
