@@ -137,6 +137,14 @@ ROWS: list[Row] = [
     Row("appeal/status/<str:token>/", get={WRITER}, post=NOBODY, token=True, note="appeal tracking token"),
     # Review (staff views)
     Row("admin/review/queue/<slug:slug>/next/", get=NOBODY, post=REVIEWERS),
+    Row("admin/review/queue/<slug:slug>/", get=REVIEWERS, post=REVIEWERS, note="the queue's list; filters are GET"),
+    Row(
+        "admin/review/queue/<slug:slug>/case/<int:pk>/claim/",
+        get=NOBODY,
+        post=REVIEWERS,
+        args={"pk": "case"},
+        note="claim from the list",
+    ),
     Row(
         "admin/review/case/<int:pk>/",
         get=REVIEWERS | SUPERVISION,
