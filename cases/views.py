@@ -238,20 +238,13 @@ def assign(request, pk: int):
 
 
 def approvals(request):
+    from cases.selectors.approvals import approval_cards
+
     if not request.user.has_perm("cases.approve_severe"):
         raise PermissionDenied
-    rows = []
-    for decision in decisions_awaiting_approval():
-        rows.append(
-            {
-                "decision": decision,
-                "reasons": review.four_eyes_reasons(decision.case, decision.policy, decision.outcomes),
-                "own": decision.decided_by_id == request.user.pk,
-            }
-        )
     context = {
         **_admin_context(request, "Decisions awaiting your approval"),
-        "rows": rows,
+        "rows": approval_cards(approver=request.user),
         "reject_form": RejectForm(),
     }
     return render(request, "admin/cases/review/approvals.html", context)
