@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from cases import permissions
+from cases import decision_flow, permissions
 from cases.models import Case, Queue
 from cases.queue_filters import QueueCaseFilter
 from cases.selectors.queues import queue_cases, queue_detectors, with_previews
@@ -41,6 +41,7 @@ def queue_page(request, slug: str):
     cases = with_previews(list(page.object_list))
     params = request.GET.copy()
     params.pop("page", None)
+    params.pop("previous", None)
     context = {
         **_admin_context(request, f"{queue.name}: waiting cases"),
         "queue": queue,
@@ -50,6 +51,7 @@ def queue_page(request, slug: str):
         "now": now,
         "query": params.urlencode(),
         "user_id": request.user.pk,
+        "previous": decision_flow.previous_case(request),
     }
     return render(request, "admin/cases/review/queue.html", context, status=status)
 
