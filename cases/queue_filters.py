@@ -43,12 +43,16 @@ class QueueCaseFilter(django_filters.FilterSet):
     account = django_filters.CharFilter(
         field_name="account__handle", lookup_expr="icontains", max_length=64, label="Account"
     )
-    detector = django_filters.ChoiceFilter(choices=[], method="by_detector", empty_label="any detector")
+    detector = django_filters.ChoiceFilter(
+        choices=[], method="by_detector", empty_label="any detector", label="Detector"
+    )
     age = django_filters.ChoiceFilter(choices=AGE_CHOICES, method="by_age", empty_label="any age", label="Age")
     reach = django_filters.ChoiceFilter(
         choices=REACH_CHOICES, method="by_reach", empty_label="any reach", label="Reach"
     )
-    sort = django_filters.OrderingFilter(fields=SORTS, field_labels=SORT_LABELS, label="Sort by")
+    sort = django_filters.OrderingFilter(
+        fields=SORTS, field_labels=SORT_LABELS, label="Sort by", empty_label="review order"
+    )
 
     class Meta:
         model = Case

@@ -11,6 +11,7 @@ from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
 from django.views.decorators.http import require_POST
 
 from cases import decision_flow, permissions
@@ -39,6 +40,12 @@ def queue_page(request, slug: str):
     qs = filters.qs if filters.is_valid() else queue_cases(queue=queue, now=now)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     cases = with_previews(list(page.object_list))
+    for case in cases:
+        case.policy_label = case.policy.code.replace(".", ".\u200b") if case.policy else ""
+        case.age_text = timesince(case.opened_at, now, depth=1)
+        case.sla_text = (
+            timesince(case.sla_due_at, now, depth=1) if case.sla_breached else timeuntil(case.sla_due_at, now, depth=1)
+        )
     params = request.GET.copy()
     params.pop("page", None)
     params.pop("previous", None)

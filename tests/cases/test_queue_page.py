@@ -37,7 +37,7 @@ def test_the_queue_page_lists_waiting_cases_with_what_a_moderator_sorts_by(clien
     html = client.get(reverse("review:queue", args=["spam"])).content.decode()
     assert f"#{partner_case.pk}" in html and f"#{plain.pk}" in html
     assert "spam.duplicate" in html and "12,000 followers" in html
-    assert "Partner earnings, paywalled story" in html
+    assert 'Partner earnings<br><span class="bo-muted">paywalled story' in html
     assert "ai-text-classifier 2.3.0 (0.87)" in html  # the preview's evidence summary
     assert "left" in html  # SLA time left
     assert 'aria-describedby="queue-keys"' in html and "<kbd>j</kbd>" in html
