@@ -35,6 +35,16 @@
       });
     });
     if (first) first.focus();
+    // A field's error goes away once the field is answered.
+    const answered = (event) => {
+      const name = event.target.name;
+      const error = name && form.querySelector(`.field-error[data-for="${name}"]`);
+      if (!error || !String(event.target.value || "").trim()) return;
+      error.hidden = true;
+      form.querySelectorAll(`[name="${name}"]`).forEach((c) => c.removeAttribute("aria-invalid"));
+    };
+    form.addEventListener("change", answered);
+    form.addEventListener("input", answered);
   }
 
   // Canned rationales of the chosen policy.
