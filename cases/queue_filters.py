@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import django_filters
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from cases.models import Case, Signal
@@ -36,6 +36,20 @@ SORT_LABELS = {
 }
 
 
+class NullsLastOrdering(django_filters.OrderingFilter):
+    """Sorts with empty values (no detector score) last either way, then the review
+    order, so pages stay stable."""
+
+    def get_ordering_value(self, param):
+        descending = param.startswith("-")
+        name = self.param_map.get(param.lstrip("-"), param.lstrip("-"))
+        return F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        return qs.order_by(*qs.query.order_by, "-priority", "opened_at", "id") if value else qs
+
+
 class QueueCaseFilter(django_filters.FilterSet):
     policy = django_filters.ModelChoiceFilter(
         field_name="policy", queryset=Policy.objects.none(), empty_label="any policy", label="Policy"
@@ -50,9 +64,7 @@ class QueueCaseFilter(django_filters.FilterSet):
     reach = django_filters.ChoiceFilter(
         choices=REACH_CHOICES, method="by_reach", empty_label="any reach", label="Reach"
     )
-    sort = django_filters.OrderingFilter(
-        fields=SORTS, field_labels=SORT_LABELS, label="Sort by", empty_label="review order"
-    )
+    sort = NullsLastOrdering(fields=SORTS, field_labels=SORT_LABELS, label="Sort by", empty_label="review order")
 
     class Meta:
         model = Case

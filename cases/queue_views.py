@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from cases import decision_flow, permissions
 from cases.models import Case, Queue
-from cases.queue_filters import QueueCaseFilter
+from cases.queue_filters import SORTS, QueueCaseFilter
 from cases.selectors.queues import queue_cases, queue_detectors, with_previews
 from cases.services import review
 
@@ -50,6 +50,7 @@ def queue_page(request, slug: str):
     params.pop("page", None)
     params.pop("previous", None)
     context = {
+        "sort_links": _sort_links(params, request.GET.get("sort", "")),
         **_admin_context(request, f"{queue.name}: waiting cases"),
         "queue": queue,
         "filters": filters,
@@ -75,6 +76,27 @@ def claim_from_list(request, slug: str, pk: int):
         back = QueryDict(request.POST.get("back", "")).urlencode()
         return redirect(reverse("review:queue", args=[queue.slug]) + (f"?{back}" if back else ""))
     return redirect("review:case", pk=case.pk)
+
+
+FIRST_CLICK = {"age": "age", "sla": "sla"}  # oldest first, most urgent first; others: most first
+INVERTED = {"age"}  # sorting by opened_at ascending is sorting by age descending
+
+
+def _sort_links(params, current: str) -> dict:
+    """For each sortable column header: the link that sorts by it (the useful way
+    first, then the other way) and its aria-sort state."""
+    links = {}
+    for _field, name in SORTS:
+        first = FIRST_CLICK.get(name, f"-{name}")
+        other = first[1:] if first.startswith("-") else f"-{first}"
+        query = params.copy()
+        query["sort"] = other if current == first else first
+        state = "none"
+        if current in (name, f"-{name}"):
+            descending = current.startswith("-") != (name in INVERTED)
+            state = "descending" if descending else "ascending"
+        links[name] = {"query": query.urlencode(), "state": state}
+    return links
 
 
 def _admin_context(request, title: str) -> dict:

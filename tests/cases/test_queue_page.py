@@ -159,3 +159,19 @@ def test_two_moderators_claim_the_same_case_at_once_one_wins():
     case.refresh_from_db()
     assert case.assignee.username in results and results[case.assignee.username] == "won"
     assert AuditEvent.objects.filter(verb="claim.taken", target_id=str(case.pk)).count() == 1
+
+
+def test_column_headers_sort_and_cases_without_a_score_come_last(client):
+    queue = QueueFactory(slug="spam")
+    unscored = story_case(code="spam.duplicate", queue=queue, priority=50)
+    scored = story_case(code="spam.duplicate", queue=queue, max_detector_score=0.4)
+    top = story_case(code="spam.duplicate", queue=queue, max_detector_score=0.9)
+    client.force_login(moderator())
+    url = reverse("review:queue", args=["spam"])
+    response = client.get(url, {"sort": "-score"})
+    assert [c.pk for c in response.context["cases"]] == [top.pk, scored.pk, unscored.pk]
+    assert response.context["sort_links"]["score"] == {"query": "sort=score", "state": "descending"}
+    html = response.content.decode()
+    assert 'aria-sort="descending"><a href="?sort=score"' in html
+    ascending = client.get(url, {"sort": "score"}).context["cases"]
+    assert [c.pk for c in ascending] == [scored.pk, top.pk, unscored.pk]
