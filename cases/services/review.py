@@ -264,24 +264,32 @@ def is_repeat_offender(case: Case, policy: Policy) -> bool:
     )
 
 
-def outcome_ceiling(case: Case, policy: Policy) -> int:
+def outcome_ceiling(case: Case, policy: Policy, *, repeat: bool | None = None) -> int:
     """The harshest rank a reviewer may pick alone: the default, or the repeat
-    outcomes when the account already broke this rule."""
+    outcomes when the account already broke this rule (`repeat`, when a list read it)."""
     outcomes = list(policy.default_outcomes)
-    if is_repeat_offender(case, policy):
+    if is_repeat_offender(case, policy) if repeat is None else repeat:
         outcomes += list(policy.repeat_outcomes)
     return max((OUTCOME_RANK[Outcome(o)] for o in outcomes), default=0)
 
 
-def four_eyes_reasons(case: Case, policy: Policy | None, outcomes: Iterable[str]) -> list[str]:
+def four_eyes_reasons(
+    case: Case,
+    policy: Policy | None,
+    outcomes: Iterable[str],
+    *,
+    repeat: bool | None = None,
+    threshold: int | None = None,
+) -> list[str]:
     """Why this decision needs a second person (empty: it does not). The protected
     cases (`moderation.gate.protected_reasons`) are held by the database as well;
-    harsher-than-default is the services' own, stricter rule."""
+    harsher-than-default is the services' own, stricter rule. A list passes `repeat`
+    and `threshold` it read once for all its rows."""
     outcomes = [Outcome(o) for o in outcomes]
     if not outcomes or policy is None:
         return []
-    reasons = protected_reasons(case.account, outcomes)
-    ceiling = outcome_ceiling(case, policy)
+    reasons = protected_reasons(case.account, outcomes, threshold=threshold)
+    ceiling = outcome_ceiling(case, policy, repeat=repeat)
     harsher = sorted(o.label for o in outcomes if OUTCOME_RANK[o] > ceiling)
     if harsher:
         reasons.insert(

@@ -30,6 +30,7 @@ def _pages_by_role() -> dict[str, list[str]]:
             f"/admin/cases/case/{case.pk}/change/",
             f"/admin/review/case/{case.pk}/",
             f"/admin/review/case/{case.pk}/statement/",
+            f"/admin/review/queue/{case.queue.slug}/",
             "/admin/cases/signal/",
         ],
         "senior": ["/admin/", "/admin/review/approvals/"],

@@ -23,7 +23,15 @@ from rq import Worker
 
 from appeals.models import Appeal, AppealFile, AppealKind, FollowerRestoration
 from appeals.tokens import make_magic_token
-from cases.models import Evidence, Notice, OutboxEntry, OutboxOperation, ReporterStanding, RoutingRule
+from cases.models import (
+    CannedRationale,
+    Evidence,
+    Notice,
+    OutboxEntry,
+    OutboxOperation,
+    ReporterStanding,
+    RoutingRule,
+)
 from cases.notices import make_appeal_token
 from cases.services.intake import create_api_client
 from moderation import permission_matrix as pm
@@ -159,6 +167,7 @@ def world(fake_redis):  # noqa: F811
         "evidence": Evidence.objects.filter(case=case).first() or _note(case),
         "outbox": OutboxEntry.objects.get_or_create(action=action, operation=OutboxOperation.APPLY)[0],
         "routing_rule": RoutingRule.objects.first(),
+        "canned_rationale": CannedRationale.objects.first(),
         "standing": ReporterStanding.objects.create(reporter=AccountFactory()),
         "qa_rule": QASamplingRuleFactory(),
         "golden": GoldenCaseFactory(),
