@@ -4,6 +4,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs in this many processes (pytest-xdist), each on its own test database and
+# Redis database number; `--dist load` keeps pytest-django's order (transactional tests last).
+TEST_PROCESSES ?= 2
 
 .PHONY: run test lint format install worker cron bench migrate seed serve
 
@@ -52,7 +55,7 @@ test: install node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run --settings=moderation.settings_test
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_PROCESSES) --dist load $(PYTEST_ARGS)
 
 # Queues in priority order (moderation/jobs.py QUEUE_PRIORITY): a worker always takes
 # audit and enforcement work before emails. Run several (WORKERS=n) on one or more hosts.
