@@ -605,3 +605,6 @@ class PurgeNoticeItem(models.Model):
 
     def __str__(self):
         return f"{self.edges} follows of {self.account} removed by action #{self.action_id}"
+
+
+from cases.strikes import Strike, StrikeProposal  # noqa: E402, F401  (models of cases/strikes.py)
