@@ -18,6 +18,7 @@ from django.utils import timezone
 
 import cases.review_audit_verbs  # noqa: F401
 from cases.models import Decision, EnforcementAction, Notice, PurgeNoticeItem
+from cases.selectors.strikes import writer_strikes_text
 from moderation.audit import record_event, register_verb
 from moderation.jobs import enqueue
 from moderation.models import Outcome, SignalSource
@@ -103,6 +104,7 @@ def _writer_body(decision: Decision, actions: list[EnforcementAction], deadline,
                 else "no automated tools were used to detect this content. "
             )
             + "The decision itself was made by a person on our Trust & Safety team.",
+            writer_strikes_text(account_id=case.account_id),
             f"How to appeal: if you think we got this wrong, you can appeal until {deadline:%-d %B %Y} at\n{link}\n"
             "You do not need to sign in. A different person from the one who decided will review your appeal.",
         ]

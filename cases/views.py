@@ -24,6 +24,7 @@ from cases.selectors.review import (
     policy_choices,
     restoration_progress,
 )
+from cases.selectors.strikes import case_strikes_panel
 from cases.services import review
 from cases.services.enforcement import HumanGateViolation
 from moderation import claims
@@ -117,6 +118,7 @@ def case_review(request, pk: int):
                 statement=form.cleaned_data["statement"],
                 detector_marks=form.detector_marks(),
                 hold_days=form.cleaned_data.get("hold_days") or 30,
+                override_reason=form.cleaned_data.get("override_reason") or "",
             )
             try:
                 decision = review.decide_case(
@@ -158,6 +160,7 @@ def case_review(request, pk: int):
         "actions": [(a, restoration_progress(a)) for a in actions],
         "catalogue": _policy_catalogue(case, policies),
         "lease_seconds": int(review.lease().total_seconds()),
+        "strikes": case_strikes_panel(case),
         "four_eyes": review.four_eyes_reasons(case, case.policy, case.policy.default_outcomes) if case.policy else [],
     }
     return render(request, "admin/cases/review/case.html", context, status=status)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from cases.strikes import Strike
+from cases.strikes import Strike, StrikeProposal
 from moderation.models import OUTCOME_RANK, Outcome, Policy
 
 
@@ -114,6 +114,7 @@ class CaseStrikes:
     expired: list[StrikeRow]
     voided: list[StrikeRow]
     proposal: Proposal | None
+    decided: list[StrikeProposal]
 
 
 def case_strikes_panel(case, *, now: datetime | None = None) -> CaseStrikes:
@@ -125,6 +126,9 @@ def case_strikes_panel(case, *, now: datetime | None = None) -> CaseStrikes:
         expired=[r for r in rows if r.state == "expired"],
         voided=[r for r in rows if r.state == "voided"],
         proposal=proposal_for_case(case, now=now),
+        decided=list(
+            StrikeProposal.objects.filter(decision__case_id=case.pk).select_related("decision").order_by("created_at")
+        ),
     )
 
 
@@ -163,3 +167,11 @@ def strike_counts(*, now: datetime | None = None) -> dict:
         accounts=Count("account", filter=live, distinct=True),
     )
     return {**totals, "by_family": by_family}
+
+
+def writer_strikes_text(*, account_id: int, now: datetime | None = None) -> str:
+    """The strikes paragraph of a writer's decision notice (templates/writer/email/_strikes.txt)."""
+    from django.template.loader import render_to_string
+
+    standing = writer_standing(account_id=account_id, now=now)
+    return render_to_string("writer/email/_strikes.txt", {"strikes": standing}).strip()

@@ -176,7 +176,9 @@ def void_decision_strike(
 
 
 @transaction.atomic
-def void_strikes_of_reversed_decisions(*, actions: Iterable, actor, reason: str) -> list[Strike]:
+def void_strikes_of_reversed_decisions(
+    *, actions: Iterable, actor, reason: str, appeal_ref: int | None = None
+) -> list[Strike]:
     """After a bulk reversal (recall, supervisor correction): a decision none of whose
     measures still stands no longer counts against the writer."""
     from cases.models import ActionStatus, EnforcementAction
@@ -191,7 +193,7 @@ def void_strikes_of_reversed_decisions(*, actions: Iterable, actor, reason: str)
     for decision_id in decision_ids:
         if decision_id in standing:
             continue
-        strike = void_decision_strike(decision_id=decision_id, actor=actor, reason=reason)
+        strike = void_decision_strike(decision_id=decision_id, actor=actor, reason=reason, appeal_ref=appeal_ref)
         if strike is not None:
             voided.append(strike)
     return voided

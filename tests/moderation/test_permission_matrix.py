@@ -26,6 +26,7 @@ from appeals.tokens import make_magic_token
 from cases.models import Evidence, Notice, OutboxEntry, OutboxOperation, ReporterStanding, RoutingRule
 from cases.notices import make_appeal_token
 from cases.services.intake import create_api_client
+from cases.strikes import Strike
 from moderation import permission_matrix as pm
 from moderation.models import ApiClient, AuditEvent, EarningsHold, Policy
 from supervision.models import AuditChainCheck, DetectorRecall, RecallMode
@@ -129,6 +130,16 @@ def world(fake_redis):  # noqa: F811
         "decision": waiting,
         "action": action,
         "notice": notice,
+        "strike": Strike.objects.create(
+            account=action.account,
+            case=action.case,
+            decision=action.decision,
+            policy=action.decision.policy or Policy.objects.current().first(),
+            family="spam",
+            severity=2,
+            issued_at=timezone.now(),
+            expires_at=timezone.now() + timezone.timedelta(days=90),
+        ),
         "appeal": appeal,
         "signal": signal,
         "qa_sample": sample,
