@@ -24,9 +24,11 @@ def family_strikes_in_window(
 ) -> QuerySet[Strike]:
     """Live strikes of one family issued within the window: what escalation counts, under
     whichever policy version each was issued (index `strike_live_family`). A re-decided
-    case's own earlier strike does not count against its new decision."""
+    case's own earlier strike does not count against its new decision. No upper bound on
+    `issued_at`: a decision that waited for the account's lock counts the strike the
+    decision before it issued a moment "later" than its own clock read."""
     qs = live_strikes(account_id=account_id, now=now).filter(
-        family=family, issued_at__gt=now - timedelta(days=window_days), issued_at__lte=now
+        family=family, issued_at__gt=now - timedelta(days=window_days)
     )
     if exclude_case_id is not None:
         qs = qs.exclude(case_id=exclude_case_id)
