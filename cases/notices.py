@@ -17,29 +17,18 @@ from django.db import transaction
 from django.utils import timezone
 
 import cases.review_audit_verbs  # noqa: F401
+from cases import statements
 from cases.models import Decision, EnforcementAction, Notice, PurgeNoticeItem
 from cases.selectors.strikes import writer_strikes_text
 from moderation.audit import record_event, register_verb
 from moderation.jobs import enqueue
 from moderation.models import Outcome, SignalSource
 
+WHAT_IT_CHANGES = statements.WHAT_IT_CHANGES
+
 APPEAL_TOKEN_SALT = "cases.notice.appeal"
 
 register_verb("notice.followers_removed_sent", "{actor} told a writer that purges removed followers: {target}")
-
-WHAT_IT_CHANGES = {
-    Outcome.DISTRIBUTION_NETWORK_ONLY: "The story is shown only to your followers and subscribers.",
-    Outcome.DISTRIBUTION_NO_BOOST: "The story keeps its general distribution but will not be Boosted.",
-    Outcome.DISTRIBUTION_GENERAL: "The story is back in general distribution.",
-    Outcome.PAYWALL_REMOVE: "The story was taken out from behind the paywall, so it no longer earns.",
-    Outcome.PARTNER_REVOKE: "Your Partner Program membership was revoked; your stories stop earning.",
-    Outcome.PARTNER_EARNINGS_HOLD: "Your Partner Program earnings are withheld while the hold lasts; not lost.",
-    Outcome.STORY_REMOVE: "The story was hidden from the platform. It is not deleted and can be restored.",
-    Outcome.ACCOUNT_RESTRICT: "Your account is restricted: you cannot respond to stories or follow accounts.",
-    Outcome.ACCOUNT_SUSPEND: "Your account is suspended; its follows and engagement stop counting.",
-    Outcome.FOLLOWERS_PURGE: "The follows this account made were removed from the accounts it followed.",
-    Outcome.WARNING: "This is a warning; nothing else changes on your account.",
-}
 
 
 def appeal_window() -> timedelta:
@@ -61,52 +50,23 @@ def appeal_link(notice: Notice) -> str:
     return f"{settings.SITE_URL}/appeal/notice/{make_appeal_token(notice)}/"
 
 
-def _duration(action: EnforcementAction) -> str:
-    if action.ends_at:
-        return f"until {action.ends_at:%-d %B %Y}"
-    if action.outcome == Outcome.WARNING:
-        return "no duration"
-    return "until reversed on appeal or review"
-
-
 def _origin(case) -> tuple[str, bool]:
-    sources = set(case.signals.values_list("source", flat=True))
-    automated = SignalSource.DETECTOR in sources
-    if sources & {SignalSource.READER_REPORT, SignalSource.SHOW_LESS}:
-        origin = "Readers reported it to us" + (", and our automated detection flagged it too." if automated else ".")
-    elif automated or case.automated_origin:
-        origin = "Our own automated detection flagged it; no reader reported it."
-        automated = True
-    else:
-        origin = "Our Trust & Safety staff found it."
-    return origin, automated
+    return statements.origin(case, statements.case_signals(case))
 
 
 def _writer_body(decision: Decision, actions: list[EnforcementAction], deadline, link: str) -> str:
-    case = decision.case
-    policy = decision.policy
-    subject = f"your story “{case.story.title}”" if case.story_id else f"your account @{case.account.handle}"
-    origin, automated = _origin(case)
-    measures = "\n".join(
-        f"- {a.get_outcome_display()}: {WHAT_IT_CHANGES.get(a.outcome, '')} Duration: {_duration(a)}." for a in actions
-    )
     return "\n\n".join(
         [
-            f"Hello {case.account.display_name or '@' + case.account.handle},",
-            f"We reviewed {subject} and decided to take the following measures:\n{measures}",
-            f"Why (the facts we relied on):\n{decision.statement.strip()}",
-            f"The rule: {policy.title}. {policy.description}",
-            f"How it came to us: {origin}",
-            "Automated means: "
-            + (
-                "automated tools were used to detect this content. "
-                if automated
-                else "no automated tools were used to detect this content. "
-            )
-            + "The decision itself was made by a person on our Trust & Safety team.",
-            writer_strikes_text(account_id=case.account_id),
-            f"How to appeal: if you think we got this wrong, you can appeal until {deadline:%-d %B %Y} at\n{link}\n"
-            "You do not need to sign in. A different person from the one who decided will review your appeal.",
+            statements.greeting(decision.case),
+            statements.compose_statement(
+                case=decision.case,
+                policy=decision.policy,
+                measures=statements.measures_of(actions),
+                facts_text=decision.statement,
+                deadline=deadline,
+                link=link,
+            ),
+            writer_strikes_text(account_id=decision.case.account_id),
         ]
     )
 
@@ -130,18 +90,6 @@ def _reporter_body(decision: Decision, reporter) -> str:
     )
 
 
-def _kept_from_earlier(decision: Decision) -> list[EnforcementAction]:
-    """Measures of an earlier decision on a re-reviewed case that this one keeps in force."""
-    return list(
-        EnforcementAction.objects.filter(
-            case_id=decision.case_id, status__in=["approved", "applied", "failed"], outcome__in=decision.outcomes
-        )
-        .exclude(decision_id=decision.pk)
-        .exclude(decision__isnull=True)
-        .order_by("id")
-    )
-
-
 def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
     """Store the notices for a final decision (in its transaction) and email them after commit."""
     from cases import jobs
@@ -151,7 +99,7 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
     notices: list[Notice] = []
     with transaction.atomic():
         if decision.is_violation:
-            actions = list(decision.actions.exclude(status="rejected").order_by("id")) + _kept_from_earlier(decision)
+            actions = statements.notice_actions(decision)
             _, automated = _origin(case)
             deadline = now + appeal_window()
             notice = Notice(
@@ -161,7 +109,7 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
                 account=case.account,
                 # The notice carries an appeal link: never to an email the platform has not confirmed.
                 email="" if case.account.facts_pending else case.account.email,
-                subject=f"Decision on {'your story' if case.story_id else 'your account'}: {decision.policy.title}",
+                subject=statements.notice_subject(case, decision.policy),
                 body="(written below)",
                 automated_detection=automated,
                 appeal_deadline=deadline,

