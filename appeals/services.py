@@ -71,7 +71,7 @@ def request_magic_link(*, handle: str, email: str) -> None:
     email = email.strip()
     if not handle or not email:
         return
-    enqueue(jobs.send_magic_link_if_known, handle, email)
+    enqueue(jobs.send_magic_link_if_known, handle, email, queue="email")
 
 
 def deliver_magic_link(*, handle: str, email: str) -> bool:
@@ -189,7 +189,7 @@ def file_appeal(
         case_ref=case_ref,
         appeal_ref=appeal.pk,
     )
-    enqueue(jobs.send_appeal_email, appeal.pk, "submitted")
+    enqueue(jobs.send_appeal_email, appeal.pk, "submitted", queue="email")
     return appeal
 
 
@@ -229,7 +229,7 @@ def _start_review(appeal: Appeal, *, user) -> None:
             verb="appeal.review_started",
             appeal_ref=appeal.pk,
         )
-        enqueue(jobs.send_appeal_email, appeal.pk, "in_review")
+        enqueue(jobs.send_appeal_email, appeal.pk, "in_review", queue="email")
 
 
 @transaction.atomic
@@ -377,9 +377,9 @@ def decide_appeal(
     )
     revise_detector_verdicts_after_appeal(appeal=appeal, actor=actor)
     void_strikes_after_appeal(appeal=appeal, actor=actor, reversed_actions=to_reverse)
-    enqueue(jobs.send_appeal_email, appeal.pk, "decided")
+    enqueue(jobs.send_appeal_email, appeal.pk, "decided", queue="email")
     if summary.get("restoration_ids"):
-        enqueue(jobs.restore_follower_edges, appeal.pk, queue="restoration")
+        enqueue(jobs.restore_follower_edges, appeal.pk, queue="restoration", key=f"restore-followers-{appeal.pk}")
     if to_reverse or summary.get("restoration_ids"):
         enqueue(jobs.check_restoration, appeal.pk, queue="restoration")
     return appeal
@@ -502,7 +502,7 @@ def record_restoration_if_finished(*, appeal_id: int) -> bool:
         after=summary,
         appeal_ref=appeal.pk,
     )
-    enqueue(jobs.send_appeal_email, appeal.pk, "restored")
+    enqueue(jobs.send_appeal_email, appeal.pk, "restored", queue="email")
     return True
 
 
@@ -554,7 +554,7 @@ def write_reversal_notice(
         appeal_ref=appeal_ref,
     )
     if account.email:
-        enqueue(jobs.send_reversal_notice, notice.pk)
+        enqueue(jobs.send_reversal_notice, notice.pk, queue="email")
     return notice
 
 
@@ -670,7 +670,9 @@ def run_follower_restorations(*, appeal_id: int) -> bool:
 
 
 def resume_follower_restorations(*, older_than: timedelta = timedelta(seconds=60), now=None) -> int:
-    """The periodic catch-up: re-enqueue restorations whose job was lost or crashed."""
+    """The periodic catch-up for restorations left pending. The job's key keeps one
+    open job per appeal, so an appeal whose restoration a worker is still running (it
+    holds the job's lease) is not handed to a second worker."""
     now = now or timezone.now()
     appeal_ids = set(
         FollowerRestoration.objects.filter(
@@ -678,5 +680,5 @@ def resume_follower_restorations(*, older_than: timedelta = timedelta(seconds=60
         ).values_list("appeal_id", flat=True)
     )
     for appeal_id in sorted(appeal_ids):
-        enqueue(jobs.restore_follower_edges, appeal_id, queue="restoration")
+        enqueue(jobs.restore_follower_edges, appeal_id, queue="restoration", key=f"restore-followers-{appeal_id}")
     return len(appeal_ids)

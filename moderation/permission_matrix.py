@@ -327,6 +327,12 @@ ROWS: list[Row] = [
     *admin_model("moderation.auditevent", view=SUPERVISION, obj="audit_event"),
     *admin_model("moderation.apiclient", view=SUPERVISION, change=SU, obj="api_client"),
     *admin_model("moderation.apiclientkey", view=SU, add=SU, change=SU, obj="api_key"),
+    *admin_model(
+        "moderation.backgroundjob",
+        view=SUPERVISION,
+        obj="background_job",
+        note="the outbox of background jobs; POST: retry failed jobs",
+    ),
     *admin_model("cases.case", view=STAFF, obj="case"),
     *admin_model("cases.signal", view=STAFF, obj="signal"),
     *admin_model("cases.evidence", view=STAFF, obj="evidence"),

@@ -63,6 +63,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "moderation.view_auditevent",
         "moderation.verify_audit_chain",
         "moderation.view_apiclient",
+        "moderation.view_backgroundjob",
         "supervision.view_reports",
         "supervision.settle_qa",
         "supervision.recall_detector",

@@ -112,13 +112,22 @@ def claimable_cases(*, queue: Queue):
     return Case.objects.filter(queue=queue, status__in=CLAIMABLE_STATUSES).order_by("-priority", "opened_at", "id")
 
 
+def next_case_candidates(*, user, queue: Queue, now):
+    """What "Review next" picks from: the queue in review order, less what the reviewer
+    skipped lately. claims.claim_next locks the first (SKIP LOCKED, LIMIT 1); the partial
+    index case_claim_order_idx supplies the order, so no claim sorts the queue."""
+    skipped = recently_skipped_ids(user=user, now=now)
+    # The account comes along: the claim's audit rows name the case by it.
+    return claimable_cases(queue=queue).exclude(pk__in=skipped).select_related("account")
+
+
 def claim_next_case(*, user, queue: Queue, now=None) -> Case | None:
     """Give the reviewer the highest-priority unclaimed case of the queue, leased."""
     if not permissions.can_work_queue(user, queue):
         raise PermissionDenied(f"Your role may not work the {queue.name} queue.")
     now = now or timezone.now()
     with transaction.atomic():
-        candidates = claimable_cases(queue=queue).exclude(pk__in=recently_skipped_ids(user=user, now=now))
+        candidates = next_case_candidates(user=user, queue=queue, now=now)
         case = claims.claim_next(candidates, user=user, lease=lease(), now=now, refs=_refs)
         if case is not None:
             _start_review(case, user=user)

@@ -45,6 +45,7 @@ def _pages_by_role() -> dict[str, list[str]]:
             "/admin/supervision/transparency/",
             "/admin/cases/strike/",
             "/admin/supervision/detectors/ai-text-classifier/2.4.0/",
+            "/admin/moderation/backgroundjob/",
         ],
     }
 

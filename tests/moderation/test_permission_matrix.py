@@ -28,7 +28,7 @@ from cases.notices import make_appeal_token
 from cases.services.intake import create_api_client
 from cases.strikes import Strike
 from moderation import permission_matrix as pm
-from moderation.models import ApiClient, AuditEvent, EarningsHold, Policy
+from moderation.models import ApiClient, AuditEvent, BackgroundJob, EarningsHold, Policy
 from supervision.models import AuditChainCheck, DetectorRecall, RecallMode
 from tests.factories import (
     AccountFactory,
@@ -194,6 +194,9 @@ def world(fake_redis):  # noqa: F811
             follower=AccountFactory(),
             followee=action.account,
             created_at=timezone.now(),
+        ),
+        "background_job": BackgroundJob.objects.create(
+            func="cases.jobs.send_notice_job", args=[0], queue="email", next_attempt_at=timezone.now()
         ),
         "chain_check": AuditChainCheck.objects.create(
             checked_by=UserFactory(), checked_at=timezone.now(), events_checked=0
