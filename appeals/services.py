@@ -31,10 +31,12 @@ from appeals.models import (
 )
 from appeals.notifications import magic_link_message
 from appeals.permissions import can_claim, can_decide, can_review_appeals
+from appeals.strikes import void_strikes_after_appeal
 from appeals.tokens import make_magic_token
 from appeals.uploads import MAX_FILES, sniff_content_type
 from appeals.verdicts import revise_detector_verdicts_after_appeal
 from cases.models import ActionStatus, Case, EnforcementAction, Notice, ReversalCause
+from cases.services.strikes import void_strikes_of_reversed_decisions
 from moderation.audit import record_event
 from moderation.claims import ClaimLost, claim_next, release_claim, renew_claim
 from moderation.jobs import enqueue
@@ -374,6 +376,7 @@ def decide_appeal(
         appeal_ref=appeal.pk,
     )
     revise_detector_verdicts_after_appeal(appeal=appeal, actor=actor)
+    void_strikes_after_appeal(appeal=appeal, actor=actor, reversed_actions=to_reverse)
     enqueue(jobs.send_appeal_email, appeal.pk, "decided", queue="email")
     if summary.get("restoration_ids"):
         enqueue(jobs.restore_follower_edges, appeal.pk, queue="restoration", key=f"restore-followers-{appeal.pk}")
@@ -580,6 +583,9 @@ def reverse_actions(
             continue
         entries.append(request_reversal(action=action, actor=actor, reason=reason, cause=cause))
         by_account.setdefault(action.account_id, []).append(action)
+    void_strikes_of_reversed_decisions(
+        actions=[a for acts in by_account.values() for a in acts], actor=actor, reason=reason
+    )
     accounts = Account.objects.in_bulk(list(by_account))
     for account_id, reversed_here in by_account.items():
         write_reversal_notice(

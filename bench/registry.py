@@ -22,4 +22,5 @@ from bench import (  # noqa: E402,F401
     bench_platform,
     bench_purge,
     bench_raw,
+    bench_strikes,
 )

@@ -39,6 +39,13 @@ class DecisionForm(forms.Form):
         help_text="Public: the writer reads this in the notice. No internal notes or names.",
     )
     handling_seconds = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    override_reason = forms.CharField(  # rendered by review/_strikes.html, outside the <form> element
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "form": "decision-form"}),
+        label="Why milder than the escalation proposal",
+        help_text="Private. Needed when your outcomes are milder than the catalogue's escalation step.",
+    )
 
     def __init__(self, *args, detector_signals=(), policies=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,6 +87,7 @@ class DecisionForm(forms.Form):
             statement=data.get("statement") or "",
             detector_marks=self.detector_marks() if hasattr(self, "cleaned_data") else {},
             hold_days=data.get("hold_days") or DEFAULT_HOLD_DAYS,
+            override_reason=data.get("override_reason") or "",
         )
 
 

@@ -643,3 +643,6 @@ class CannedRationale(models.Model):
 
     def __str__(self):
         return f"{self.policy_code}: {self.title}"
+
+
+from cases.strikes import Strike, StrikeProposal  # noqa: E402, F401  (models of cases/strikes.py)

@@ -21,6 +21,7 @@ from django.utils import timezone
 import cases.review_audit_verbs  # noqa: F401
 from cases import statements
 from cases.models import Decision, EnforcementAction, Notice, PurgeNoticeItem
+from cases.selectors.strikes import writer_strikes_text
 from moderation.audit import record_event, register_verb
 from moderation.jobs import enqueue
 from moderation.models import Outcome, SignalSource
@@ -67,6 +68,7 @@ def _writer_body(decision: Decision, actions: list[EnforcementAction], deadline,
                 deadline=deadline,
                 link=link,
             ),
+            writer_strikes_text(account_id=decision.case.account_id),
         ]
     )
 

@@ -23,6 +23,7 @@ from cases.selectors.review import (
     policy_choices,
     restoration_progress,
 )
+from cases.selectors.strikes import case_strikes_panel
 from cases.services import review
 from cases.services.enforcement import HumanGateViolation
 from moderation import claims
@@ -146,6 +147,7 @@ def case_review(request, pk: int):
         "actions": [(a, restoration_progress(a)) for a in actions],
         "catalogue": _policy_catalogue(case, policies),
         "lease_seconds": int(review.lease().total_seconds()),
+        "strikes": case_strikes_panel(case),
         "four_eyes": review.four_eyes_reasons(case, case.policy, case.policy.default_outcomes) if case.policy else [],
         "canned": decision_flow.canned_rationales(policies),
         "previous": decision_flow.previous_case(request),

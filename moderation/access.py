@@ -183,6 +183,9 @@ def publish_policy_version(*, actor, edited):
             "allowed_outcomes": edited.allowed_outcomes,
             "default_outcomes": edited.default_outcomes,
             "repeat_outcomes": edited.repeat_outcomes,
+            "strike_days": edited.strike_days,
+            "escalation_window_days": edited.escalation_window_days,
+            "escalation_ladder": edited.escalation_ladder,
         },
     )
     return edited

@@ -331,6 +331,19 @@ class Policy(models.Model):
         "{first_received}, {policy_title}, {policy_description}.",
     )
     source = models.CharField(max_length=300, blank=True, help_text="Where the rule comes from.")
+    strike_days = models.PositiveIntegerField(
+        default=180,
+        help_text="How long a strike for breaking this rule counts against the account (0: no strike).",
+    )
+    escalation_window_days = models.PositiveIntegerField(
+        default=365, help_text="Strikes of the same family issued within this many days count towards escalation."
+    )
+    escalation_ladder = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Outcomes proposed on top of the defaults, one step per live strike in the family: "
+        '[["warning"], ["account.restrict"], ["account.suspend"]]; the last step repeats.',
+    )
     is_current = models.BooleanField(default=True)
     effective_from = models.DateTimeField(auto_now_add=True)
 
@@ -342,10 +355,24 @@ class Policy(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["code", "version"], name="policy_code_version_unique"),
             models.UniqueConstraint(fields=["code"], condition=Q(is_current=True), name="policy_one_current_version"),
+            models.CheckConstraint(
+                condition=Q(escalation_window_days__gte=1), name="policy_escalation_window_positive"
+            ),
         ]
 
     def __str__(self):
         return f"{self.code} v{self.version}"
+
+    def clean(self):
+        """The ladder is a list of steps, each a list of outcomes this rule allows."""
+        from django.core.exceptions import ValidationError
+
+        ladder = self.escalation_ladder
+        if not isinstance(ladder, list) or not all(isinstance(step, list) and step for step in ladder):
+            raise ValidationError({"escalation_ladder": "Write a list of steps, each a non-empty list of outcomes."})
+        bad = sorted({o for step in ladder for o in step if o not in set(self.allowed_outcomes or [])})
+        if bad:
+            raise ValidationError({"escalation_ladder": f"Not allowed under this rule: {', '.join(map(str, bad))}."})
 
 
 class AuditEvent(models.Model):

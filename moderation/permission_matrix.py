@@ -359,6 +359,7 @@ ROWS: list[Row] = [
     *admin_model("cases.enforcementaction", view=STAFF, obj="action", note="POST: retry failed actions"),
     *admin_model("cases.outboxentry", view=STAFF, obj="outbox"),
     *admin_model("cases.notice", view=STAFF, obj="notice"),
+    *admin_model("cases.strike", view=STAFF, obj="strike", note="read-only; counts above the list"),
     *admin_model(
         "appeals.appeal",
         view={APPEALS, SUPERVISOR, SUPERUSER},

@@ -35,6 +35,7 @@ _WORK_CASES = [
     "cases.view_enforcementaction",
     "cases.view_notice",
     "cases.view_outboxentry",
+    "cases.view_strike",
     "cases.review_case",
     "cases.add_evidence",
 ]

@@ -27,6 +27,7 @@ from cases.models import (
     Signal,
 )
 from cases.notices import write_decision_notices
+from cases.services import strikes as strike_service
 from cases.services import verdicts
 from cases.services.enforcement import HumanGateViolation, approve_actions, reject_actions, stage_actions
 from cases.services.intake import settle_reporters
@@ -253,6 +254,7 @@ class DecisionInput:
     statement: str
     detector_marks: dict[int, bool] = field(default_factory=dict)
     hold_days: int = DEFAULT_HOLD_DAYS
+    override_reason: str = ""
 
 
 def is_repeat_offender(case: Case, policy: Policy) -> bool:
@@ -375,6 +377,14 @@ def decide_case(
         elif locked.assignee_id != user.pk:
             raise ReviewError(f"You no longer hold case #{locked.pk}: claim it again before deciding.")
         validate_decision(locked, data)
+        proposal = strike_service.check_escalation(
+            case=locked,
+            is_violation=data.is_violation,
+            policy=data.policy,
+            outcomes=data.outcomes,
+            override_reason=data.override_reason,
+            now=now,
+        )
         reasons = four_eyes_reasons(locked, data.policy, data.outcomes) if data.is_violation else []
         decision = Decision(
             case=locked,
@@ -405,6 +415,9 @@ def decide_case(
             reason="; ".join(reasons),
             case_ref=locked.pk,
         )
+        strike_service.record_proposal(
+            decision=decision, proposal=proposal, override_reason=data.override_reason, actor=user
+        )
         for signal in detector_signals(locked):
             DetectorVerdict.objects.create(
                 decision=decision,
@@ -428,6 +441,7 @@ def decide_case(
             updates["policy"] = decision.policy
         transition(locked, to=to, allowed=CASE_FLOW, actor=user, verb=verb, extra_updates=updates, case_ref=locked.pk)
         if not decision.needs_approval:
+            strike_service.settle_strikes(decision=decision, actor=user, now=now)
             write_decision_notices(decision=decision, actor=user)
             settle_reporters(case=locked, upheld=decision.is_violation, actor=user)
     case.status = locked.status
@@ -467,6 +481,7 @@ def approve_decision(*, decision: Decision, approver) -> Decision:
             extra_updates={"decided_at": now},
             case_ref=decision.case_id,
         )
+        strike_service.settle_strikes(decision=decision, actor=approver, now=now)
         write_decision_notices(decision=decision, actor=approver)
         settle_reporters(case=decision.case, upheld=True, actor=approver)
     return decision

@@ -44,6 +44,7 @@ def _pages_by_role() -> dict[str, list[str]]:
             "/admin/supervision/recall/",
             "/admin/supervision/recall/follow-spam-detector/0.9.1/",
             "/admin/supervision/transparency/",
+            "/admin/cases/strike/",
             "/admin/supervision/detectors/ai-text-classifier/2.4.0/",
             "/admin/moderation/backgroundjob/",
         ],

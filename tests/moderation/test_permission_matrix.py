@@ -34,6 +34,7 @@ from cases.models import (
 )
 from cases.notices import make_appeal_token
 from cases.services.intake import create_api_client
+from cases.strikes import Strike
 from moderation import permission_matrix as pm
 from moderation.models import ApiClient, AuditEvent, BackgroundJob, EarningsHold, Policy
 from supervision.models import AuditChainCheck, DetectorRecall, RecallMode
@@ -145,6 +146,16 @@ def world(fake_redis):  # noqa: F811
         "decision": waiting,
         "action": action,
         "notice": notice,
+        "strike": Strike.objects.create(
+            account=action.account,
+            case=action.case,
+            decision=action.decision,
+            policy=action.decision.policy or Policy.objects.current().first(),
+            family="spam",
+            severity=2,
+            issued_at=timezone.now(),
+            expires_at=timezone.now() + timezone.timedelta(days=90),
+        ),
         "appeal": appeal,
         "signal": signal,
         "qa_sample": sample,
