@@ -22,7 +22,6 @@ from django.utils import timezone
 import moderation.mirror.audit_verbs  # noqa: F401  (registers the verbs used below)
 from moderation.audit import record_event, record_events
 from moderation.mirror.bulk import update_rows
-from moderation.personal_data import live_keys, seal_with
 from moderation.models import (
     Account,
     ApiClient,
@@ -32,6 +31,7 @@ from moderation.models import (
     Story,
     StoryKind,
 )
+from moderation.personal_data import live_keys, seal_with
 from moderation.signals import stories_written
 
 MIRROR_BATCH_LIMIT = 10_000
