@@ -23,12 +23,12 @@ from rq import Worker
 
 from appeals.models import Appeal, AppealFile, AppealKind, FollowerRestoration
 from appeals.tokens import make_magic_token
-from cases.models import Evidence, Notice, OutboxEntry, OutboxOperation, ReporterStanding, RoutingRule
+from cases.models import Evidence, LegalHold, Notice, OutboxEntry, OutboxOperation, ReporterStanding, RoutingRule
 from cases.notices import make_appeal_token
 from cases.services.intake import create_api_client
 from moderation import permission_matrix as pm
 from moderation.models import ApiClient, AuditEvent, EarningsHold, Policy
-from supervision.models import AuditChainCheck, DetectorRecall, RecallMode
+from supervision.models import AuditChainCheck, DetectorRecall, RecallMode, RetentionRule
 from tests.factories import (
     AccountFactory,
     CaseFactory,
@@ -184,6 +184,10 @@ def world(fake_redis):  # noqa: F811
             followee=action.account,
             created_at=timezone.now(),
         ),
+        "legal_hold": LegalHold.objects.create(
+            case=case, reason="matrix", placed_by=UserFactory(), placed_at=timezone.now()
+        ),
+        "retention_rule": RetentionRule.objects.order_by("pk").first(),
         "chain_check": AuditChainCheck.objects.create(
             checked_by=UserFactory(), checked_at=timezone.now(), events_checked=0
         ),
