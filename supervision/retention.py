@@ -152,8 +152,10 @@ def run_retention(*, now: datetime | None = None) -> RetentionReport:
     return report
 
 
-def _audit(*, rule: RetentionRule, counts: dict, case_id=None, appeal_id=None, report: RetentionReport) -> None:
-    total = sum(counts.values())
+def _audit(
+    *, rule: RetentionRule, counts: dict, total: int, case_id=None, appeal_id=None, report: RetentionReport
+) -> None:
+    """One row per purge; `total` is how many records (not files) it emptied."""
     if not total:
         return
     record_event(
@@ -190,7 +192,13 @@ def _purge_evidence(*, snapshots: bool):
             # is the one sanctioned change, and it only ever empties.
             Evidence.objects.filter(pk__in=[e.pk for e in items]).update(body="", data={}, file="", purged_at=now)
             _delete_files_after_commit(files)
-            _audit(rule=rule, counts={"items": len(items), "files": len(files)}, case_id=case_id, report=report)
+            _audit(
+                rule=rule,
+                counts={"items": len(items), "files": len(files)},
+                total=len(items),
+                case_id=case_id,
+                report=report,
+            )
 
     return purge
 
@@ -201,7 +209,14 @@ def _purge_appeal_files(*, rule, now, report, case_id=None, appeal_id=None, **_)
         files = list(AppealFile.objects.select_for_update().filter(appeal__in=appeals.values("pk")))
         AppealFile.objects.filter(pk__in=[f.pk for f in files]).delete()
         _delete_files_after_commit([(f.file.storage, f.file.name) for f in files if f.file])
-        _audit(rule=rule, counts={"files": len(files)}, case_id=case_id, appeal_id=appeal_id, report=report)
+        _audit(
+            rule=rule,
+            counts={"files": len(files)},
+            total=len(files),
+            case_id=case_id,
+            appeal_id=appeal_id,
+            report=report,
+        )
 
 
 ERASED_STATEMENT = ""
@@ -220,6 +235,7 @@ def _purge_personal_data(*, rule, now, report, case_id=None, appeal_id=None, **_
         _audit(
             rule=rule,
             counts={"notice_emails": notices, "appeals": erased},
+            total=notices + erased,
             case_id=case_id,
             appeal_id=appeal_id,
             report=report,
