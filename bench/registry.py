@@ -13,4 +13,4 @@ def benchmark(name: str):
     return register
 
 
-from bench import bench_audit, bench_evidence, bench_ingest, bench_mirror, bench_purge  # noqa: E402,F401
+from bench import bench_audit, bench_evidence, bench_ingest, bench_mirror, bench_purge, bench_retention  # noqa: E402,F401

@@ -43,6 +43,9 @@ def _pages_by_role() -> dict[str, list[str]]:
             "/admin/supervision/recall/follow-spam-detector/0.9.1/",
             "/admin/supervision/transparency/",
             "/admin/supervision/detectors/ai-text-classifier/2.4.0/",
+            f"/admin/review/case/{case.pk}/",  # with the legal hold panel's form
+            "/admin/supervision/retentionrule/",
+            "/admin/cases/legalhold/",
         ],
     }
 
