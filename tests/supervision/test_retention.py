@@ -269,3 +269,13 @@ def test_the_job_runs_inline(world, run_on_commit):
     with run_on_commit():
         assert run_retention_job() == {}
     assert Account.objects.filter(pk=world.writer.pk).exists()
+
+
+def test_the_case_page_says_what_retention_deleted(client, world, t0, run_on_commit):
+    _run(t0 + KEEP + timedelta(days=1), run_on_commit)
+    client.force_login(supervisor())
+    page = client.get(reverse("review:case", args=[world.case.pk]))
+    assert page.status_code == 200
+    assert page.content.count(b"Deleted under the retention policy") == 3
+    assert b"Once upon a paywall" not in page.content
+    assert b"Legal hold" in page.content
