@@ -279,3 +279,13 @@ def test_the_case_page_says_what_retention_deleted(client, world, t0, run_on_com
     assert page.content.count(b"Deleted under the retention policy") == 3
     assert b"Once upon a paywall" not in page.content
     assert b"Legal hold" in page.content
+
+
+def test_the_audit_event_page_reveals_a_sealed_email_until_it_is_shredded(client, world, t0, run_on_commit):
+    client.force_login(supervisor())
+    url = reverse("admin:moderation_auditevent_change", args=[world.email_change.pk])
+    assert b"ret.new@example.com" in client.get(url).content
+
+    _run(t0 + KEEP + timedelta(days=1), run_on_commit)
+    page = client.get(url).content
+    assert b"[erased]" in page and b"ret.new@example.com" not in page
