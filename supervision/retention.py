@@ -157,7 +157,8 @@ def run_retention(*, now: datetime | None = None) -> RetentionReport:
         for chunk in _chunks(cases.values_list("pk", flat=True)):
             with transaction.atomic():
                 for case_id in chunk:
-                    purge(rule=rule, case_id=case_id, cutoff=cutoff, now=now, report=report)
+                    if _still_past(case_id, cutoff):
+                        purge(rule=rule, case_id=case_id, cutoff=cutoff, now=now, report=report)
         if rule.kind in (RetentionKind.APPEAL_FILE, RetentionKind.PERSONAL_DATA):
             appeals = _caseless_appeals_past(cutoff)
             if rule.kind == RetentionKind.APPEAL_FILE:
@@ -171,6 +172,13 @@ def run_retention(*, now: datetime | None = None) -> RetentionReport:
         if rule.kind == RetentionKind.PERSONAL_DATA:
             _shred_writer_keys(rule=rule, cutoff=cutoff, now=now, report=report)
     return report
+
+
+def _still_past(case_id: int, cutoff: datetime) -> bool:
+    """Checked again under the case's row lock, which placing a legal hold also takes:
+    a hold placed (or an appeal filed) while the run goes on wins."""
+    Case.objects.select_for_update().filter(pk=case_id).values_list("pk", flat=True).first()
+    return cases_past(cutoff).filter(pk=case_id).exists()
 
 
 def _audit(
@@ -240,9 +248,6 @@ def _purge_appeal_files(*, rule, now, report, case_id=None, appeal_id=None, **_)
         )
 
 
-ERASED_STATEMENT = ""
-
-
 def _purge_personal_data(*, rule, now, report, case_id=None, appeal_id=None, **_):
     with transaction.atomic():
         if case_id:
@@ -251,7 +256,7 @@ def _purge_personal_data(*, rule, now, report, case_id=None, appeal_id=None, **_
         else:
             appeals, notices = Appeal.objects.filter(pk=appeal_id), 0
         erased = appeals.filter(personal_data_erased_at__isnull=True).update(
-            contact_email="", writer_statement=ERASED_STATEMENT, personal_data_erased_at=now
+            contact_email="", writer_statement="", personal_data_erased_at=now
         )
         _audit(
             rule=rule,

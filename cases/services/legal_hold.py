@@ -34,6 +34,8 @@ def place_legal_hold(*, actor, case: Case, reason: str) -> LegalHold:
     if not permissions.can_place_legal_hold(actor):
         raise PermissionDenied("Only a supervisor may place a legal hold.")
     reason = _reason(reason, "reason")
+    # The retention job takes the same lock before it purges a case (supervision.retention).
+    Case.objects.select_for_update().filter(pk=case.pk).values_list("pk", flat=True).first()
     hold = LegalHold(case=case, reason=reason, placed_by=actor, placed_at=timezone.now())
     hold.full_clean(validate_constraints=False)
     try:
