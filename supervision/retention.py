@@ -175,10 +175,15 @@ def run_retention(*, now: datetime | None = None) -> RetentionReport:
 
 
 def _still_past(case_id: int, cutoff: datetime) -> bool:
-    """Checked again under the case's row lock, which placing a legal hold also takes:
-    a hold placed (or an appeal filed) while the run goes on wins."""
-    Case.objects.select_for_update().filter(pk=case_id).values_list("pk", flat=True).first()
-    return cases_past(cutoff).filter(pk=case_id).exists()
+    """What can change during a run, checked again under the case's row lock (which
+    placing a legal hold also takes): a hold placed, an appeal filed or the case
+    reopened while the run goes on wins."""
+    status = Case.objects.select_for_update().filter(pk=case_id).values_list("status", flat=True).first()
+    if status is None or status in OPEN_CASE_STATUSES:
+        return False
+    if LegalHold.objects.filter(case_id=case_id, lifted_at__isnull=True).exists():
+        return False
+    return not _appeals_of_case(case_id).filter(status__in=OPEN_APPEAL_STATUSES).exists()
 
 
 def _audit(

@@ -289,3 +289,18 @@ def test_the_audit_event_page_reveals_a_sealed_email_until_it_is_shredded(client
     _run(t0 + KEEP + timedelta(days=1), run_on_commit)
     page = client.get(url).content
     assert b"[erased]" in page and b"ret.new@example.com" not in page
+
+
+def test_a_hold_placed_after_the_case_was_picked_still_wins(world, t0, run_on_commit, monkeypatch):
+    from cases.models import Case
+    from supervision import retention
+
+    picked = list(retention.cases_past(t0 + timedelta(days=1)).values_list("pk", flat=True))
+    assert world.case.pk in picked
+    place_legal_hold(actor=supervisor(), case=world.case, reason="Just in time")
+    # The run works from the list it drew before the hold was placed.
+    monkeypatch.setattr(retention, "cases_past", lambda cutoff: Case.objects.filter(pk__in=picked))
+    report = _run(t0 + KEEP + timedelta(days=1), run_on_commit)
+
+    assert not any(kind in report.purged for kind in ("evidence", "snapshot", "appeal_file"))
+    assert Evidence.objects.get(pk=world.snapshot.pk).body == "Once upon a paywall"
