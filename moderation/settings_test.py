@@ -28,9 +28,7 @@ def _redis_url_for_this_worker(url: str, worker: str) -> str:
 
 
 if os.environ.get("REDIS_URL") and not os.environ.get("TEST_REDIS_URL_PER_WORKER"):
-    os.environ["REDIS_URL"] = _redis_url_for_this_worker(
-        os.environ["REDIS_URL"], os.environ.get("PYTEST_XDIST_WORKER", "")
-    )
+    os.environ["REDIS_URL"] = _redis_url_for_this_worker(os.environ["REDIS_URL"], os.environ.get("PYTEST_XDIST_WORKER", ""))
     os.environ["TEST_REDIS_URL_PER_WORKER"] = "1"  # a child process (the e2e rqworker) keeps it
 
 from moderation.settings import *  # noqa: F403
