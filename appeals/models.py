@@ -51,6 +51,11 @@ class Appeal(models.Model):
     submitted_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    personal_data_erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Contact email and the writer's statement deleted under the retention policy.",
+    )
 
     class Meta:
         ordering = ["submitted_at"]

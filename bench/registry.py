@@ -22,5 +22,6 @@ from bench import (  # noqa: E402,F401
     bench_platform,
     bench_purge,
     bench_raw,
+    bench_retention,
     bench_strikes,
 )

@@ -116,7 +116,12 @@ class RejectForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(queryset=get_user_model().objects.none(), label="Reviewer")
+    assignee = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(),
+        label="Reviewer",
+        # The case page shows the select alone, beside its button: the name comes from here.
+        widget=forms.Select(attrs={"aria-label": "Reviewer to assign"}),
+    )
 
     def __init__(self, *args, reviewers=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -256,6 +256,9 @@ class Evidence(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    purged_at = models.DateTimeField(
+        null=True, blank=True, help_text="Body, data and file deleted under the retention policy; the hash stays."
+    )
 
     class Meta:
         verbose_name_plural = "evidence"
@@ -643,6 +646,43 @@ class CannedRationale(models.Model):
 
     def __str__(self):
         return f"{self.policy_code}: {self.title}"
+
+
+class LegalHold(models.Model):
+    """A supervisor's hold on a case: while it stands, retention deletes nothing of the
+    case, its evidence, its notices or the appeals against its actions. Lifted, never
+    deleted, so the record of who held what and why stays."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="legal_holds")
+    reason = models.TextField(help_text="Why the case must be kept (a court order, an inquiry...).")
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    placed_at = models.DateTimeField()
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lift_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        permissions = [("place_legal_hold", "Can place and lift legal holds on cases")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(lifted_at__isnull=True), name="legal_hold_one_active_per_case"
+            ),
+            models.CheckConstraint(
+                condition=Q(lifted_at__isnull=True, lifted_by__isnull=True)
+                | Q(lifted_at__isnull=False, lifted_by__isnull=False),
+                name="legal_hold_lift_has_lifter",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Legal hold on case #{self.case_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None
 
 
 from cases.strikes import Strike, StrikeProposal  # noqa: E402, F401  (models of cases/strikes.py)

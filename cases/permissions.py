@@ -40,6 +40,10 @@ def can_mute_reporter(user) -> bool:
     return api_client_of(user) is None and user.is_authenticated and user.has_perm("cases.mute_reporter")
 
 
+def can_place_legal_hold(user) -> bool:
+    return api_client_of(user) is None and user.is_authenticated and user.has_perm("cases.place_legal_hold")
+
+
 def can_edit_routing(user) -> bool:
     return api_client_of(user) is None and user.is_authenticated and user.has_perm("cases.change_routingrule")
 

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.urls import path
 
-from cases import permissions, queue_views, statement_views, views
+from cases import legal_hold_views, permissions, queue_views, statement_views, views
 from cases.blinding import blinded_view
 from cases.evidence import views as evidence_views
 from cases.models import Decision
@@ -69,4 +69,6 @@ urlpatterns = [
     path("bulk/", _v(views.bulk), name="bulk"),
     path("case/<int:pk>/evidence/", _case(evidence_views.request_evidence), name="request_evidence"),
     path("evidence/<int:pk>/file/", _v(views.evidence_file, _views_cases), name="evidence_file"),
+    path("case/<int:pk>/hold/", _case(legal_hold_views.place, permissions.can_place_legal_hold), name="hold"),
+    path("case/<int:pk>/hold/lift/", _case(legal_hold_views.lift, permissions.can_place_legal_hold), name="hold_lift"),
 ]

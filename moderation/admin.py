@@ -1,3 +1,5 @@
+import json
+
 from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -23,6 +25,7 @@ from moderation.models import (
     Policy,
     Story,
 )
+from moderation.personal_data import reveal_all
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -110,6 +113,16 @@ class AuditEventAdmin(ReadOnlyAdmin):
     @admin.display(description="What happened")
     def summary(self, event):
         return describe(event)
+
+    readonly_fields = ["before_revealed", "after_revealed"]
+
+    @admin.display(description="Before (personal data revealed)")
+    def before_revealed(self, event):
+        return format_html("<code>{}</code>", json.dumps(reveal_all(event.before), default=str))
+
+    @admin.display(description="After (personal data revealed)")
+    def after_revealed(self, event):
+        return format_html("<code>{}</code>", json.dumps(reveal_all(event.after), default=str))
 
 
 class ApiClientKeyInline(admin.TabularInline):

@@ -593,3 +593,32 @@ class BackgroundJob(models.Model):
         if self.last_error:
             return JobState.RETRYING
         return JobState.PENDING
+
+
+class WriterKey(models.Model):
+    """A writer's own key for the personal data an audit row must mention (an email
+    change): the row holds the value sealed under it (moderation.personal_data).
+    Retention destroys the key, so the row and its hash stay as they were and the value
+    becomes unreadable (crypto-shredding). A shredded key is kept, emptied, so rows
+    sealed under it say "[erased]" rather than pointing nowhere; a later seal makes a
+    new key."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="writer_keys")
+    key = models.CharField(max_length=64, blank=True, help_text="Fernet key; empty once shredded.")
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField()
+    shredded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(shredded_at__isnull=True), name="writerkey_one_live_per_account"
+            ),
+            models.CheckConstraint(
+                condition=Q(shredded_at__isnull=True, key__gt="") | Q(shredded_at__isnull=False, key=""),
+                name="writerkey_shredded_is_empty",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Writer key #{self.pk}"

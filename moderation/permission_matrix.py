@@ -184,6 +184,8 @@ ROWS: list[Row] = [
     Row("admin/review/approvals/approve/", get=NOBODY, post={SENIOR, SUPERUSER}, note="many at once, each audited"),
     Row("admin/review/decision/<int:pk>/reject/", get=NOBODY, post={SENIOR, SUPERUSER}, args={"pk": "decision"}),
     Row("admin/review/bulk/", get=REVIEWERS, post=REVIEWERS),
+    Row("admin/review/case/<int:pk>/hold/", get=NOBODY, post=SUPERVISION, args={"pk": "case"}, note="legal hold"),
+    Row("admin/review/case/<int:pk>/hold/lift/", get=NOBODY, post=SUPERVISION, args={"pk": "case"}),
     # Supervision (staff views)
     Row("admin/supervision/", get=SUPERVISION, post=SUPERVISION),
     Row("admin/supervision/detectors/<str:name>/<str:version>/", get=SUPERVISION, post=SUPERVISION),
@@ -373,6 +375,10 @@ ROWS: list[Row] = [
     *admin_model("supervision.qasample", view=SUPERVISION, obj="qa_sample"),
     *admin_model("supervision.detectorrecall", view=SUPERVISION, obj="recall"),
     *admin_model("supervision.auditchaincheck", view=SUPERVISION, obj="chain_check"),
+    *admin_model("cases.legalhold", view=SUPERVISION, obj="legal_hold", note="placed and lifted on the case page"),
+    *admin_model(
+        "supervision.retentionrule", view=SUPERVISION, change=SUPERVISION, obj="retention_rule", note="seeded"
+    ),
 ]
 
 

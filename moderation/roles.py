@@ -70,6 +70,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "supervision.view_reports",
         "supervision.settle_qa",
         "supervision.recall_detector",
+        "supervision.view_retentionrule",
+        "supervision.change_retentionrule",
+        "cases.view_legalhold",
+        "cases.place_legal_hold",
     ],
     Role.SERVICE: ["cases.send_signals"],
 }

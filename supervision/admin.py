@@ -4,7 +4,8 @@ views of QA samples, recalls and chain checks. Access follows supervision.permis
 from django.contrib import admin
 
 from supervision import permissions, services
-from supervision.models import AuditChainCheck, DetectorRecall, GoldenCase, QASample, QASamplingRule
+from supervision.models import AuditChainCheck, DetectorRecall, GoldenCase, QASample, QASamplingRule, RetentionRule
+from supervision.retention import save_retention_rule
 
 
 class SupervisorAdmin(admin.ModelAdmin):
@@ -75,3 +76,20 @@ class DetectorRecallAdmin(SupervisorAdmin):
 class AuditChainCheckAdmin(SupervisorAdmin):
     list_display = ["__str__", "checked_at", "checked_by", "events_checked", "broken_at"]
     list_select_related = ["checked_by"]
+
+
+@admin.register(RetentionRule)
+class RetentionRuleAdmin(SupervisorAdmin):
+    """Supervisors change how long each kind is kept; the job reads these rows."""
+
+    list_display = ["__str__", "keep_days_after_last_activity", "is_active", "updated_at"]
+    fields = ["kind", "keep_days_after_last_activity", "is_active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["kind"] if obj else []
+
+    def has_change_permission(self, request, obj=None):
+        return permissions.can_edit_retention(request.user)
+
+    def save_model(self, request, obj, form, change):
+        save_retention_rule(actor=request.user, rule=obj)

@@ -17,6 +17,8 @@ SUPERVISION_VERBS = {
     "case.requeued_for_review": "{actor} sent {target} back to its queue for a fresh human decision: {reason}",
     "recall.finished": "{actor} finished the {target}",
     "recall.failed": "{actor} could not finish the {target}: {reason}",
+    "retention.rule_saved": "{actor} changed {target}",
+    "retention.purged": "{actor} deleted data past its time under {target}: {reason}",
 }
 
 for _verb, _template in SUPERVISION_VERBS.items():

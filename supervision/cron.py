@@ -13,7 +13,7 @@ from appeals.jobs import check_restorations, resume_follower_restorations_job
 from cases.jobs import drain_outbox_job, notify_purge_lowered_writers_job, refresh_urgent_priorities_job
 from moderation.audit_sequencer import integrate_audit_log_job
 from moderation.outbox import drain_jobs_job
-from supervision.jobs import resume_stalled_recalls_job, sample_for_qa_job
+from supervision.jobs import resume_stalled_recalls_job, run_retention_job, sample_for_qa_job
 
 # Chains committed audit events and signs a head; its own queue so a long job never delays it.
 cron.register(
@@ -31,3 +31,5 @@ cron.register(sample_for_qa_job, "default", interval=10 * 60, name="sample-for-q
 cron.register(notify_purge_lowered_writers_job, "default", interval=60, name="notify-purge-lowered-writers")
 cron.register(resume_follower_restorations_job, "restoration", interval=60, name="resume-follower-restorations")
 cron.register(resume_stalled_recalls_job, "default", interval=5 * 60, name="resume-stalled-recalls")
+# Deletes evidence, files and personal data past the retention policy (supervision.retention).
+cron.register(run_retention_job, "default", interval=24 * 60 * 60, name="run-retention")

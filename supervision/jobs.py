@@ -34,3 +34,11 @@ def sample_decision_job(decision_id: int) -> None:
     decision = Decision.objects.select_related("case", "policy").filter(pk=decision_id).first()
     if decision is not None:
         maybe_sample_for_qa(decision=decision)
+
+
+def run_retention_job() -> dict:
+    """Daily (supervision/cron.py): delete what the retention policy says is past its
+    time. Idempotent; a rerun finds nothing."""
+    from supervision.retention import run_retention
+
+    return run_retention().purged

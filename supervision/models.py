@@ -269,3 +269,36 @@ class AuditChainCheck(models.Model):
     @property
     def intact(self) -> bool:
         return not self.problem
+
+
+class RetentionKind(models.TextChoices):
+    EVIDENCE = "evidence", "Evidence (bodies, data and files)"
+    SNAPSHOT = "snapshot", "Content snapshots"
+    APPEAL_FILE = "appeal_file", "Appeal files"
+    PERSONAL_DATA = "personal_data", "Writers' personal data"
+
+
+class RetentionRule(models.Model):
+    """How long one kind of data is kept: the appeal window (MODERATION["APPEAL_WINDOW_DAYS"],
+    DSA Art. 20's six months) plus `keep_days_after_last_activity` after the last decision
+    or appeal on it; then the retention job (supervision.retention) deletes it. Data, so
+    supervisors change it in the admin and every change is audited."""
+
+    kind = models.CharField(max_length=16, choices=RetentionKind.choices, unique=True)
+    keep_days_after_last_activity = models.PositiveIntegerField(
+        validators=[MaxValueValidator(3650)],
+        help_text="Days kept after the appeal window closes, counted from the last decision or appeal.",
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive: nothing of this kind is deleted.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(keep_days_after_last_activity__lte=3650), name="retention_rule_keep_at_most_ten_years"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Retention: {self.get_kind_display()}"

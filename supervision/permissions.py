@@ -21,6 +21,10 @@ def can_settle_qa(user) -> bool:
     return can_view_reports(user) and user.has_perm("supervision.settle_qa")
 
 
+def can_edit_retention(user) -> bool:
+    return can_view_reports(user) and user.has_perm("supervision.change_retentionrule")
+
+
 def can_recall_detector(user) -> bool:
     return can_view_reports(user) and user.has_perm("supervision.recall_detector")
 

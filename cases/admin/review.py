@@ -10,7 +10,7 @@ from django.utils.html import format_html
 
 from cases import permissions
 from cases.blinding import BlindedCaseAdminMixin
-from cases.models import ActionStatus, Decision, EnforcementAction, Notice, OutboxEntry, OutboxState
+from cases.models import ActionStatus, Decision, EnforcementAction, LegalHold, Notice, OutboxEntry, OutboxState
 from cases.services import enforcement
 
 
@@ -166,3 +166,23 @@ class NoticeAdmin(BlindedCaseAdminMixin, ReadOnly):
     @admin.display(description="Case")
     def case_link(self, obj):
         return _case_link(obj.case_id)
+
+
+@admin.register(LegalHold)
+class LegalHoldAdmin(BlindedCaseAdminMixin, ReadOnly):
+    """Holds are placed and lifted on the case page (cases.services.legal_hold); here they are listed."""
+
+    list_display = ["id", "case_link", "is_active", "placed_by", "placed_at", "lifted_by", "lifted_at"]
+    list_filter = [("lifted_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["placed_by", "lifted_by"]
+    fields = ["case", "reason", "placed_by", "placed_at", "lifted_by", "lifted_at", "lift_reason"]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    @admin.display(description="Case")
+    def case_link(self, obj):
+        return _case_link(obj.case_id)
+
+    @admin.display(description="Standing", boolean=True)
+    def is_active(self, obj):
+        return obj.lifted_at is None

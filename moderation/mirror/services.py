@@ -31,6 +31,7 @@ from moderation.models import (
     Story,
     StoryKind,
 )
+from moderation.personal_data import live_keys, seal_with
 from moderation.signals import stories_written
 
 MIRROR_BATCH_LIMIT = 10_000
@@ -71,6 +72,7 @@ STORY_FACTS = (
     "published_at",
 )
 AUDITED_STORY_FACTS = ("is_paywalled", "distribution", "is_removed")
+PERSONAL_FACTS = ("email",)
 
 
 class MirrorInvalid(Exception):
@@ -216,8 +218,26 @@ class _FactsPlan:
             update_rows(self.model, list(self.updated.values()), fields)
 
     def audit(self, *, client: ApiClient, verb: str, resource: str) -> None:
+        if self.model is Account:
+            _seal_personal_facts(self.events)
         record_events(actor=client.user, events=[{"verb": verb, **event} for event in self.events])
         _audit_batch(client=client, resource=resource, counts=self.counts, sequences=self.sequences)
+
+
+def _seal_personal_facts(events: list[dict]) -> None:
+    """A writer's email goes into the audit row sealed under their key, so retention can
+    erase it without touching the row (moderation.personal_data). Keys in bulk: a batch
+    changing many emails costs a few queries, not one per account."""
+    private = [e for e in events if any(n in e[side] for n in PERSONAL_FACTS for side in ("before", "after"))]
+    if not private:
+        return
+    keys = live_keys([e["target"] for e in private])
+    for event in private:
+        key = keys[event["target"].pk]
+        for side in ("before", "after"):
+            for name in PERSONAL_FACTS:
+                if name in event[side]:
+                    event[side][name] = seal_with(key, event[side][name])
 
 
 def _audit_batch(*, client: ApiClient, resource: str, counts: dict, sequences: list[int]) -> None:

@@ -47,6 +47,9 @@ def _pages_by_role() -> dict[str, list[str]]:
             "/admin/cases/strike/",
             "/admin/supervision/detectors/ai-text-classifier/2.4.0/",
             "/admin/moderation/backgroundjob/",
+            f"/admin/review/case/{case.pk}/",  # with the legal hold panel's form
+            "/admin/supervision/retentionrule/",
+            "/admin/cases/legalhold/",
         ],
     }
 

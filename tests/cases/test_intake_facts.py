@@ -12,6 +12,7 @@ from cases.models import Notice
 from cases.services import review
 from cases.services.intake import create_api_client
 from moderation.models import Account, AuditEvent, SignalSource, Story
+from moderation.personal_data import reveal
 from tests.appeals.factories import applied_action
 from tests.cases.intake_helpers import make_client
 from tests.cases.review_factories import detector_signal as case_signal
@@ -82,7 +83,7 @@ def test_a_detector_cannot_rewrite_a_partner_writers_facts_and_the_attempt_is_au
     event = AuditEvent.objects.get(verb="account.facts_ignored")
     assert event.target_id == str(writer.pk) and event.actor_label == "api-client:ai-detector"
     assert event.after["fields"] == sorted(f"account_data.{name}" for name in ATTACK)
-    assert event.after["attempts"][0]["ignored"]["account_data.email"] == "attacker@evil.example"
+    assert reveal(event.after["attempts"][0]["ignored"]["account_data.email"]) == "attacker@evil.example"
 
 
 def test_after_the_attack_a_magic_link_request_with_the_attackers_address_mails_nothing(

@@ -46,4 +46,5 @@ def test_the_cron_schedule_registers_every_periodic_job():
         "notify-purge-lowered-writers": ("notify_purge_lowered_writers_job", "default", 60),
         "resume-follower-restorations": ("resume_follower_restorations_job", "restoration", 60),
         "resume-stalled-recalls": ("resume_stalled_recalls_job", "default", 300),
+        "run-retention": ("run_retention_job", "default", 86400),
     }

@@ -2,6 +2,7 @@
 idempotent, ordered by the platform's sequence, every change of a fact that matters
 audited with before and after."""
 
+import json
 import time
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from moderation.models import (
     SignalSource,
     Story,
 )
+from moderation.personal_data import reveal, reveal_all
 from moderation.platform import LocalPlatformAdapter, NullProgress, PlatformCommand
 from tests.factories import AccountFactory, StoryFactory, moderator
 
@@ -103,13 +105,14 @@ def test_the_platform_updates_an_account_and_each_fact_change_is_audited_with_be
     assert writer.email == "ada@newmail.example" and writer.partner_status == PartnerStatus.REVOKED
     assert writer.follower_count == 5100 and writer.display_name == "Ada L." and writer.facts_version == 100
     [event] = facts_changed(writer)
-    assert event.before == {
+    assert reveal_all(event.before) == {
         "email": "ada@example.com",
         "partner_status": "active",
         "partner_revoked_at": None,
         "follower_count": 5200,
     }
-    assert event.after["email"] == "ada@newmail.example" and event.after["follower_count"] == 5100
+    assert reveal(event.after["email"]) == "ada@newmail.example" and event.after["follower_count"] == 5100
+    assert "ada@" not in json.dumps(event.before) + json.dumps(event.after), "emails are sealed in the audit row"
     assert event.after["partner_status"] == "revoked" and event.after["sequence"] == 100
     assert event.actor_label == "api-client:platform-mirror"
     summary = AuditEvent.objects.get(verb="platform.mirrored")
@@ -169,7 +172,7 @@ def test_a_platform_update_confirms_facts_a_signal_left_pending(platform):
     pending.refresh_from_db()
     assert not pending.facts_pending and pending.email == "real@example.com"
     [event] = facts_changed(pending)
-    assert event.before == {"email": "claimed@example.com", "facts_pending": True}
+    assert reveal_all(event.before) == {"email": "claimed@example.com", "facts_pending": True}
     assert event.after["facts_pending"] is False
 
 

@@ -26,6 +26,7 @@ from appeals.tokens import make_magic_token
 from cases.models import (
     CannedRationale,
     Evidence,
+    LegalHold,
     Notice,
     OutboxEntry,
     OutboxOperation,
@@ -37,7 +38,7 @@ from cases.services.intake import create_api_client
 from cases.strikes import Strike
 from moderation import permission_matrix as pm
 from moderation.models import ApiClient, AuditEvent, BackgroundJob, EarningsHold, Policy
-from supervision.models import AuditChainCheck, DetectorRecall, RecallMode
+from supervision.models import AuditChainCheck, DetectorRecall, RecallMode, RetentionRule
 from tests.factories import (
     AccountFactory,
     CaseFactory,
@@ -207,6 +208,10 @@ def world(fake_redis):  # noqa: F811
         "background_job": BackgroundJob.objects.create(
             func="cases.jobs.send_notice_job", args=[0], queue="email", next_attempt_at=timezone.now()
         ),
+        "legal_hold": LegalHold.objects.create(
+            case=case, reason="matrix", placed_by=UserFactory(), placed_at=timezone.now()
+        ),
+        "retention_rule": RetentionRule.objects.order_by("pk").first(),
         "chain_check": AuditChainCheck.objects.create(
             checked_by=UserFactory(), checked_at=timezone.now(), events_checked=0
         ),

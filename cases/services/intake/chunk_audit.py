@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from cases.models import Signal
 from moderation.audit import record_events
+from moderation.personal_data import sealed
+
+# Values a signal tried to set that are a writer's personal data: sealed under their
+# key (moderation.personal_data), so retention can erase them from the audit row.
+PERSONAL_FIELDS = ("account_data.email", "account_data.display_name")
 
 
 def audit_chunk(
@@ -43,7 +48,8 @@ def _ignored_events(signals: list[tuple[int, Signal, list[str]]], ignored: dict[
     for i, signal, _ in signals:
         if ignored.get(i):
             account, attempts = per_account.setdefault(signal.account_id, (signal.account, []))
-            attempts.append({"signal": signal.pk, "story": signal.story_id, "ignored": ignored[i]})
+            tried = {name: sealed(account, v) if name in PERSONAL_FIELDS else v for name, v in ignored[i].items()}
+            attempts.append({"signal": signal.pk, "story": signal.story_id, "ignored": tried})
     return [
         {
             "verb": "account.facts_ignored",
