@@ -20,6 +20,7 @@ from cases.models import ActionStatus, Case, EnforcementAction, Signal
 from cases.selectors import cases_visible_to
 from cases.selectors.cases import with_client_stats
 from cases.services.intake import SignalIn, ingest_signals
+from cases.signal_fast_path import fast_validate
 from moderation.apikeys import CLIENT_THROTTLES
 from moderation.models import (
     Account,
@@ -321,12 +322,14 @@ class SignalIngestView(APIView):
         many = isinstance(data, list)
         items = data if many else [data]
         context = self._context(request.auth, items)
-        if many:
-            serializer = SignalBatchSerializer(data=data, context=context)
-        else:
-            serializer = SignalSerializer(data=data, context=context)
-        serializer.is_valid(raise_exception=True)
-        validated = serializer.validated_data if many else [serializer.validated_data]
+        validated = fast_validate(data, child=SignalSerializer(context=context), many=many)
+        if validated is None:
+            if many:
+                serializer = SignalBatchSerializer(data=data, context=context)
+            else:
+                serializer = SignalSerializer(data=data, context=context)
+            serializer.is_valid(raise_exception=True)
+            validated = serializer.validated_data if many else [serializer.validated_data]
         results = ingest_signals(client=request.auth, items=[_to_signal_in(v) for v in validated])
         stored = sum(r.status == "stored" for r in results)
         body = {

@@ -34,6 +34,7 @@ class ClaimLost(Exception):
 
 
 AuditRefs = Callable[[models.Model], dict]
+ClaimStart = Callable[[models.Model, list[str]], None]
 
 
 def default_refs(obj: models.Model) -> dict:
@@ -55,10 +56,14 @@ def held_by(user, now: datetime) -> Q:
     return Q(assignee=user, claim_expires_at__gt=now)
 
 
-def _save_claim(obj: models.Model, fields: list[str]) -> None:
+def _claim_fields(obj: models.Model, fields: list[str]) -> list[str]:
     if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
-        fields = [*fields, "updated_at"]
-    obj.save(update_fields=fields)
+        return [*fields, "updated_at"]
+    return fields
+
+
+def _save_claim(obj: models.Model, fields: list[str]) -> None:
+    obj.save(update_fields=_claim_fields(obj, fields))
 
 
 def _lease_state(obj: models.Model) -> dict:
@@ -72,15 +77,22 @@ def claim_next(
     lease: timedelta,
     now: datetime | None = None,
     refs: AuditRefs = default_refs,
+    start: ClaimStart | None = None,
 ) -> models.Model | None:
     """Claim the first claimable row of `queryset` in the queryset's own order.
 
     If the user already holds a live lease on a row of the queryset, that row is
     returned (renewed) instead, so pressing "Review next" twice does not hoard work.
     Returns None when nothing is claimable.
+
+    `start(obj, fields)` lets the caller move the freshly claimed row (its status
+    transition) in the same UPDATE as the lease: obj is locked and read under the lock,
+    its lease fields are set, and `fields` names them for the caller's save. Without
+    it the lease is saved on its own. Either way a claim is two reads and one UPDATE
+    plus its audit rows, and no savepoint (it runs in the caller's transaction).
     """
     now = now or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         own = _lock(queryset.filter(held_by(user, now))).first()
         if own is not None:
             return _extend(own, user=user, lease=lease, now=now, refs=refs, verb="claim.renewed")
@@ -90,7 +102,6 @@ def claim_next(
         before = _lease_state(obj)
         obj.assignee = user
         obj.claim_expires_at = now + lease
-        _save_claim(obj, ["assignee", "claim_expires_at"])
         record_event(
             actor=user,
             verb="claim.taken",
@@ -100,6 +111,11 @@ def claim_next(
             reason="previous lease expired" if before["assignee"] else "",
             **refs(obj),
         )
+        fields = _claim_fields(obj, ["assignee", "claim_expires_at"])
+        if start is None:
+            obj.save(update_fields=fields)
+        else:
+            start(obj, fields)
         return obj
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from django.db import models, transaction
 
@@ -25,30 +25,52 @@ def transition(
     extra_updates: Mapping[str, object] | None = None,
     case_ref: int | None = None,
     appeal_ref: int | None = None,
+    locked: bool = False,
+    also_save: Iterable[str] = (),
 ):
     """Move obj.<field> to `to` if `allowed[current]` contains it.
 
     Re-reads the row under a lock so two racing transitions cannot both pass the check.
+    `locked=True` says the caller already holds the row lock in this transaction and
+    read obj.<field> under it (a claim's SKIP LOCKED pick): the check runs on that value
+    and the move costs one UPDATE, with no second lock and no savepoint. `also_save`
+    names fields the caller already set on obj (and audits itself) that ride along in
+    that UPDATE.
     """
+    if locked:
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("transition(locked=True) needs the transaction that holds the row lock.")
+        current = getattr(obj, field)
+        _check(obj, current, to, allowed)
+        return _apply(obj, current, to, actor, verb, field, reason, extra_updates, case_ref, appeal_ref, also_save)
     with transaction.atomic():
         current = type(obj)._default_manager.select_for_update().values_list(field, flat=True).get(pk=obj.pk)
-        if to not in allowed.get(current, ()):
-            raise TransitionNotAllowed(f"{obj._meta.verbose_name} cannot go from {current!r} to {to!r}.")
-        updates = {field: to, **(extra_updates or {})}
-        before = {field: current}
-        for name, value in updates.items():
-            setattr(obj, name, value)
-        obj.save(update_fields=list(updates))
-        record_event(
-            actor=actor,
-            verb=verb,
-            target=obj,
-            before=before,
-            after={name: value for name, value in updates.items() if _is_plain(value)},
-            reason=reason,
-            case_ref=case_ref,
-            appeal_ref=appeal_ref,
-        )
+        _check(obj, current, to, allowed)
+        return _apply(obj, current, to, actor, verb, field, reason, extra_updates, case_ref, appeal_ref, also_save)
+
+
+def _check(obj, current, to, allowed) -> None:
+    if to not in allowed.get(current, ()):
+        raise TransitionNotAllowed(f"{obj._meta.verbose_name} cannot go from {current!r} to {to!r}.")
+
+
+def _apply(obj, current, to, actor, verb, field, reason, extra_updates, case_ref, appeal_ref, also_save):
+    """Save the move and its audit row (the caller's transaction, row locked)."""
+    updates = {field: to, **(extra_updates or {})}
+    before = {field: current}
+    for name, value in updates.items():
+        setattr(obj, name, value)
+    obj.save(update_fields=[*updates, *also_save])
+    record_event(
+        actor=actor,
+        verb=verb,
+        target=obj,
+        before=before,
+        after={name: value for name, value in updates.items() if _is_plain(value)},
+        reason=reason,
+        case_ref=case_ref,
+        appeal_ref=appeal_ref,
+    )
     return obj
 
 

@@ -14,6 +14,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import BigIntegerField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 import cases.review_audit_verbs  # noqa: F401
@@ -98,13 +100,16 @@ def _refs(case) -> dict:
 # Claiming --------------------------------------------------------------------
 
 
-def recently_skipped_ids(*, user, now) -> list[int]:
-    return [
-        int(pk)
-        for pk in AuditEvent.objects.filter(
+def recently_skipped(*, user, now):
+    """The cases the reviewer skipped in the last hour, as a subquery: the claim query
+    reads them itself instead of a statement of their own."""
+    return (
+        AuditEvent.objects.filter(
             verb="case.skipped", actor=user, target_type="cases.case", occurred_at__gte=now - SKIP_MEMORY
-        ).values_list("target_id", flat=True)
-    ]
+        )
+        .annotate(case_pk=Cast("target_id", BigIntegerField()))
+        .values("case_pk")
+    )
 
 
 def claimable_cases(*, queue: Queue):
@@ -116,9 +121,8 @@ def next_case_candidates(*, user, queue: Queue, now):
     """What "Review next" picks from: the queue in review order, less what the reviewer
     skipped lately. claims.claim_next locks the first (SKIP LOCKED, LIMIT 1); the partial
     index case_claim_order_idx supplies the order, so no claim sorts the queue."""
-    skipped = recently_skipped_ids(user=user, now=now)
     # The account comes along: the claim's audit rows name the case by it.
-    return claimable_cases(queue=queue).exclude(pk__in=skipped).select_related("account")
+    return claimable_cases(queue=queue).exclude(pk__in=recently_skipped(user=user, now=now)).select_related("account")
 
 
 def claim_next_case(*, user, queue: Queue, now=None) -> Case | None:
@@ -128,7 +132,7 @@ def claim_next_case(*, user, queue: Queue, now=None) -> Case | None:
     now = now or timezone.now()
     with transaction.atomic():
         candidates = next_case_candidates(user=user, queue=queue, now=now)
-        case = claims.claim_next(candidates, user=user, lease=lease(), now=now, refs=_refs)
+        case = claims.claim_next(candidates, user=user, lease=lease(), now=now, refs=_refs, start=_starter(user))
         if case is not None:
             _start_review(case, user=user)
     return case
@@ -146,12 +150,35 @@ def claim_case(*, user, case: Case, now=None) -> Case:
             lease=lease(),
             now=now,
             refs=_refs,
+            start=_starter(user),
         )
         if claimed is None:
             holder = Case.objects.filter(pk=case.pk).values_list("assignee__username", flat=True).first()
             raise ReviewError(f"Case #{case.pk} is being reviewed by {holder or 'someone else'}.")
         _start_review(claimed, user=user)
     return claimed
+
+
+def _starter(user):
+    """The claim's status move, checked on the row the claim locked and saved in the
+    claim's own UPDATE (claims.claim_next's `start`)."""
+
+    def start(case: Case, lease_fields: list[str]) -> None:
+        if case.status == CaseStatus.IN_REVIEW:
+            case.save(update_fields=lease_fields)
+            return
+        transition(
+            case,
+            to=CaseStatus.IN_REVIEW,
+            allowed=CASE_FLOW,
+            actor=user,
+            verb="case.review_started",
+            case_ref=case.pk,
+            locked=True,
+            also_save=lease_fields,
+        )
+
+    return start
 
 
 def _start_review(case: Case, *, user) -> None:
