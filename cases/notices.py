@@ -15,10 +15,13 @@ from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 import cases.review_audit_verbs  # noqa: F401
 from cases.models import Decision, EnforcementAction, Notice, PurgeNoticeItem
 from moderation.audit import record_event, register_verb
+from moderation.i18n import in_writer_language, policy_text, writer_date
 from moderation.jobs import enqueue
 from moderation.models import Outcome, SignalSource
 
@@ -26,18 +29,45 @@ APPEAL_TOKEN_SALT = "cases.notice.appeal"
 
 register_verb("notice.followers_removed_sent", "{actor} told a writer that purges removed followers: {target}")
 
+# The measures' names as writers read them (the Outcome labels stay the staff's English).
+OUTCOME_NAMES = {
+    Outcome.DISTRIBUTION_NETWORK_ONLY: gettext_lazy("Network-only distribution"),
+    Outcome.DISTRIBUTION_NO_BOOST: gettext_lazy("Never Boosted"),
+    Outcome.DISTRIBUTION_GENERAL: gettext_lazy("Restore general distribution"),
+    Outcome.PAYWALL_REMOVE: gettext_lazy("Remove from paywall"),
+    Outcome.PARTNER_REVOKE: gettext_lazy("Revoke Partner Program membership"),
+    Outcome.PARTNER_EARNINGS_HOLD: gettext_lazy("Hold Partner Program earnings"),
+    Outcome.STORY_REMOVE: gettext_lazy("Remove story"),
+    Outcome.ACCOUNT_RESTRICT: gettext_lazy("Restrict account"),
+    Outcome.ACCOUNT_SUSPEND: gettext_lazy("Suspend account"),
+    Outcome.FOLLOWERS_PURGE: gettext_lazy("Purge fake follows"),
+    Outcome.WARNING: gettext_lazy("Warning only"),
+}
+
+
+def outcome_name(outcome: str) -> str:
+    """A measure's name in the active language."""
+    return str(OUTCOME_NAMES.get(outcome, outcome))
+
+
 WHAT_IT_CHANGES = {
-    Outcome.DISTRIBUTION_NETWORK_ONLY: "The story is shown only to your followers and subscribers.",
-    Outcome.DISTRIBUTION_NO_BOOST: "The story keeps its general distribution but will not be Boosted.",
-    Outcome.DISTRIBUTION_GENERAL: "The story is back in general distribution.",
-    Outcome.PAYWALL_REMOVE: "The story was taken out from behind the paywall, so it no longer earns.",
-    Outcome.PARTNER_REVOKE: "Your Partner Program membership was revoked; your stories stop earning.",
-    Outcome.PARTNER_EARNINGS_HOLD: "Your Partner Program earnings are withheld while the hold lasts; not lost.",
-    Outcome.STORY_REMOVE: "The story was hidden from the platform. It is not deleted and can be restored.",
-    Outcome.ACCOUNT_RESTRICT: "Your account is restricted: you cannot respond to stories or follow accounts.",
-    Outcome.ACCOUNT_SUSPEND: "Your account is suspended; its follows and engagement stop counting.",
-    Outcome.FOLLOWERS_PURGE: "The follows this account made were removed from the accounts it followed.",
-    Outcome.WARNING: "This is a warning; nothing else changes on your account.",
+    Outcome.DISTRIBUTION_NETWORK_ONLY: gettext_lazy("The story is shown only to your followers and subscribers."),
+    Outcome.DISTRIBUTION_NO_BOOST: gettext_lazy("The story keeps its general distribution but will not be Boosted."),
+    Outcome.DISTRIBUTION_GENERAL: gettext_lazy("The story is back in general distribution."),
+    Outcome.PAYWALL_REMOVE: gettext_lazy("The story was taken out from behind the paywall, so it no longer earns."),
+    Outcome.PARTNER_REVOKE: gettext_lazy("Your Partner Program membership was revoked; your stories stop earning."),
+    Outcome.PARTNER_EARNINGS_HOLD: gettext_lazy(
+        "Your Partner Program earnings are withheld while the hold lasts; not lost."
+    ),
+    Outcome.STORY_REMOVE: gettext_lazy(
+        "The story was hidden from the platform. It is not deleted and can be restored."
+    ),
+    Outcome.ACCOUNT_RESTRICT: gettext_lazy(
+        "Your account is restricted: you cannot respond to stories or follow accounts."
+    ),
+    Outcome.ACCOUNT_SUSPEND: gettext_lazy("Your account is suspended; its follows and engagement stop counting."),
+    Outcome.FOLLOWERS_PURGE: gettext_lazy("The follows this account made were removed from the accounts it followed."),
+    Outcome.WARNING: gettext_lazy("This is a warning; nothing else changes on your account."),
 }
 
 
@@ -62,68 +92,130 @@ def appeal_link(notice: Notice) -> str:
 
 def _duration(action: EnforcementAction) -> str:
     if action.ends_at:
-        return f"until {action.ends_at:%-d %B %Y}"
+        return _("until %(date)s") % {"date": writer_date(action.ends_at)}
     if action.outcome == Outcome.WARNING:
-        return "no duration"
-    return "until reversed on appeal or review"
+        return _("no duration")
+    return _("until reversed on appeal or review")
+
+
+def _hello(account) -> str:
+    return _("Hello %(name)s,") % {"name": account.display_name or "@" + account.handle}
 
 
 def _origin(case) -> tuple[str, bool]:
     sources = set(case.signals.values_list("source", flat=True))
     automated = SignalSource.DETECTOR in sources
     if sources & {SignalSource.READER_REPORT, SignalSource.SHOW_LESS}:
-        origin = "Readers reported it to us" + (", and our automated detection flagged it too." if automated else ".")
+        if automated:
+            origin = _("Readers reported it to us, and our automated detection flagged it too.")
+        else:
+            origin = _("Readers reported it to us.")
     elif automated or case.automated_origin:
-        origin = "Our own automated detection flagged it; no reader reported it."
+        origin = _("Our own automated detection flagged it; no reader reported it.")
         automated = True
     else:
-        origin = "Our Trust & Safety staff found it."
+        origin = _("Our Trust & Safety staff found it.")
     return origin, automated
 
 
+def _measure_line(action: EnforcementAction) -> str:
+    return _("- %(measure)s: %(what_it_changes)s Duration: %(duration)s.") % {
+        "measure": outcome_name(action.outcome),
+        "what_it_changes": WHAT_IT_CHANGES.get(action.outcome, ""),
+        "duration": _duration(action),
+    }
+
+
+def _writer_subject(case, policy) -> str:
+    title = policy_text(policy).title
+    if case.story_id:
+        return _("Decision on your story: %(rule)s") % {"rule": title}
+    return _("Decision on your account: %(rule)s") % {"rule": title}
+
+
 def _writer_body(decision: Decision, actions: list[EnforcementAction], deadline, link: str) -> str:
-    case = decision.case
-    policy = decision.policy
-    subject = f"your story “{case.story.title}”" if case.story_id else f"your account @{case.account.handle}"
-    origin, automated = _origin(case)
-    measures = "\n".join(
-        f"- {a.get_outcome_display()}: {WHAT_IT_CHANGES.get(a.outcome, '')} Duration: {_duration(a)}." for a in actions
+    return render_decision_notice_body(
+        case=decision.case,
+        policy=decision.policy,
+        statement=decision.statement,
+        actions=actions,
+        deadline=deadline,
+        link=link,
     )
+
+
+def render_decision_notice_body(*, case, policy, statement: str, actions, deadline, link: str) -> str:
+    """The statement of reasons as the writer reads it, in the active language (callers
+    wrap it in `in_writer_language`). `actions` may be unsaved EnforcementActions: the
+    statement preview renders a decision not yet taken."""
+    rule = policy_text(policy)
+    if case.story_id:
+        subject = _("your story “%(title)s”") % {"title": case.story.title}
+    else:
+        subject = _("your account @%(handle)s") % {"handle": case.account.handle}
+    origin, automated = _origin(case)
+    measures = "\n".join(_measure_line(a) for a in actions)
+    if automated:
+        means = _("Automated means: automated tools were used to detect this content.")
+    else:
+        means = _("Automated means: no automated tools were used to detect this content.")
     return "\n\n".join(
         [
-            f"Hello {case.account.display_name or '@' + case.account.handle},",
-            f"We reviewed {subject} and decided to take the following measures:\n{measures}",
-            f"Why (the facts we relied on):\n{decision.statement.strip()}",
-            f"The rule: {policy.title}. {policy.description}",
-            f"How it came to us: {origin}",
-            "Automated means: "
-            + (
-                "automated tools were used to detect this content. "
-                if automated
-                else "no automated tools were used to detect this content. "
-            )
-            + "The decision itself was made by a person on our Trust & Safety team.",
-            f"How to appeal: if you think we got this wrong, you can appeal until {deadline:%-d %B %Y} at\n{link}\n"
-            "You do not need to sign in. A different person from the one who decided will review your appeal.",
+            _hello(case.account),
+            _("We reviewed %(subject)s and decided to take the following measures:") % {"subject": subject}
+            + "\n"
+            + measures,
+            _("Why (the facts we relied on):") + "\n" + statement.strip(),
+            _("The rule: %(title)s. %(description)s") % {"title": rule.title, "description": rule.description},
+            _("How it came to us: %(origin)s") % {"origin": origin},
+            means + " " + _("The decision itself was made by a person on our Trust & Safety team."),
+            _("How to appeal: if you think we got this wrong, you can appeal until %(date)s at")
+            % {"date": writer_date(deadline)}
+            + f"\n{link}\n"
+            + _("You do not need to sign in. A different person from the one who decided will review your appeal."),
         ]
     )
 
 
+def render_statement_preview(*, case, policy, statement: str, outcomes: list[str], now=None) -> dict:
+    """The notice a decision would send, in the writer's language, for staff to read
+    before deciding: {"language", "subject", "body"}. Nothing is stored."""
+    from moderation.i18n import writer_language
+
+    now = now or timezone.now()
+    actions = [EnforcementAction(case=case, account=case.account, story=case.story, outcome=o) for o in outcomes]
+    with in_writer_language(case.account):
+        return {
+            "language": writer_language(case.account),
+            "subject": _writer_subject(case, policy),
+            "body": render_decision_notice_body(
+                case=case,
+                policy=policy,
+                statement=statement,
+                actions=actions,
+                deadline=now + appeal_window(),
+                link=f"{settings.SITE_URL}/appeal/notice/…/",
+            ),
+        }
+
+
 def _reporter_body(decision: Decision, reporter) -> str:
     case = decision.case
-    what = f"the story “{case.story.title}”" if case.story_id else "the account you reported"
+    what = _("the account you reported")
+    if case.story_id:
+        what = _("the story “%(title)s”") % {"title": case.story.title}
     if decision.is_violation:
-        result = (
-            f"We found that it breaks our rule on {decision.policy.title.lower()} and took action. "
+        result = _(
+            "We found that it breaks our rule on “%(rule)s” and took action. "
             "For the writer's privacy we do not share the details."
-        )
+        ) % {"rule": policy_text(decision.policy).title}
     else:
-        result = "We found that it does not break our rules, so we took no action."
+        result = _("We found that it does not break our rules, so we took no action.")
     return "\n\n".join(
         [
-            f"Hello {reporter.display_name or '@' + reporter.handle},",
-            f"Thank you for your report about {what}. {result}",
-            "Reports like yours help keep the platform honest.",
+            _hello(reporter),
+            _("Thank you for your report about %(what)s.") % {"what": what} + " " + result,
+            _("Reports like yours help keep the platform honest."),
         ]
     )
 
@@ -150,7 +242,7 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
     with transaction.atomic():
         if decision.is_violation:
             actions = list(decision.actions.exclude(status="rejected").order_by("id")) + _kept_from_earlier(decision)
-            _, automated = _origin(case)
+            automated = _origin(case)[1]
             deadline = now + appeal_window()
             notice = Notice(
                 case=case,
@@ -159,7 +251,7 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
                 account=case.account,
                 # The notice carries an appeal link: never to an email the platform has not confirmed.
                 email="" if case.account.facts_pending else case.account.email,
-                subject=f"Decision on {'your story' if case.story_id else 'your account'}: {decision.policy.title}",
+                subject="(written below)",
                 body="(written below)",
                 automated_detection=automated,
                 appeal_deadline=deadline,
@@ -167,22 +259,26 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
             )
             notice.full_clean()
             notice.save()
-            notice.body = _writer_body(decision, actions, deadline, appeal_link(notice))
-            notice.save(update_fields=["body"])
+            with in_writer_language(case.account):
+                notice.subject = _writer_subject(case, decision.policy)
+                notice.body = _writer_body(decision, actions, deadline, appeal_link(notice))
+            notice.save(update_fields=["subject", "body"])
             notices.append(notice)
         reporters = {
             s.reporter
             for s in case.signals.filter(source=SignalSource.READER_REPORT, set_aside=False).select_related("reporter")
         }
         for reporter in sorted(reporters, key=lambda r: r.pk):
+            with in_writer_language(reporter):
+                subject, body = _("The outcome of your report"), _reporter_body(decision, reporter)
             notice = Notice(
                 case=case,
                 decision=decision,
                 recipient_kind=Notice.Recipient.REPORTER,
                 account=reporter,
                 email=reporter.email,
-                subject="The outcome of your report",
-                body=_reporter_body(decision, reporter),
+                subject=subject,
+                body=body,
                 sent_at=now,
             )
             notice.full_clean()
@@ -207,17 +303,17 @@ def email_notice(*, notice_id: int) -> None:
 
 
 UNDONE_TEXT = {
-    Outcome.DISTRIBUTION_NETWORK_ONLY: "The limit on the story's distribution is lifted.",
-    Outcome.DISTRIBUTION_NO_BOOST: "The story may be Boosted again.",
-    Outcome.DISTRIBUTION_GENERAL: "The change to the story's distribution is undone.",
-    Outcome.PAYWALL_REMOVE: "The story goes back behind the paywall.",
-    Outcome.PARTNER_REVOKE: "Your Partner Program membership is reinstated.",
-    Outcome.PARTNER_EARNINGS_HOLD: "The hold on your Partner Program earnings is released.",
-    Outcome.STORY_REMOVE: "The story is visible again.",
-    Outcome.ACCOUNT_RESTRICT: "The restriction on your account is lifted.",
-    Outcome.ACCOUNT_SUSPEND: "Your account's suspension is lifted.",
-    Outcome.FOLLOWERS_PURGE: "The follows this account made are restored.",
-    Outcome.WARNING: "The warning is withdrawn.",
+    Outcome.DISTRIBUTION_NETWORK_ONLY: gettext_lazy("The limit on the story's distribution is lifted."),
+    Outcome.DISTRIBUTION_NO_BOOST: gettext_lazy("The story may be Boosted again."),
+    Outcome.DISTRIBUTION_GENERAL: gettext_lazy("The change to the story's distribution is undone."),
+    Outcome.PAYWALL_REMOVE: gettext_lazy("The story goes back behind the paywall."),
+    Outcome.PARTNER_REVOKE: gettext_lazy("Your Partner Program membership is reinstated."),
+    Outcome.PARTNER_EARNINGS_HOLD: gettext_lazy("The hold on your Partner Program earnings is released."),
+    Outcome.STORY_REMOVE: gettext_lazy("The story is visible again."),
+    Outcome.ACCOUNT_RESTRICT: gettext_lazy("The restriction on your account is lifted."),
+    Outcome.ACCOUNT_SUSPEND: gettext_lazy("Your account's suspension is lifted."),
+    Outcome.FOLLOWERS_PURGE: gettext_lazy("The follows this account made are restored."),
+    Outcome.WARNING: gettext_lazy("The warning is withdrawn."),
 }
 
 
@@ -231,28 +327,16 @@ def write_supersession_notice(
 
     case = decision.case
     account = case.account
-    subject_text = f"your story “{case.story.title}”" if case.story_id else f"your account @{account.handle}"
-    if decision.is_violation:
-        verdict = "We still found a breach of our rules, but a lighter measure is enough."
-    else:
-        verdict = "We found that it does not break our rules after all."
-    lines = [f"- {a.get_outcome_display()}: {UNDONE_TEXT.get(a.outcome, 'Undone.')}" for a in undone]
-    parts = [
-        f"Hello {account.display_name or '@' + account.handle},",
-        f"We took a second look at {subject_text}. {verdict}",
-        "What we are undoing:\n" + "\n".join(lines),
-    ]
-    if kept:
-        parts.append("What stays in place:\n" + "\n".join(f"- {a.get_outcome_display()}" for a in kept))
-    parts.append("Some of these changes can take a little while to show on your account. We are sorry for the trouble.")
+    with in_writer_language(account):
+        subject, body = _supersession_text(decision, undone, kept)
     notice = Notice(
         case=case,
         decision=decision,
         recipient_kind=Notice.Recipient.WRITER,
         account=account,
         email=account.email,
-        subject=f"We reversed an earlier decision on {'your story' if case.story_id else 'your account'}",
-        body="\n\n".join(parts),
+        subject=subject,
+        body=body,
         sent_at=timezone.now(),
     )
     notice.full_clean()
@@ -269,9 +353,36 @@ def write_supersession_notice(
     return notice
 
 
+def _supersession_text(decision: Decision, undone, kept) -> tuple[str, str]:
+    case = decision.case
+    account = case.account
+    if case.story_id:
+        subject_text = _("your story “%(title)s”") % {"title": case.story.title}
+        subject = _("We reversed an earlier decision on your story")
+    else:
+        subject_text = _("your account @%(handle)s") % {"handle": account.handle}
+        subject = _("We reversed an earlier decision on your account")
+    if decision.is_violation:
+        verdict = _("We still found a breach of our rules, but a lighter measure is enough.")
+    else:
+        verdict = _("We found that it does not break our rules after all.")
+    lines = [f"- {outcome_name(a.outcome)}: {UNDONE_TEXT.get(a.outcome) or _('Undone.')}" for a in undone]
+    parts = [
+        _hello(account),
+        _("We took a second look at %(subject)s.") % {"subject": subject_text} + " " + verdict,
+        _("What we are undoing:") + "\n" + "\n".join(lines),
+    ]
+    if kept:
+        parts.append(_("What stays in place:") + "\n" + "\n".join(f"- {outcome_name(a.outcome)}" for a in kept))
+    parts.append(
+        _("Some of these changes can take a little while to show on your account. We are sorry for the trouble.")
+    )
+    return subject, "\n\n".join(parts)
+
+
 # --- writers whose follower count a purge lowered -------------------------------------------
 
-FOLLOWERS_REMOVED_SUBJECT = "Some of your followers were removed"
+FOLLOWERS_REMOVED_SUBJECT = gettext_lazy("Some of your followers were removed")
 
 
 def purge_notice_settle() -> timedelta:
@@ -343,16 +454,28 @@ def notify_writers_of_purges(
 
 
 def _followers_removed_body(account, count: int, when, deadline, link: str) -> str:
+    changed = ngettext(
+        "What changed: we removed %(count)s follower from your account @%(handle)s on %(date)s, "
+        "so your follower count went down by %(count)s.",
+        "What changed: we removed %(count)s followers from your account @%(handle)s on %(date)s, "
+        "so your follower count went down by %(count)s.",
+        count,
+    ) % {"count": f"{count:,}", "handle": account.handle, "date": writer_date(when)}
     return "\n\n".join(
         [
-            f"Hello {account.display_name or '@' + account.handle},",
-            f"What changed: we removed {count:,} follower{'s' if count != 1 else ''} from your account "
-            f"@{account.handle} on {when:%-d %B %Y}, so your follower count went down by {count:,}.",
-            "Why: those follows came from accounts we found to be fake or automated (follow spam, engagement "
-            "rings). Follows from such accounts no longer count. This notice is not about anything you did.",
-            "How to appeal: if you think some of them were real readers, tell us until "
-            f"{deadline:%-d %B %Y} at\n{link}\nChoose “My followers dropped”. You do not need to sign in. "
-            "A person who took no part in the removal will look at each account again.",
+            _hello(account),
+            changed,
+            _(
+                "Why: those follows came from accounts we found to be fake or automated (follow spam, engagement "
+                "rings). Follows from such accounts no longer count. This notice is not about anything you did."
+            ),
+            _("How to appeal: if you think some of them were real readers, tell us until %(date)s at")
+            % {"date": writer_date(deadline)}
+            + f"\n{link}\n"
+            + _(
+                "Choose “My followers dropped”. You do not need to sign in. "
+                "A person who took no part in the removal will look at each account again."
+            ),
         ]
     )
 
@@ -379,7 +502,7 @@ def _tell_writer_followers_removed(account, items: list[tuple[EnforcementAction,
             recipient_kind=Notice.Recipient.WRITER,
             account=account,
             email=account.email,
-            subject=FOLLOWERS_REMOVED_SUBJECT,
+            subject="(written below)",
             body="(written below)",
             automated_detection=any(a.case.automated_origin for a, _ in items),
             appeal_deadline=deadline,
@@ -387,10 +510,12 @@ def _tell_writer_followers_removed(account, items: list[tuple[EnforcementAction,
         )
         notice.full_clean(validate_constraints=False)
         notice.save()
-        notice.body = _followers_removed_body(
-            account, count, max(a.applied_at for a, _ in items), deadline, appeal_link(notice)
-        )
-        notice.save(update_fields=["body"])
+        with in_writer_language(account):
+            notice.subject = str(FOLLOWERS_REMOVED_SUBJECT)
+            notice.body = _followers_removed_body(
+                account, count, max(a.applied_at for a, _n in items), deadline, appeal_link(notice)
+            )
+        notice.save(update_fields=["subject", "body"])
         PurgeNoticeItem.objects.bulk_create(
             [PurgeNoticeItem(notice=notice, action=a, account=account, edges=n) for a, n in items]
         )

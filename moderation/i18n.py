@@ -61,9 +61,11 @@ def activate_for(request, account) -> None:
 
 
 @contextmanager
-def in_writer_language(account):
-    """Render a notice or email in the account's language (English if it has none)."""
-    with translation.override(writer_language(account)):
+def in_writer_language(account, *, fallback: str | None = None):
+    """Render a notice or email in the account's language; without one, in `fallback`
+    (the browser's language a writer request passed on to its job), else English."""
+    language = writer_language(account, default=None) or supported(fallback) or FALLBACK
+    with translation.override(language):
         yield
 
 
@@ -89,3 +91,11 @@ def language_name(code: str | None) -> str:
     names = dict(settings.LANGUAGES)
     language = supported(code)
     return f"{names[language]} ({language})" if language else ""
+
+
+def writer_date(value) -> str:
+    """A date as the writer's language writes it ('27 November 2026', '27 de noviembre
+    de 2026', '2026年11月27日'); the pattern itself is translated."""
+    from django.utils.formats import date_format
+
+    return date_format(value, translation.pgettext("date in writer-facing text", "j F Y"))
