@@ -424,7 +424,7 @@ class WriterStatus:
 def appeal_by_token(token: str) -> Appeal | None:
     if not token or len(token) > 64:
         return None
-    return Appeal.objects.select_related("action__story").filter(tracking_token=token).first()
+    return Appeal.objects.select_related("account", "action__story").filter(tracking_token=token).first()
 
 
 def _action_text(action: EnforcementAction) -> str:
