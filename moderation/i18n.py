@@ -24,6 +24,15 @@ class WriterLocaleMiddleware(LocaleMiddleware):
     only; everywhere else English, so the back-office reads the same for all staff.
     A writer view that knows the account switches to its language (`activate_for`)."""
 
+    async_capable = False  # the reset below must run after the view, not before
+
+    def __call__(self, request):
+        try:
+            return super().__call__(request)
+        finally:
+            # A writer's language must not outlive their request on this thread.
+            translation.deactivate()
+
     def process_request(self, request):
         if request.path_info.startswith(WRITER_PATH_PREFIX):
             return super().process_request(request)
