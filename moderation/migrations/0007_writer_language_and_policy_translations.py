@@ -4,6 +4,17 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def _sqlite_keep_trigger_references(flag):
+    """SQLite rebuilds moderation_account to add the column and its check; the human
+    gate's triggers name that table, so the rename needs legacy ALTER TABLE semantics."""
+
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor == "sqlite":
+            schema_editor.execute(f"PRAGMA legacy_alter_table = {flag}")
+
+    return run
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -11,6 +22,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(_sqlite_keep_trigger_references("ON"), _sqlite_keep_trigger_references("OFF")),
         migrations.CreateModel(
             name='PolicyTranslation',
             fields=[
@@ -45,4 +57,5 @@ class Migration(migrations.Migration):
             model_name='policytranslation',
             constraint=models.CheckConstraint(condition=models.Q(('language__in', ['es', 'ja'])), name='policy_translation_not_english'),
         ),
+        migrations.RunPython(_sqlite_keep_trigger_references("OFF"), _sqlite_keep_trigger_references("ON")),
     ]
