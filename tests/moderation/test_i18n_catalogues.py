@@ -15,6 +15,9 @@ from django.conf import settings
 
 from moderation.models import Language
 
+# No test here reads the database, but the suite's session fixtures need it set up.
+pytestmark = pytest.mark.django_db
+
 ROOT = Path(settings.BASE_DIR)
 SHIPPED = ("es", "ja")
 WRITER_TEMPLATES = ROOT / "templates" / "writer"
