@@ -111,3 +111,13 @@ def test_a_new_version_keeps_translations_while_the_wording_is_unchanged():
     assert not v3.translations.exists()
     assert policy_text(v3, "ja").description == "Undisclosed AI writing is shown to followers only."
     assert PolicyTranslation.objects.filter(policy__code=CODE).count() == 4  # v1 and v2 keep theirs
+
+
+def test_staff_see_the_writers_language_on_the_case_page_in_english(client):
+    case = story_case(code=CODE)
+    case.account.language = "ja"
+    case.account.save(update_fields=["language"])
+    client.force_login(moderator())
+    page = client.get(f"/admin/review/case/{case.pk}/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert "Writer's language" in page and "日本語 (ja)" in page
+    assert '<html lang="en' in page  # the back-office itself stays English
