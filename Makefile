@@ -26,11 +26,15 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo
 
+# Links in notices and emails follow the host and port served (SITE_URL, when set, wins).
+run seed: export PORT := $(PORT)
+run seed: export SITE_HOST := $(HOST)
 run: export DEBUG ?= 1
 run: seed
 	@echo ""
 	@echo "  Back-office:  http://$(HOST):$(PORT)/admin/   (log in as moderator / demo-pass-2026; other roles above)"
-	@echo "  Writer appeal start page: http://$(HOST):$(PORT)/appeal/"
+	@echo "  Writer appeal start page: http://$(HOST):$(PORT)/appeal/   (type a writer's handle and email)"
+	@echo "  Writer's magic link and every email sent: http://$(HOST):$(PORT)/admin/demo/mail/   (staff login; files in var/demo-mail/)"
 	@echo "  API docs:     http://$(HOST):$(PORT)/api/docs/"
 	@echo ""
 	$(PY) manage.py runserver $(HOST):$(PORT)

@@ -239,7 +239,9 @@ class AppealAdmin(admin.ModelAdmin):
                 .prefetch_related("outbox")
                 .order_by("id")
             ):
-                progress.append({"action": action, **restoration_progress(action)})
+                progress.append(
+                    {"action": action, "restores": selectors.restores_in_words(action), **restoration_progress(action)}
+                )
         return {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -62,7 +62,10 @@ class AppealForm(forms.Form):
     followers_dropped_on = forms.DateField(
         label=gettext_lazy("Roughly when did your followers drop?"),
         required=False,
-        help_text=gettext_lazy("Only if you chose “My followers dropped”. An approximate date is fine."),
+        help_text=gettext_lazy(
+            "Only if you chose “My followers dropped”, and only if you know it: an approximate date helps us, "
+            "but we find the removed followers from our records."
+        ),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     writer_statement = forms.CharField(
@@ -96,13 +99,6 @@ class AppealForm(forms.Form):
             del self.fields["followers_dropped_on"]
         if len(choices) == 1:
             self.fields["choice"].initial = choices[0][0]
-
-    def clean(self):
-        cleaned = super().clean()
-        dated = "followers_dropped_on" in self.fields and cleaned.get("followers_dropped_on")
-        if cleaned.get("choice") == FOLLOWERS_CHOICE and not dated and "followers_dropped_on" not in self.errors:
-            self.add_error("followers_dropped_on", _("Tell us roughly when your followers dropped."))
-        return cleaned
 
     @property
     def chosen_option(self):

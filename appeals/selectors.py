@@ -35,6 +35,28 @@ RESTORED_TEXT = {
     Outcome.WARNING: gettext_lazy("Warning withdrawn"),
 }
 
+# What reversing an action gives back where there is nothing to count (no follows).
+UNDONE_IN_WORDS = {
+    Outcome.PAYWALL_REMOVE: "story put back behind the paywall",
+    Outcome.PARTNER_REVOKE: "Partner Program membership reinstated",
+    Outcome.PARTNER_EARNINGS_HOLD: "held earnings released",
+    Outcome.STORY_REMOVE: "story visible again",
+    Outcome.DISTRIBUTION_NETWORK_ONLY: "general distribution restored",
+    Outcome.DISTRIBUTION_NO_BOOST: "eligible for Boost again",
+    Outcome.DISTRIBUTION_GENERAL: "distribution change undone",
+    Outcome.ACCOUNT_RESTRICT: "restrictions lifted",
+    Outcome.ACCOUNT_SUSPEND: "suspension lifted",
+    Outcome.FOLLOWERS_PURGE: "follows restored",
+    Outcome.WARNING: "warning withdrawn",
+}
+
+
+def restores_in_words(action: EnforcementAction) -> str:
+    """What the reversal of `action` restores, for a progress cell whose counts say nothing
+    (a paywall restore is one change, not 0 of 0 items)."""
+    return UNDONE_IN_WORDS.get(action.outcome, "action reversed")
+
+
 # What the writer reads about the action they appeal.
 ACTION_TEXT = {
     Outcome.PAYWALL_REMOVE: gettext_lazy("Story removed from the paywall"),
@@ -103,6 +125,46 @@ class ActionOption:
     def label(self) -> str:
         when = (self.notice.sent_at if self.notice else self.action.applied_at) or self.action.created_at
         return _("%(action)s (on %(date)s)") % {"action": _action_text(self.action), "date": writer_date(when)}
+
+
+@dataclass
+class DecisionStatement:
+    """The statement of reasons of a decision, as the writer's pages show it."""
+
+    about: str
+    sent_at: datetime
+    text: str
+
+
+def decision_statements(options: list[ActionOption]) -> list[DecisionStatement]:
+    """The statements behind the actions a writer may appeal, one per notice (a decision
+    with two measures is one letter). Only the notices of the writer's own actions."""
+    from cases.statements import statement_for_notice
+
+    seen: dict[int, DecisionStatement] = {}
+    for option in options:
+        notice = option.notice
+        if notice is None or notice.account_id != option.action.account_id:
+            continue
+        if notice.pk in seen:
+            seen[notice.pk].about += f"; {option.label}"
+            continue
+        text = statement_for_notice(notice)
+        if text:
+            seen[notice.pk] = DecisionStatement(about=option.label, sent_at=notice.sent_at, text=text)
+    return list(seen.values())
+
+
+def appealed_statement(appeal: Appeal) -> str:
+    """The statement of the decision an action appeal is about ("" for a followers appeal)."""
+    from cases.statements import statement_for_notice
+
+    if appeal.kind != AppealKind.ACTION or appeal.action is None:
+        return ""
+    notice = appeal.notice or writer_notice_for(appeal.action)
+    if notice is None or notice.account_id != appeal.account_id:
+        return ""
+    return statement_for_notice(notice)
 
 
 def appealable_actions(account: Account, *, notice: Notice | None = None, now: datetime | None = None):
@@ -419,6 +481,7 @@ class WriterStatus:
     files: list[str]
     steps: list[tuple[str, bool]]
     delayed: bool = False
+    appealed_statement: str = ""
 
 
 def appeal_by_token(token: str) -> Appeal | None:
@@ -505,6 +568,7 @@ def writer_status(appeal: Appeal) -> WriterStatus:
         files=[f.original_name for f in appeal.files.all()],
         steps=steps,
         delayed=delayed,
+        appealed_statement=appealed_statement(appeal),
     )
 
 

@@ -141,12 +141,11 @@ def file_appeal(
         purged = {}
     else:
         kind = AppealKind.FOLLOWERS
-        if followers_dropped_on is None:
-            raise ValidationError({"followers_dropped_on": _("Tell us roughly when your followers dropped.")})
-        if followers_dropped_on > timezone.localdate(now):
+        # The date is a hint for the reviewer (optional on the form): the purges are found from the records.
+        if followers_dropped_on is not None and followers_dropped_on > timezone.localdate(now):
             raise ValidationError({"followers_dropped_on": _("This date is in the future.")})
         since = now - selectors.appeal_window()
-        if followers_dropped_on < since.date():
+        if followers_dropped_on is not None and followers_dropped_on < since.date():
             raise ValidationError({"followers_dropped_on": _("Appeals are accepted for six months after a change.")})
         purged = selectors.purge_actions_behind(selectors.purged_edges_to(account, since=since))
         if not purged:

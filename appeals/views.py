@@ -151,6 +151,7 @@ def _appeal_form(request, *, account, notice):
         "account": account,
         "notice": notice,
         "has_open": any(o.has_open_appeal for o in options),
+        "statements": selectors.decision_statements(options),
     }
     return _private(render(request, "writer/appeal_form.html", context))
 

@@ -13,4 +13,12 @@ def benchmark(name: str):
     return register
 
 
-from bench import bench_audit, bench_evidence, bench_ingest, bench_mirror, bench_purge  # noqa: E402,F401
+from bench import (  # noqa: E402,F401
+    bench_audit,
+    bench_evidence,
+    bench_ingest,
+    bench_mirror,
+    bench_platform,
+    bench_purge,
+    bench_raw,
+)

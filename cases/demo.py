@@ -59,9 +59,12 @@ def seed_demo_signals(rng: random.Random) -> list[str]:
         return []
     sent = 0
 
+    received: dict[int, object] = {}
+
     def send(client: str, when: timedelta, **fields) -> None:
         nonlocal sent
-        ingest_signal(client=clients[client], item=SignalIn(**fields), now=now - when)
+        result = ingest_signal(client=clients[client], item=SignalIn(**fields), now=now - when)
+        received[result.signal_id] = now - when
         sent += 1
 
     ai_stories = list(
@@ -195,9 +198,26 @@ def seed_demo_signals(rng: random.Random) -> list[str]:
             },
         )
 
+    _align_times(received)
     open_cases = Case.objects.filter(status__in=OPEN_CASE_STATUSES)
     per_queue = dict(
         Queue.objects.filter(cases__status__in=OPEN_CASE_STATUSES).annotate(n=Count("cases")).values_list("name", "n")
     )
     listing = ", ".join(f"{name} {n}" for name, n in sorted(per_queue.items()))
     return [f"Signals: {sent} demo signals sent (repeats are stored once); {open_cases.count()} open cases: {listing}."]
+
+
+def _align_times(received: dict) -> None:
+    """The demo sends signals "hours ago", but a signal's `received_at` is stamped when it
+    is stored: set it (and its evidence item's time) to when the demo says it came, and
+    open each case when its first signal came, so a case opened a day ago does not show
+    signals received a minute ago."""
+    from cases.models import Evidence
+
+    for signal_id, when in received.items():
+        Signal.objects.filter(pk=signal_id).update(received_at=when)
+        Evidence.objects.filter(signal_id=signal_id).update(created_at=when)
+    case_ids = set(Signal.objects.filter(pk__in=list(received), case__isnull=False).values_list("case", flat=True))
+    for case in Case.objects.filter(pk__in=case_ids).select_related("queue"):
+        first = min(case.signals.values_list("received_at", flat=True))
+        Case.objects.filter(pk=case.pk).update(opened_at=first, sla_due_at=first + case.queue.sla)

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from cases.services.review import statement_template_error
 from moderation.models import Outcome, Policy
 from moderation.platform import DEFAULT_HOLD_DAYS
+from moderation.statement_templates import PLACEHOLDERS
 
 VERDICT_CHOICES = [("right", "Detector was right"), ("wrong", "Detector was wrong")]
 
@@ -70,6 +71,22 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class StatementPreviewForm(forms.Form):
+    """The decision form's fields the statement depends on (the preview reads the same POST)."""
+
+    is_violation = forms.ChoiceField(choices=[("yes", "Violation"), ("no", "No violation")], required=False)
+    policy = forms.ModelChoiceField(queryset=Policy.objects.current(), required=False)
+    outcomes = forms.MultipleChoiceField(choices=Outcome.choices, required=False)
+    hold_days = forms.IntegerField(min_value=1, max_value=365, required=False)
+    statement = forms.CharField(required=False, strip=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("is_violation") != "no" and not cleaned.get("policy") and "policy" not in self.errors:
+            self.add_error("policy", "Choose the rule that was broken to preview its statement.")
+        return cleaned
+
+
 class RejectForm(forms.Form):
     note = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Why not")
 
@@ -101,7 +118,9 @@ class BulkDecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         required=False,
         label="Statement of reasons (template)",
-        help_text="{handle}, {story_title}, {policy_title} and {policy_description} are filled in for each case.",
+        help_text="Filled in for each case: "
+        + ", ".join(f"{{{name}}} ({what})" for name, what in PLACEHOLDERS.items())
+        + ".",
     )
 
     def clean_statement(self):

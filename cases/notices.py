@@ -19,56 +19,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 import cases.review_audit_verbs  # noqa: F401
+from cases import statements
 from cases.models import Decision, EnforcementAction, Notice, PurgeNoticeItem
 from moderation.audit import record_event, register_verb
 from moderation.i18n import in_writer_language, policy_text, writer_date
 from moderation.jobs import enqueue
 from moderation.models import Outcome, SignalSource
 
+WHAT_IT_CHANGES = statements.WHAT_IT_CHANGES
+OUTCOME_NAMES = statements.OUTCOME_NAMES
+outcome_name = statements.outcome_name
+
 APPEAL_TOKEN_SALT = "cases.notice.appeal"
 
 register_verb("notice.followers_removed_sent", "{actor} told a writer that purges removed followers: {target}")
-
-# The measures' names as writers read them (the Outcome labels stay the staff's English).
-OUTCOME_NAMES = {
-    Outcome.DISTRIBUTION_NETWORK_ONLY: gettext_lazy("Network-only distribution"),
-    Outcome.DISTRIBUTION_NO_BOOST: gettext_lazy("Never Boosted"),
-    Outcome.DISTRIBUTION_GENERAL: gettext_lazy("Restore general distribution"),
-    Outcome.PAYWALL_REMOVE: gettext_lazy("Remove from paywall"),
-    Outcome.PARTNER_REVOKE: gettext_lazy("Revoke Partner Program membership"),
-    Outcome.PARTNER_EARNINGS_HOLD: gettext_lazy("Hold Partner Program earnings"),
-    Outcome.STORY_REMOVE: gettext_lazy("Remove story"),
-    Outcome.ACCOUNT_RESTRICT: gettext_lazy("Restrict account"),
-    Outcome.ACCOUNT_SUSPEND: gettext_lazy("Suspend account"),
-    Outcome.FOLLOWERS_PURGE: gettext_lazy("Purge fake follows"),
-    Outcome.WARNING: gettext_lazy("Warning only"),
-}
-
-
-def outcome_name(outcome: str) -> str:
-    """A measure's name in the active language."""
-    return str(OUTCOME_NAMES.get(outcome, outcome))
-
-
-WHAT_IT_CHANGES = {
-    Outcome.DISTRIBUTION_NETWORK_ONLY: gettext_lazy("The story is shown only to your followers and subscribers."),
-    Outcome.DISTRIBUTION_NO_BOOST: gettext_lazy("The story keeps its general distribution but will not be Boosted."),
-    Outcome.DISTRIBUTION_GENERAL: gettext_lazy("The story is back in general distribution."),
-    Outcome.PAYWALL_REMOVE: gettext_lazy("The story was taken out from behind the paywall, so it no longer earns."),
-    Outcome.PARTNER_REVOKE: gettext_lazy("Your Partner Program membership was revoked; your stories stop earning."),
-    Outcome.PARTNER_EARNINGS_HOLD: gettext_lazy(
-        "Your Partner Program earnings are withheld while the hold lasts; not lost."
-    ),
-    Outcome.STORY_REMOVE: gettext_lazy(
-        "The story was hidden from the platform. It is not deleted and can be restored."
-    ),
-    Outcome.ACCOUNT_RESTRICT: gettext_lazy(
-        "Your account is restricted: you cannot respond to stories or follow accounts."
-    ),
-    Outcome.ACCOUNT_SUSPEND: gettext_lazy("Your account is suspended; its follows and engagement stop counting."),
-    Outcome.FOLLOWERS_PURGE: gettext_lazy("The follows this account made were removed from the accounts it followed."),
-    Outcome.WARNING: gettext_lazy("This is a warning; nothing else changes on your account."),
-}
 
 
 def appeal_window() -> timedelta:
@@ -90,113 +54,28 @@ def appeal_link(notice: Notice) -> str:
     return f"{settings.SITE_URL}/appeal/notice/{make_appeal_token(notice)}/"
 
 
-def _duration(action: EnforcementAction) -> str:
-    if action.ends_at:
-        return _("until %(date)s") % {"date": writer_date(action.ends_at)}
-    if action.outcome == Outcome.WARNING:
-        return _("no duration")
-    return _("until reversed on appeal or review")
-
-
-def _hello(account) -> str:
-    return _("Hello %(name)s,") % {"name": account.display_name or "@" + account.handle}
-
-
 def _origin(case) -> tuple[str, bool]:
-    sources = set(case.signals.values_list("source", flat=True))
-    automated = SignalSource.DETECTOR in sources
-    if sources & {SignalSource.READER_REPORT, SignalSource.SHOW_LESS}:
-        if automated:
-            origin = _("Readers reported it to us, and our automated detection flagged it too.")
-        else:
-            origin = _("Readers reported it to us.")
-    elif automated or case.automated_origin:
-        origin = _("Our own automated detection flagged it; no reader reported it.")
-        automated = True
-    else:
-        origin = _("Our Trust & Safety staff found it.")
-    return origin, automated
-
-
-def _measure_line(action: EnforcementAction) -> str:
-    return _("- %(measure)s: %(what_it_changes)s Duration: %(duration)s.") % {
-        "measure": outcome_name(action.outcome),
-        "what_it_changes": WHAT_IT_CHANGES.get(action.outcome, ""),
-        "duration": _duration(action),
-    }
-
-
-def _writer_subject(case, policy) -> str:
-    title = policy_text(policy).title
-    if case.story_id:
-        return _("Decision on your story: %(rule)s") % {"rule": title}
-    return _("Decision on your account: %(rule)s") % {"rule": title}
+    return statements.origin(case, statements.case_signals(case))
 
 
 def _writer_body(decision: Decision, actions: list[EnforcementAction], deadline, link: str) -> str:
-    return render_decision_notice_body(
-        case=decision.case,
-        policy=decision.policy,
-        statement=decision.statement,
-        actions=actions,
-        deadline=deadline,
-        link=link,
-    )
-
-
-def render_decision_notice_body(*, case, policy, statement: str, actions, deadline, link: str) -> str:
-    """The statement of reasons as the writer reads it, in the active language (callers
-    wrap it in `in_writer_language`). `actions` may be unsaved EnforcementActions: the
-    statement preview renders a decision not yet taken."""
-    rule = policy_text(policy)
-    if case.story_id:
-        subject = _("your story “%(title)s”") % {"title": case.story.title}
-    else:
-        subject = _("your account @%(handle)s") % {"handle": case.account.handle}
-    origin, automated = _origin(case)
-    measures = "\n".join(_measure_line(a) for a in actions)
-    if automated:
-        means = _("Automated means: automated tools were used to detect this content.")
-    else:
-        means = _("Automated means: no automated tools were used to detect this content.")
     return "\n\n".join(
         [
-            _hello(case.account),
-            _("We reviewed %(subject)s and decided to take the following measures:") % {"subject": subject}
-            + "\n"
-            + measures,
-            _("Why (the facts we relied on):") + "\n" + statement.strip(),
-            _("The rule: %(title)s. %(description)s") % {"title": rule.title, "description": rule.description},
-            _("How it came to us: %(origin)s") % {"origin": origin},
-            means + " " + _("The decision itself was made by a person on our Trust & Safety team."),
-            _("How to appeal: if you think we got this wrong, you can appeal until %(date)s at")
-            % {"date": writer_date(deadline)}
-            + f"\n{link}\n"
-            + _("You do not need to sign in. A different person from the one who decided will review your appeal."),
+            statements.greeting(decision.case),
+            statements.compose_statement(
+                case=decision.case,
+                policy=decision.policy,
+                measures=statements.measures_of(actions),
+                facts_text=decision.statement,
+                deadline=deadline,
+                link=link,
+            ),
         ]
     )
 
 
-def render_statement_preview(*, case, policy, statement: str, outcomes: list[str], now=None) -> dict:
-    """The notice a decision would send, in the writer's language, for staff to read
-    before deciding: {"language", "subject", "body"}. Nothing is stored."""
-    from moderation.i18n import writer_language
-
-    now = now or timezone.now()
-    actions = [EnforcementAction(case=case, account=case.account, story=case.story, outcome=o) for o in outcomes]
-    with in_writer_language(case.account):
-        return {
-            "language": writer_language(case.account),
-            "subject": _writer_subject(case, policy),
-            "body": render_decision_notice_body(
-                case=case,
-                policy=policy,
-                statement=statement,
-                actions=actions,
-                deadline=now + appeal_window(),
-                link=f"{settings.SITE_URL}/appeal/notice/…/",
-            ),
-        }
+def _hello(account) -> str:
+    return _("Hello %(name)s,") % {"name": account.display_name or "@" + account.handle}
 
 
 def _reporter_body(decision: Decision, reporter) -> str:
@@ -220,18 +99,6 @@ def _reporter_body(decision: Decision, reporter) -> str:
     )
 
 
-def _kept_from_earlier(decision: Decision) -> list[EnforcementAction]:
-    """Measures of an earlier decision on a re-reviewed case that this one keeps in force."""
-    return list(
-        EnforcementAction.objects.filter(
-            case_id=decision.case_id, status__in=["approved", "applied", "failed"], outcome__in=decision.outcomes
-        )
-        .exclude(decision_id=decision.pk)
-        .exclude(decision__isnull=True)
-        .order_by("id")
-    )
-
-
 def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
     """Store the notices for a final decision (in its transaction) and email them after commit."""
     from cases import jobs
@@ -241,7 +108,7 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
     notices: list[Notice] = []
     with transaction.atomic():
         if decision.is_violation:
-            actions = list(decision.actions.exclude(status="rejected").order_by("id")) + _kept_from_earlier(decision)
+            actions = statements.notice_actions(decision)
             automated = _origin(case)[1]
             deadline = now + appeal_window()
             notice = Notice(
@@ -260,7 +127,7 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
             notice.full_clean()
             notice.save()
             with in_writer_language(case.account):
-                notice.subject = _writer_subject(case, decision.policy)
+                notice.subject = statements.notice_subject(case, decision.policy)
                 notice.body = _writer_body(decision, actions, deadline, appeal_link(notice))
             notice.save(update_fields=["subject", "body"])
             notices.append(notice)

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.urls import path
 
-from cases import permissions, views
+from cases import permissions, statement_views, views
 from cases.blinding import blinded_view
 from cases.evidence import views as evidence_views
 from cases.models import Decision
@@ -58,6 +58,7 @@ urlpatterns = [
     path("case/<int:pk>/release/", _case(views.release), name="release"),
     path("case/<int:pk>/skip/", _case(views.skip), name="skip"),
     path("case/<int:pk>/escalate/", _case(views.escalate), name="escalate"),
+    path("case/<int:pk>/statement/", _case(statement_views.statement_preview), name="statement_preview"),
     path("case/<int:pk>/assign/", _case(views.assign, permissions.can_assign), name="assign"),
     path("approvals/", _v(views.approvals, permissions.can_approve_any), name="approvals"),
     path("decision/<int:pk>/approve/", _decision(views.approve, permissions.can_approve_any), name="approve"),

@@ -6,6 +6,7 @@ from django.db.models import Q
 from rest_framework_api_key.models import AbstractAPIKey
 
 from moderation.audit import AuditEventQuerySet, AuditLogIsAppendOnly
+from moderation.statement_templates import validate_statement_template
 
 
 class AccountStatus(models.TextChoices):
@@ -342,7 +343,10 @@ class Policy(models.Model):
     default_outcomes = models.JSONField(default=list)
     repeat_outcomes = models.JSONField(default=list, blank=True)
     statement_template = models.TextField(
-        help_text="Prefilled statement of reasons; {handle}, {story_title}, {policy_title} are filled in."
+        validators=[validate_statement_template],
+        help_text="The facts paragraph of the statement of reasons, in this rule's words. Placeholders in braces "
+        "are filled in with the case's facts: {handle}, {subject}, {story_title}, {story_link}, {signals}, "
+        "{first_received}, {policy_title}, {policy_description}.",
     )
     source = models.CharField(max_length=300, blank=True, help_text="Where the rule comes from.")
     is_current = models.BooleanField(default=True)
@@ -492,3 +496,26 @@ class ApiClientKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "API key"
         verbose_name_plural = "API keys"
+
+
+class OIDCIdentity(models.Model):
+    """A staff account as the organisation's OpenID provider knows it. OIDC promises only
+    the (issuer, subject) pair to be stable and never reassigned; an email can change or
+    pass to someone else at the provider, so it is trusted once (verified, matching one
+    staff account) to make this link, and every later sign-in goes by the link."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "OIDC identity"
+        verbose_name_plural = "OIDC identities"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="oidcidentity_one_account_per_subject"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="oidcidentity_one_subject_per_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

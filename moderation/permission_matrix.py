@@ -136,6 +136,13 @@ ROWS: list[Row] = [
     Row("appeal/notice/<str:token>/", get={WRITER}, post={WRITER}, token=True, note="link in the decision notice"),
     Row("appeal/status/<str:token>/", get={WRITER}, post=NOBODY, token=True, note="appeal tracking token"),
     # Review (staff views)
+    Row(
+        "admin/demo/mail/",
+        get=NOBODY,
+        post=NOBODY,
+        hides=True,
+        note="the demo's outgoing mail: in DEBUG only (404 otherwise), for staff",
+    ),
     Row("admin/review/queue/<slug:slug>/next/", get=NOBODY, post=REVIEWERS),
     Row(
         "admin/review/case/<int:pk>/",
@@ -149,6 +156,13 @@ ROWS: list[Row] = [
     Row("admin/review/case/<int:pk>/release/", get=NOBODY, post=REVIEWERS, args={"pk": "case"}),
     Row("admin/review/case/<int:pk>/skip/", get=NOBODY, post=REVIEWERS, args={"pk": "case"}),
     Row("admin/review/case/<int:pk>/escalate/", get=NOBODY, post=REVIEWERS, args={"pk": "case"}),
+    Row(
+        "admin/review/case/<int:pk>/statement/",
+        get=REVIEWERS,
+        post=REVIEWERS,
+        args={"pk": "case"},
+        note="statement preview; changes nothing",
+    ),
     Row("admin/review/case/<int:pk>/assign/", get=NOBODY, post={SENIOR, SUPERVISOR, SUPERUSER}, args={"pk": "case"}),
     Row(
         "admin/review/case/<int:pk>/evidence/",
@@ -269,6 +283,15 @@ ROWS: list[Row] = [
     ),
     Row("admin/2fa/", get=STAFF, post=STAFF, note="enrol or enter a second-factor code"),
     Row("admin/lockouts/", get=SUPERVISION, post=SUPERVISION, note="lift a sign-in lock-out (audited)"),
+    # Sign-in through the organisation's OpenID provider: 404 for everyone unless configured.
+    Row("oidc/authenticate/", get=EVERYONE, post=NOBODY, note="off to the organisation's provider"),
+    Row(
+        "oidc/callback/",
+        get=NOBODY,
+        post=NOBODY,
+        note="only the provider's signed answer to a sign-in this browser started gets past",
+    ),
+    Row("oidc/logout/", get=NOBODY, post=EVERYONE, note="sign out here; the provider's session is its own"),
     Row(
         "admin/review/evidence/<int:pk>/file/",
         get=STAFF,

@@ -33,7 +33,12 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
-SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000").rstrip("/")
+# Links in notices and emails. Unless SITE_URL is set, they follow the host and port
+# `make run` serves on (it exports SITE_HOST and PORT), so a demo on another port works.
+SITE_URL = (
+    os.environ.get("SITE_URL")
+    or f"http://{os.environ.get('SITE_HOST') or 'localhost'}:{os.environ.get('PORT') or '8000'}"
+).rstrip("/")
 
 INSTALLED_APPS = [
     "moderation.admin_site.BackOfficeAdminConfig",
@@ -159,6 +164,46 @@ AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_PROXY_COUNT", "0")) or None
 OTP_REQUIRED = env_bool("OTP_REQUIRED", not DEBUG)
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Trust & Safety back-office")
 
+# Sign-in through the organisation's OpenID Connect provider (moderation/oidc.py,
+# mozilla-django-oidc): on when a client id, its secret and either the discovery URL or
+# the issuer and every endpoint are set. It only signs in existing staff accounts; it
+# counts as the second factor only when the provider asserts one (OIDC_MFA_AMR/_ACR).
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_DISCOVERY_URL = os.environ.get("OIDC_OP_DISCOVERY_URL", "")
+OIDC_OP_ISSUER = os.environ.get("OIDC_OP_ISSUER", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = "openid email"
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = False  # never: unknown people are refused (moderation.oidc.StaffOIDCBackend)
+OIDC_TIMEOUT = float(os.environ.get("OIDC_TIMEOUT_SECONDS", "10"))
+OIDC_ORGANISATION = os.environ.get("OIDC_ORGANISATION", "your organisation")
+# Authentication-method (RFC 8176) and context values that count as the provider's second factor.
+OIDC_MFA_AMR = env_list("OIDC_MFA_AMR", "mfa,otp,hwk")
+OIDC_MFA_ACR = env_list("OIDC_MFA_ACR", "")
+OIDC_ENABLED = bool(
+    OIDC_RP_CLIENT_ID
+    and OIDC_RP_CLIENT_SECRET
+    and (
+        OIDC_OP_DISCOVERY_URL
+        or all(
+            (
+                OIDC_OP_ISSUER,
+                OIDC_OP_AUTHORIZATION_ENDPOINT,
+                OIDC_OP_TOKEN_ENDPOINT,
+                OIDC_OP_USER_ENDPOINT,
+                OIDC_OP_JWKS_ENDPOINT,
+            )
+        )
+    )
+)
+if OIDC_ENABLED:
+    AUTHENTICATION_BACKENDS.append("moderation.oidc.StaffOIDCBackend")
+
 # Jobs: with REDIS_URL, real RQ queues served by `manage.py rqworker`; without,
 # moderation.jobs.enqueue runs the job inline after commit and nothing touches Redis.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -180,7 +225,12 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# In DEBUG mail is also saved for the staff page /admin/demo/mail/ (moderation.demo_mail).
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "moderation.demo_mail.SavedMailBackend" if DEBUG else "django.core.mail.backends.console.EmailBackend",
+)
+DEMO_MAIL_DIR = Path(os.environ.get("DEMO_MAIL_DIR", BASE_DIR / "var" / "demo-mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Trust & Safety <trust@localhost>")
 
 REST_FRAMEWORK = {

@@ -14,7 +14,26 @@ os.environ.setdefault(
 )
 os.environ.setdefault("AUDIT_GENERATE_SIGNING_KEY", "1")
 
-from moderation.settings import *  # noqa: F403
+
+def _redis_url_for_this_worker(url: str, worker: str) -> str:
+    """pytest-xdist runs the suite in several processes, each on its own test database
+    (pytest-django suffixes it); each gets its own Redis database number too, so one
+    process's queues never hold another's jobs. Set in the environment so the real
+    rqworker an end-to-end test starts inherits it."""
+    if not url or not worker.startswith("gw"):
+        return url
+    base, _, number = url.rpartition("/")
+    start = int(number) if number.isdigit() else 0
+    return f"{base}/{(start + int(worker[2:])) % 16}"
+
+
+if os.environ.get("REDIS_URL") and not os.environ.get("TEST_REDIS_URL_PER_WORKER"):
+    os.environ["REDIS_URL"] = _redis_url_for_this_worker(
+        os.environ["REDIS_URL"], os.environ.get("PYTEST_XDIST_WORKER", "")
+    )
+    os.environ["TEST_REDIS_URL_PER_WORKER"] = "1"  # a child process (the e2e rqworker) keeps it
+
+from moderation.settings import *  # noqa: E402, F403
 
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -38,8 +38,11 @@ BACKUP_CODES = 10
 register_verb("staff.two_factor_enrolled", "{actor} enrolled a second factor")
 register_verb("staff.lockout_lifted", "{actor} lifted the sign-in lock-out on {target}: {reason}")
 
-# Paths an unverified staff session may reach: the second-factor pages, sign-out, assets.
-_OPEN_PREFIXES = ("/admin/2fa/", "/admin/logout/", "/admin/login/", "/static/", "/admin/jsi18n/")
+# Paths an unverified staff session may reach: the second-factor pages, sign-out, assets,
+# and the sign-in through the organisation's provider (which may assert a second factor).
+_OPEN_PREFIXES = ("/admin/2fa/", "/admin/logout/", "/admin/login/", "/static/", "/admin/jsi18n/", "/oidc/")
+# Set by moderation.oidc when the provider asserted its own second factor for this user.
+PROVIDER_MFA_SESSION_KEY = "_oidc_second_factor"
 
 
 LAST_SEEN_KEY = "_last_seen"
@@ -75,15 +78,21 @@ class SessionOTPMiddleware(OTPMiddleware):
     """django-otp's middleware without its query per request: the session holds the
     device that passed the second factor (set by django_otp.login, which checked the
     device belongs to the user; a new sign-in flushes it), so being verified is read
-    from the session and the device is loaded only if something asks for it."""
+    from the session and the device is loaded only if something asks for it. A sign-in
+    through the organisation's provider that asserted a second factor verifies the
+    session too (moderation.oidc), with no device of ours."""
 
     def _verify_user_sync(self, request, user):
         self._init_user_fields(user)
-        persistent_id = request.session.get(DEVICE_ID_SESSION_KEY) if user.is_authenticated else None
+        if not user.is_authenticated:
+            return user
+        persistent_id = request.session.get(DEVICE_ID_SESSION_KEY)
         if persistent_id:
             user.otp_device = SimpleLazyObject(
                 lambda: Device.from_persistent_id(self._normalize_persistent_id(persistent_id), for_verify=False)
             )
+            user.is_verified = lambda: True
+        elif (request.session.get(PROVIDER_MFA_SESSION_KEY) or {}).get("user_id") == user.pk:
             user.is_verified = lambda: True
         return user
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from moderation import staff_security, views
+from moderation import demo_mail, oidc, staff_security, views
 
 handler404 = "moderation.views.not_found"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("admin/django-rq/", include("moderation.rq_console")),
     path("admin/review/", include("cases.review_urls")),
     path("admin/2fa/", staff_security.two_factor, name="two_factor"),
+    path("admin/demo/mail/", admin.site.admin_view(demo_mail.demo_mail), name="demo_mail"),
     path("admin/lockouts/", admin.site.admin_view(staff_security.lockouts), name="lockouts"),
     path("admin/", admin.site.urls),
+    path("oidc/", include(oidc.urlpatterns)),
 ]

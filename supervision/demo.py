@@ -128,6 +128,8 @@ def _seed_history(rng: random.Random, users: dict) -> list[str]:
             continue
         wrong = n % 5 != 0  # four in five were genuine writers
         reviewer = users["moderator"] if n % 2 else users["moderator2"]
+        # The statement cites when the signals came: date them before deciding.
+        Signal.objects.filter(case=case).update(observed_at=opened, received_at=opened)
         decision = _decide_as(case, reviewer, violation=not wrong, approver=users["senior"])
         _move_back(case, decision, opened=opened, took=timedelta(hours=rng.randint(3, 40)))
         cases_made += 1
@@ -139,6 +141,8 @@ def _seed_history(rng: random.Random, users: dict) -> list[str]:
     for n, case in enumerate(good):
         opened = now - timedelta(days=42 - n * 3, hours=rng.randint(1, 12))
         reviewer = users["moderator2"] if n % 3 else users["moderator"]
+        # The statement cites when the signals came: date them before deciding.
+        Signal.objects.filter(case=case).update(observed_at=opened, received_at=opened)
         decision = _decide_as(case, reviewer, violation=n != 4, approver=users["senior"])
         _move_back(case, decision, opened=opened, took=timedelta(hours=rng.randint(2, 30)))
         cases_made += 1

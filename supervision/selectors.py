@@ -54,6 +54,11 @@ class Period:
         end = now or timezone.now()
         return cls(end - timedelta(days=days), end)
 
+    @property
+    def last_day(self):
+        """The last day the period covers (its `end` is the exclusive midnight after it)."""
+        return timezone.localtime(self.end - timedelta(microseconds=1)).date()
+
     def q(self, path: str) -> Q:
         return Q(**{f"{path}__gte": self.start, f"{path}__lt": self.end})
 

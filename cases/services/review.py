@@ -7,7 +7,6 @@ permission check from `cases.permissions`, and its audit rows.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 import cases.review_audit_verbs  # noqa: F401
-from cases import permissions
+from cases import permissions, statements
 from cases.models import (
     Case,
     CaseStatus,
@@ -112,13 +111,22 @@ def claimable_cases(*, queue: Queue):
     return Case.objects.filter(queue=queue, status__in=CLAIMABLE_STATUSES).order_by("-priority", "opened_at", "id")
 
 
+def next_case_candidates(*, user, queue: Queue, now):
+    """What "Review next" picks from: the queue in review order, less what the reviewer
+    skipped lately. claims.claim_next locks the first (SKIP LOCKED, LIMIT 1); the partial
+    index case_claim_order_idx supplies the order, so no claim sorts the queue."""
+    skipped = recently_skipped_ids(user=user, now=now)
+    # The account comes along: the claim's audit rows name the case by it.
+    return claimable_cases(queue=queue).exclude(pk__in=skipped).select_related("account")
+
+
 def claim_next_case(*, user, queue: Queue, now=None) -> Case | None:
     """Give the reviewer the highest-priority unclaimed case of the queue, leased."""
     if not permissions.can_work_queue(user, queue):
         raise PermissionDenied(f"Your role may not work the {queue.name} queue.")
     now = now or timezone.now()
     with transaction.atomic():
-        candidates = claimable_cases(queue=queue).exclude(pk__in=recently_skipped_ids(user=user, now=now))
+        candidates = next_case_candidates(user=user, queue=queue, now=now)
         case = claims.claim_next(candidates, user=user, lease=lease(), now=now, refs=_refs)
         if case is not None:
             _start_review(case, user=user)
@@ -493,34 +501,17 @@ class BulkResult:
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
-STATEMENT_PLACEHOLDERS = ("handle", "story_title", "policy_title", "policy_description")
+STATEMENT_PLACEHOLDERS = tuple(statements.PLACEHOLDERS)
 
 
 def statement_template_error(template: str) -> str | None:
-    """Why a statement template cannot be filled in, or None. Only the bare names in
-    STATEMENT_PLACEHOLDERS are allowed: no attribute or index access, no format spec."""
-    allowed = ", ".join(f"{{{name}}}" for name in STATEMENT_PLACEHOLDERS)
-    try:
-        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(template) if name is not None]
-    except ValueError:
-        return f"Unbalanced braces: write {{{{ and }}}} for literal braces; placeholders are {allowed}."
-    for name, spec, conv in fields:
-        if name not in STATEMENT_PLACEHOLDERS or spec or conv:
-            return f"Unknown placeholder {{{name}}}: use only {allowed}."
-    return None
+    """Why a statement template cannot be filled in, or None (see `cases.statements`)."""
+    return statements.template_error(template)
 
 
 def render_statement(template: str, case: Case, policy: Policy | None) -> str:
-    """Fill in a statement template; one that is not well formed is returned as written."""
-    if statement_template_error(template):
-        return template
-    values = {
-        "handle": case.account.handle,
-        "story_title": f"“{case.story.title}”" if case.story_id else "your account",
-        "policy_title": policy.title if policy else "",
-        "policy_description": policy.description if policy else "",
-    }
-    return template.format(**values)
+    """The facts paragraph of a statement: the template filled with the case's facts."""
+    return statements.render_facts(template, case, policy)
 
 
 def bulk_decide(

@@ -24,6 +24,10 @@ def unload_translations(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("moderation", "0007_writer_language_and_policy_translations")]
+    # After the statement-template versions, so the versions they publish get the wording too.
+    dependencies = [
+        ("moderation", "0007_writer_language_and_policy_translations"),
+        ("moderation", "0007_policy_statement_templates"),
+    ]
 
     operations = [migrations.RunPython(load_translations, unload_translations)]

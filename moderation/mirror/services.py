@@ -10,18 +10,18 @@ sent twice, or out of order, ends in the same state.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
 import moderation.mirror.audit_verbs  # noqa: F401  (registers the verbs used below)
 from moderation.audit import record_event, record_events
 from moderation.mirror.bulk import update_rows
+from moderation.mirror.concurrency import retried
 from moderation.models import (
     Account,
     ApiClient,
@@ -96,25 +96,10 @@ class MirrorResult:
     DUPLICATE = "duplicate"
 
 
-def _retried_once(service):
-    """A row another transaction inserted a moment ago (a signal creating the same
-    account, the same event posted twice at once) fails the batch's bulk insert; run
-    it again and it finds that row: the batch is idempotent, so the rerun is safe."""
-
-    @functools.wraps(service)
-    def run(**kwargs):
-        try:
-            return service(**kwargs)
-        except IntegrityError:
-            return service(**kwargs)
-
-    return run
-
-
 # --- accounts and stories ------------------------------------------------------------
 
 
-@_retried_once
+@retried
 def mirror_accounts(*, client: ApiClient, items: list[dict], now: datetime | None = None) -> list[MirrorResult]:
     """Create or update accounts from the platform's items (platform_id, sequence and
     any of ACCOUNT_FACTS). Confirms facts a signal left pending."""
@@ -131,7 +116,7 @@ def mirror_accounts(*, client: ApiClient, items: list[dict], now: datetime | Non
     return results
 
 
-@_retried_once
+@retried
 def mirror_stories(*, client: ApiClient, items: list[dict]) -> list[MirrorResult]:
     """Create or update stories (platform_id, sequence, author on creation, any of
     STORY_FACTS). A story never changes author."""
@@ -222,6 +207,8 @@ class _FactsPlan:
         return [*self.created, *self.updated.values()]
 
     def write(self, *, extra_fields: Iterable[str] = ()) -> None:
+        # Sorted: the one order in which every writer takes the platform_id index (no deadlocks).
+        self.created.sort(key=lambda row: row.platform_id)
         self.model.objects.bulk_create(self.created, batch_size=_WRITE_BATCH)
         if self.updated:
             fields = sorted({*self.changed_fields, *extra_fields, "facts_version", "facts_pending", "updated_at"})
@@ -323,7 +310,7 @@ def _check_responses_unpaywalled(items: list[dict], plan: _FactsPlan) -> None:
 # --- follow edges --------------------------------------------------------------------
 
 
-@_retried_once
+@retried
 def mirror_follows(*, client: ApiClient, items: list[dict]) -> list[MirrorResult]:
     """Follow and unfollow events (follower, followee, action, sequence, occurred_at).
 
@@ -421,6 +408,7 @@ class _EdgePlan:
         return MirrorResult(label, status)
 
     def write(self) -> None:
+        self.created.sort(key=lambda edge: (edge.follower_id, edge.followee_id))  # the one lock order
         Follow.objects.bulk_create(self.created, batch_size=_WRITE_BATCH)
         fields = ["is_active", "removed_at", "removed_by", "unfollowed_at", "facts_version"]
         update_rows(Follow, list(self.updated.values()), fields)
@@ -429,7 +417,7 @@ class _EdgePlan:
 # --- engagement ----------------------------------------------------------------------
 
 
-@_retried_once
+@retried
 def record_engagement(*, client: ApiClient, items: list[dict]) -> list[MirrorResult]:
     """Store claps, responses and reads (id, kind, actor, story and/or target,
     occurred_at, sequence, count). Immutable: an id seen before is a duplicate."""
@@ -447,6 +435,7 @@ def record_engagement(*, client: ApiClient, items: list[dict]) -> list[MirrorRes
             known.add(item["id"])
             new.append(_event(item, accounts, stories))
             results.append(MirrorResult(item["id"], MirrorResult.CREATED))
+        new.sort(key=lambda event: event.platform_id)  # the one lock order on the id's unique index
         EngagementEvent.objects.bulk_create(new, batch_size=_WRITE_BATCH)
         counts = {"created": len(new), "duplicate": len(items) - len(new)}
         _audit_batch(client=client, resource="engagement", counts=counts, sequences=[e.sequence for e in new])

@@ -80,7 +80,10 @@ def test_appeal_page_shows_case_decision_files_and_decides(client, run_on_commit
     story.refresh_from_db()
     assert appeal.status == AppealStatus.OVERTURNED and story.is_paywalled
     page = client.get(f"/admin/appeals/appeal/{appeal.pk}/change/").content.decode()
-    assert "restoration-progress" in page and 'value="100"' in page
+    assert "restoration-progress" in page
+    restoration = page.split('id="restoration-progress"')[1].split("</table>")[0]
+    assert "Done: story put back behind the paywall" in restoration, "said in words: there is nothing to count"
+    assert "0 / 0" not in restoration and "<progress" not in restoration
 
 
 def test_follower_appeal_page_lists_purged_accounts_with_evidence(client, writer):

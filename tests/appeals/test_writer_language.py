@@ -65,7 +65,8 @@ def test_the_accounts_language_beats_the_browsers(client, writer, paywall_notice
 def test_every_writer_page_reads_japanese_through_and_through(client, writer, paywall_notice, run_on_commit):
     writer.language = "ja"
     writer.save(update_fields=["language"])
-    data = ["Why I bake at night", writer.handle, writer.email, STATEMENT, "Trust & Safety"]
+    facts = paywall_notice.decision.statement  # the moderator's own words are not translated
+    data = ["Why I bake at night", writer.handle, writer.email, STATEMENT, facts, "Trust & Safety"]
     ja = {"HTTP_ACCEPT_LANGUAGE": "ja"}
     assert english_left(client.get("/appeal/").content.decode(), data=data)  # the check sees English
     pages = {

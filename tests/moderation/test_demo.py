@@ -46,8 +46,23 @@ def test_seed_demo_run_twice_adds_nothing(django_capture_on_commit_callbacks):
         seed_demo_platform(seed=7, writers=60)
     first = _row_counts()
     assert Case.objects.exists() and Signal.objects.exists() and Decision.objects.exists()
+    _assert_cases_open_when_their_first_signal_came()
     assert QASample.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
         seed_demo_platform(seed=7, writers=60)
     second = _row_counts()
     assert {label: (first[label], n) for label, n in second.items() if n != first[label]} == {}
+
+
+def _assert_cases_open_when_their_first_signal_came():
+    """A case "opened a day ago" shows signals received then, not a minute ago."""
+    from datetime import timedelta
+
+    from django.db.models import Min
+
+    from cases.models import Case
+
+    cases = Case.objects.annotate(first=Min("signals__received_at")).filter(first__isnull=False)
+    assert cases.exists()
+    for case in cases:
+        assert abs(case.first - case.opened_at) < timedelta(seconds=1), (case.pk, case.first, case.opened_at)

@@ -119,7 +119,10 @@ def test_placeholders_survive_translation(language):
         if not entry["msgid"]:
             continue
         wanted = sorted(set(pattern.findall(entry["msgid"] + entry.get("msgid_plural", ""))))
-        for text in translations(entry):
+        texts = translations(entry)
+        if "msgid_plural" in entry:  # a singular may spell the number out ("a report")
+            texts = ["".join(texts)]
+        for text in texts:
             assert sorted(set(pattern.findall(text))) == wanted, (language, entry["msgid"], text)
 
 

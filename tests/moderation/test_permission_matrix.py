@@ -42,6 +42,7 @@ from tests.factories import (
     moderator,
     staff,
 )
+from tests.oidc_provider import configure
 from tests.rq_support import fake_redis, queue_index  # noqa: F401  (fixture)
 from tests.supervision.factories import GoldenCaseFactory, QASampleFactory, QASamplingRuleFactory
 
@@ -76,6 +77,13 @@ def test_the_readme_prints_the_matrix_as_it_is():
 
 
 # The world every cell is asked against --------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _oidc_configured(settings):
+    """The OIDC URLs as they answer when configured; the provider is never reached
+    (tests/moderation/test_oidc_sign_in.py signs in against a running one)."""
+    configure(settings, "http://127.0.0.1:9", discovery=False)
 
 
 @pytest.fixture

@@ -66,9 +66,8 @@ def open_or_join_case(
     )
 
 
-def insert_case(*, account, story, policy_family, policy, source, queue, now) -> tuple[Case, bool]:
-    """Open a case; if another transaction opened one on the subject a moment ago
-    (constraint case_one_open_per_subject_family), join that one instead."""
+def new_case(*, account, story, policy_family, policy, source, queue, now) -> Case:
+    """An open case routed to `queue`, validated, not yet saved."""
     case = Case(
         account=account,
         story=story,
@@ -81,6 +80,15 @@ def insert_case(*, account, story, policy_family, policy, source, queue, now) ->
         sla_due_at=now + queue.sla,
     )
     case.full_clean(exclude=["account", "story", "policy", "queue"], validate_unique=False, validate_constraints=False)
+    return case
+
+
+def insert_case(*, account, story, policy_family, policy, source, queue, now) -> tuple[Case, bool]:
+    """Open a case; if another transaction opened one on the subject a moment ago
+    (constraint case_one_open_per_subject_family), join that one instead."""
+    case = new_case(
+        account=account, story=story, policy_family=policy_family, policy=policy, source=source, queue=queue, now=now
+    )
     try:
         with transaction.atomic():
             case.save()

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
+from django.db.models.signals import post_save
 
 from cases.models import Case, EnforcementAction, Evidence, Signal
-from cases.services.intake.case_opening import insert_case, lock_open_cases, propose_all
+from cases.services.intake.case_opening import lock_open_cases, new_case, propose_all
 from cases.services.intake.chunk_audit import audit_chunk
 from cases.services.intake.inputs import HUMAN_SOURCES, READER_FAMILY, IngestResult, SignalIn
 from cases.services.intake.mirror import (
@@ -20,7 +21,7 @@ from cases.services.intake.mirror import (
     chunk_stories,
     ignored_facts,
 )
-from cases.services.intake.priority import refresh_case_stats
+from cases.services.intake.priority import refresh_cases_stats
 from cases.services.intake.reporters import muted_reporters
 from cases.services.intake.snapshots import signal_evidence, snapshot_evidence
 from moderation.models import ApiClient, SignalSource
@@ -62,7 +63,8 @@ class _Chunk:
         self.muted_ids = muted_reporters({self.accounts[item.reporter] for _, item in entries if item.reporter})
         subjects = {self._subject(item) for _, item in entries}
         self.open_cases = lock_open_cases(subjects, self.accounts)
-        self.touched: dict[int, Touched] = {}
+        self.touched: dict[int, Touched] = {}  # by id(): a case opened here has no pk until write()
+        self.opened: list[Case] = []  # cases this chunk opens, inserted together by write()
         self.timeline: list = []  # signals and snapshots, in the order their evidence is written
         self.waiting: dict[tuple, list[Signal]] = {}  # 'show less' signals without a case, per subject
         self.ignored: dict[int, dict] = {}  # item index -> facts it tried to change
@@ -137,8 +139,7 @@ class _Chunk:
         case = next((c for c in self.open_cases.get(subject, []) if c.policy_family == family), None)
         if case is not None:
             return case, False, [signal]
-        case, opened = self._open_case(subject, signal, family)
-        return case, opened, [signal]
+        return self._open_case(subject, signal, family), True, [signal]
 
     def _show_less_case(self, subject: tuple, signal: Signal) -> tuple[Case, bool, list[Signal]] | None:
         """'Show less' names no rule: it joins any open case on the subject, and alone
@@ -150,10 +151,7 @@ class _Chunk:
         queued.append(signal)
         if len({s.reporter_id for s in queued}) < settings.MODERATION["SHOW_LESS_THRESHOLD"]:
             return None
-        case, opened = self._open_case(subject, signal, READER_FAMILY)
-        if not opened:
-            queued.remove(signal)
-            return case, False, [signal]
+        case = self._open_case(subject, signal, READER_FAMILY)
         joining = list(queued)
         queued.clear()
         return case, True, joining
@@ -174,12 +172,13 @@ class _Chunk:
             )
         return self.waiting[subject]
 
-    def _open_case(self, subject: tuple, signal: Signal, family: str) -> tuple[Case, bool]:
+    def _open_case(self, subject: tuple, signal: Signal, family: str) -> Case:
+        """A new case, in memory: write() inserts the chunk's new cases in one statement."""
         account, story = signal.account, signal.story
         queue = self.lookups.queue(
             policy_family=family, policy_code=signal.policy.code if signal.policy else "", source=signal.source
         )
-        case, opened = insert_case(
+        case = new_case(
             account=account,
             story=story,
             policy_family=family,
@@ -188,14 +187,14 @@ class _Chunk:
             queue=queue,
             now=self.now,
         )
-        case.account, case.story = account, story
         self.open_cases.setdefault(subject, []).append(case)
-        return case, opened
+        self.opened.append(case)
+        return case
 
     def _touch(self, case: Case) -> Touched:
-        if case.pk not in self.touched:
-            self.touched[case.pk] = Touched(case=case, was_automated=case.automated_origin)
-        return self.touched[case.pk]
+        if id(case) not in self.touched:
+            self.touched[id(case)] = Touched(case=case, was_automated=case.automated_origin)
+        return self.touched[id(case)]
 
     def _join(self, signal: Signal, case: Case, opened: bool, joining: list[Signal]) -> None:
         """Put the signals on the case's timeline (and a snapshot when it just opened)."""
@@ -229,6 +228,7 @@ class _Chunk:
 
     def write(self) -> None:
         """Every row of the chunk, in bulk where the database allows it."""
+        self._insert_cases()
         Signal.objects.bulk_create([signal for _, signal, _ in self.signals])
         for state in self.touched.values():
             if state.attached:
@@ -237,8 +237,19 @@ class _Chunk:
             [row if kind == "snapshot" else signal_evidence(case, row) for kind, case, row in self.timeline]
         )
         propose_all([state for state in self.touched.values() if state.proposing])
-        for state in self.touched.values():
-            refresh_case_stats(state.case, now=self.now)
+        refresh_cases_stats([state.case for state in self.touched.values()], now=self.now)
+
+    def _insert_cases(self) -> None:
+        """The chunk's new cases in one statement, sorted by subject and family: the one
+        order in which every chunk takes entries of the open-case unique index, so two
+        chunks never deadlock on it. If another chunk opened a case on the same subject
+        meanwhile, the statement fails and the chunk is run again (ingest), joining it."""
+        if not self.opened:
+            return
+        cases = sorted(self.opened, key=lambda c: (c.account_id, c.story_id or 0, c.policy_family))
+        Case.objects.bulk_create(cases)
+        for case in cases:  # bulk_create sends no post_save; its receivers (evidence builders) still hear
+            post_save.send(sender=Case, instance=case, created=True, update_fields=None, raw=False, using="default")
 
     def results(self) -> dict[int, IngestResult]:
         return {

@@ -17,13 +17,12 @@ from cases.models import Queue, Signal
 from cases.routing import route
 from cases.services.intake.chunk import store_chunk
 from cases.services.intake.inputs import DEFAULT_REPORT_POLICY, IngestResult, SignalIn
+from moderation.mirror.concurrency import ADVISORY_NAMESPACE, ATTEMPTS, backoff, is_race, lock_keys
 from moderation.models import ApiClient, Policy
 
 CHUNK_SIZE = 100
 """Signals per transaction. Row locks on a chunk's cases, and the audit chain's lock
 at its end, are held for one chunk only, so other writers wait milliseconds."""
-
-_RETRY_SQLSTATES = {"40P01", "40001"}  # deadlock detected, serialization failure
 
 
 def ingest_signals(*, client: ApiClient, items: Iterable[SignalIn], now: datetime | None = None) -> list[IngestResult]:
@@ -106,35 +105,34 @@ class Lookups:
         return self.report_policy
 
 
-def _retryable(exc: Exception) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
-    cause = exc.__cause__
-    return getattr(cause, "sqlstate", None) in _RETRY_SQLSTATES
-
-
 def _ingest_chunk(*, client, items, indexes, results, now, lookups) -> None:
-    """One transaction; if a concurrent post stored some of the same keys first (or the
-    database broke a deadlock), those are answered as duplicates and the rest retried."""
-    pending = list(indexes)
-    for attempt in range(3):
+    """One transaction, run again after a race (inside the server, never by the client).
+
+    It first takes the chunk's idempotency keys (advisory locks, in sorted order), then
+    re-reads which of them a concurrent post stored meanwhile: those are answered as
+    duplicates and left out, so two posts never insert the same key. A deadlock with a
+    writer outside this order, or a case another chunk opened on the same subject a
+    moment ago, rolls the chunk back; it is run again after a jittered pause."""
+    for attempt in range(ATTEMPTS):
         try:
             with transaction.atomic():
-                stored = store_chunk(
-                    client=client, entries=[(i, items[i]) for i in pending], now=now or timezone.now(), lookups=lookups
-                )
+                keys = [items[i].idempotency_key for i in indexes]
+                lock_keys(ADVISORY_NAMESPACE, [f"{client.pk}:{key}" for key in keys])
+                known = existing_results(client, keys)
+                pending = [i for i in indexes if items[i].idempotency_key not in known]
+                stored = {}
+                if pending:
+                    stored = store_chunk(
+                        client=client,
+                        entries=[(i, items[i]) for i in pending],
+                        now=now or timezone.now(),
+                        lookups=lookups,
+                    )
         except (IntegrityError, OperationalError) as exc:
-            if not _retryable(exc) or attempt == 2:
+            if not is_race(exc) or attempt == ATTEMPTS - 1:
                 raise
-            known = existing_results(client, [items[i].idempotency_key for i in pending])
-            if isinstance(exc, IntegrityError) and not known:
-                raise
-            for i in pending:
-                results[i] = known.get(items[i].idempotency_key)
-            pending = [i for i in pending if results[i] is None]
-            if not pending:
-                return
+            backoff(attempt)
             continue
-        for i, result in stored.items():
-            results[i] = result
+        for i in indexes:
+            results[i] = stored.get(i) or known[items[i].idempotency_key]
         return

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
-
+from moderation.mirror.concurrency import insert_missing
 from moderation.models import Account, PartnerStatus, Story
 from moderation.signals import stories_written
 
@@ -54,7 +53,7 @@ def chunk_accounts(entries, *, now: datetime) -> tuple[dict[str, Account], dict[
             new.append(accounts[item.reporter])
         if item.account not in accounts:
             raise Account.DoesNotExist(f"Unknown account {item.account!r} and no account_data to create it.")
-    theirs = insert_new(Account, new)
+    theirs = insert_missing(Account, new)
     accounts.update(theirs)
     for platform_id in theirs:  # created elsewhere a moment ago: the item's data is compared instead
         created.pop(platform_id, None)
@@ -78,35 +77,12 @@ def chunk_stories(entries, accounts: dict[str, Account]) -> tuple[dict[str, Stor
             story.full_clean(exclude=["author"], validate_unique=False, validate_constraints=False)
             stories[item.story], created[item.story] = story, i
             new.append(story)
-    theirs = insert_new(Story, new)
+    theirs = insert_missing(Story, new)
     stories.update(theirs)
     stories_written.send(sender=Story, story_ids=[s.pk for s in new if s.pk and s.platform_id not in theirs])
     for platform_id in theirs:
         created.pop(platform_id, None)
     return stories, created
-
-
-def insert_new(model, rows: list) -> dict:
-    """Insert rows first seen in this chunk in one statement; a row another transaction
-    inserted a moment ago is used instead (returned by platform id)."""
-    if not rows:
-        return {}
-    try:
-        with transaction.atomic():
-            model.objects.bulk_create(rows)
-        return {}
-    except IntegrityError:
-        pass
-    theirs = {}
-    for row in rows:
-        row.pk = None
-        row._state.adding = True
-        try:
-            with transaction.atomic():
-                row.save(force_insert=True)
-        except IntegrityError:
-            theirs[row.platform_id] = model.objects.get(platform_id=row.platform_id)
-    return theirs
 
 
 def apply_data(obj, data: dict | None, fields: Iterable[str]) -> list[str]:

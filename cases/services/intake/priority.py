@@ -12,18 +12,44 @@ from cases.models import Case, ReporterStanding, Signal
 from cases.priority import compute_priority
 from cases.services.intake.inputs import READER_SOURCES
 from moderation.audit import record_event
+from moderation.mirror.bulk import update_rows
 from moderation.models import Severity, SignalSource
+
+STATS_FIELDS = ["signal_count", "reporter_count", "max_detector_score", "priority", "automated_origin", "updated_at"]
 
 
 def refresh_case_stats(case: Case, *, now: datetime) -> list[str]:
     """Recount signals and reporters and recompute the priority; saves what changed."""
-    counted = Signal.objects.filter(case=case, set_aside=False)
-    stats = counted.aggregate(n=Count("id"), top=Max("score", filter=Q(source=SignalSource.DETECTOR)))
+    refresh_cases_stats([case], now=now, write=False)
+    case.save(update_fields=STATS_FIELDS)
+    return STATS_FIELDS
+
+
+def refresh_cases_stats(cases: list[Case], *, now: datetime, write: bool = True) -> None:
+    """The same for many cases in three statements (two grouped counts and one
+    set-based update), so a chunk of signals costs the same whatever it touches."""
+    if not cases:
+        return
+    ids = [case.pk for case in cases]
+    counted = Signal.objects.filter(case_id__in=ids, set_aside=False)
+    stats = {
+        row["case_id"]: row
+        for row in counted.order_by()
+        .values("case_id")
+        .annotate(n=Count("id"), top=Max("score", filter=Q(source=SignalSource.DETECTOR)))
+    }
     reporters = _reporter_reliabilities(counted)
+    for case in cases:
+        _apply_stats(case, stats.get(case.pk, {}), reporters.get(case.pk, {}), now=now)
+    if write:
+        update_rows(Case, cases, STATS_FIELDS)
+
+
+def _apply_stats(case: Case, stats: dict, reporters: dict[int, float], *, now: datetime) -> None:
     account = case.account
-    case.signal_count = stats["n"]
+    case.signal_count = stats.get("n", 0)
     case.reporter_count = len(reporters)
-    case.max_detector_score = stats["top"]
+    case.max_detector_score = stats.get("top")
     case.priority = compute_priority(
         severity=case.policy.severity if case.policy else Severity.LOW,
         reporter_reliabilities=list(reporters.values()),
@@ -33,24 +59,27 @@ def refresh_case_stats(case: Case, *, now: datetime) -> list[str]:
         sla_due_at=case.sla_due_at,
         now=now,
     )
-    fields = ["signal_count", "reporter_count", "max_detector_score", "priority", "automated_origin", "updated_at"]
-    case.save(update_fields=fields)
-    return fields
+    case.updated_at = timezone.now()
 
 
-def _reporter_reliabilities(counted) -> dict[int, float]:
-    """Each distinct reader on the case, with the weight of their word."""
+def _reporter_reliabilities(counted) -> dict[int, dict[int, float]]:
+    """Each distinct reader on each case, with the weight of their word."""
     rows = (
         counted.filter(source__in=READER_SOURCES, reporter__isnull=False)
+        .order_by()
         .values_list(
-            "reporter_id", "reporter__reporter_standing__upheld_count", "reporter__reporter_standing__rejected_count"
+            "case_id",
+            "reporter_id",
+            "reporter__reporter_standing__upheld_count",
+            "reporter__reporter_standing__rejected_count",
         )
         .distinct()
     )
-    return {
-        reporter_id: ReporterStanding(upheld_count=upheld or 0, rejected_count=rejected or 0).reliability
-        for reporter_id, upheld, rejected in rows
-    }
+    found: dict[int, dict[int, float]] = {}
+    for case_id, reporter_id, upheld, rejected in rows:
+        standing = ReporterStanding(upheld_count=upheld or 0, rejected_count=rejected or 0)
+        found.setdefault(case_id, {})[reporter_id] = standing.reliability
+    return found
 
 
 def recompute_priority(*, case: Case, actor=None, now: datetime | None = None) -> Case:

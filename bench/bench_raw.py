@@ -1,0 +1,73 @@
+"""Registered benchmarks printing the project against raw PostgreSQL (bench/against_raw.py)."""
+
+from django.db import connection
+
+from bench import against_raw
+from bench.registry import benchmark
+
+
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        raise SystemExit("These benchmarks compare against raw PostgreSQL: set DATABASE_URL to a PostgreSQL database.")
+
+
+@benchmark("ingest_vs_raw")
+def ingest_vs_raw(scale: float):
+    _postgres_only()
+    with against_raw.jobs_to_redis():
+        f = against_raw.measure_ingest(scale)
+    yield (
+        f"{f['posters']} posters × {f['requests'] // f['posters']} batches of {f['batch']} through the API view "
+        f"(in-process client): {f['requests']} requests, {f['errors']} errors {f['error_samples'] or ''}"
+    )
+    yield (
+        f"{f['stored']} of {f['unique_signals']} unique signals stored once, {f['cases']} cases, "
+        f"{f['seconds']:.1f}s: {f['signals_per_s']:,.0f} signals/s, request p95 {f['request_p95_ms']:,.0f} ms"
+    )
+    yield (
+        f"raw multi-row INSERT (8 connections) {f['raw_insert_rows_per_s']:,.0f} rows/s, "
+        f"COPY {f['raw_copy_rows_per_s']:,.0f} rows/s"
+    )
+    yield (
+        f"ratio: project = {f['ingest_share_of_raw_insert']:.2%} of raw INSERT, "
+        f"{f['ingest_share_of_raw_copy']:.2%} of COPY (target ≥ 5,000/s and ≥ 10% of INSERT, 0 errors)"
+    )
+
+
+@benchmark("claim_vs_raw")
+def claim_vs_raw(scale: float):
+    _postgres_only()
+    with against_raw.jobs_to_redis():
+        f = against_raw.measure_claims(scale)
+    yield (
+        f"{f['reviewers']} reviewers in-process on {f['queue_cases']} cases: {f['claims']} claims, "
+        f"{f['errors']} errors, {f['double_claims']} double claims; p50 {f['claim_p50_ms']:.0f} ms, "
+        f"p95 {f['claim_p95_ms']:.0f} ms, {f['claims_per_s']:.0f} claims/s"
+    )
+    yield (
+        f"raw SKIP LOCKED + UPDATE from 20 connections: p50 {f['raw_p50_ms']:.0f} ms, p95 {f['raw_p95_ms']:.0f} ms, "
+        f"{f['raw_claims_per_s']:.0f} claims/s, {f['raw_double_claims']} double claims"
+    )
+    yield f"ratio: claim p95 = {f['claim_p95_over_raw']:.1f}× raw (target ≤ 1.5×)"
+
+
+@benchmark("review_http")
+def review_http(scale: float):
+    _postgres_only()
+    with against_raw.jobs_to_redis():
+        f = against_raw.measure_review_http(scale)
+    yield (
+        f"Review next over HTTP (Django's threaded live server), 20 reviewers: {f['requests']} requests, "
+        f"{f['errors']} errors {f['error_samples'] or ''}, {f['double_claims']} double claims; "
+        f"p50 {f['next_p50_ms']:.0f} ms, p95 {f['next_p95_ms']:.0f} ms"
+    )
+    yield f"raw SKIP LOCKED p95 {f['raw_p95_ms']:.0f} ms; ratio {f['next_p95_over_raw']:.1f}× (target ≤ 3×)"
+    yield f"review page, 1 client over HTTP: p95 {f['review_page_p95_ms']:.0f} ms (target ≤ 150 ms)"
+
+
+@benchmark("pages")
+def pages(scale: float):
+    with against_raw.jobs_to_redis():
+        figures = against_raw.measure_pages(scale)
+    for name, f in figures.items():
+        yield f"{name}: HTTP {f['status']}, p95 {f['p95_ms']:.0f} ms, {f['queries']} queries"

@@ -1,0 +1,119 @@
+"""A team pressing "Review next" at once (issue 16): the claim query walks an index in
+review order instead of sorting the queue, and twenty reviewers never hold one case
+at the same time. PostgreSQL only (SKIP LOCKED, EXPLAIN)."""
+
+import random
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cases.models import Case, CaseStatus
+from cases.services import review
+from moderation import claims
+from moderation.models import AuditEvent
+from tests.factories import AccountFactory, QueueFactory, moderator, policy
+
+REVIEWERS = 20
+
+
+def _require_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("SKIP LOCKED and EXPLAIN need PostgreSQL")
+
+
+def _fill(queue, count: int, *, statuses=("open",)) -> list[Case]:
+    """Many cases in one statement, in mixed priorities and states."""
+    pol = policy("spam.duplicate")
+    accounts = [AccountFactory() for _ in range(10)]
+    now = timezone.now()
+    rng = random.Random(16)
+    cases = []
+    for n in range(count):
+        status = rng.choice(statuses)
+        cases.append(
+            Case(
+                account=accounts[n % 10],
+                policy_family=f"family-{n}",
+                policy=pol,
+                queue=queue,
+                status=status,
+                priority=rng.randint(0, 100),
+                opened_at=now - timedelta(minutes=rng.randint(0, 600)),
+                sla_due_at=now + timedelta(days=1),
+                decided_at=now if status in ("decided", "dismissed") else None,
+            )
+        )
+    return Case.objects.bulk_create(cases)
+
+
+@pytest.mark.django_db
+def test_the_claim_query_takes_the_queue_order_from_an_index_without_sorting():
+    _require_postgres()
+    queue = QueueFactory()
+    _fill(queue, 3_000, statuses=("open", "open", "escalated", "decided", "dismissed"))
+    _fill(QueueFactory(), 500)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_case")
+    user, now = moderator(), timezone.now()
+
+    with transaction.atomic():
+        candidates = review.next_case_candidates(user=user, queue=queue, now=now)
+        # As claims.claim_next runs it: FOR UPDATE SKIP LOCKED, LIMIT 1.
+        plan = candidates.filter(claims.claimable(now)).select_for_update(skip_locked=True, of=("self",))[:1].explain()
+
+    assert "Sort" not in plan, plan
+    assert "case_claim_order_idx" in plan, plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_reviewers_claiming_at_once_never_hold_the_same_case():
+    _require_postgres()
+    queue = QueueFactory()
+    _fill(queue, 50)
+    reviewers = [moderator() for _ in range(REVIEWERS)]
+    barrier = threading.Barrier(REVIEWERS)
+    held: list[tuple[int, int, float, float]] = []  # (case, reviewer, from, until)
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def reviewer(user):
+        try:
+            barrier.wait(timeout=10)
+            for _ in range(3):
+                case = review.claim_next_case(user=user, queue=queue)
+                taken = time.monotonic()
+                if case is None:
+                    break
+                time.sleep(0.005)
+                given_back = time.monotonic()
+                review.skip_case(user=user, case=case, reason="Not my language.")
+                with lock:
+                    held.append((case.pk, user.pk, taken, given_back))
+        except Exception as exc:  # reported by the assertion below
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reviewer, args=(user,)) for user in reviewers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert len(held) == 3 * REVIEWERS
+    double = [
+        (a, b)
+        for a in held
+        for b in held
+        if a[0] == b[0] and a[1] < b[1] and a[2] < b[3] and b[2] < a[3]  # same case, overlapping holds
+    ]
+    assert double == []
+    # A reviewer skips a case only once: nobody got the same case twice.
+    assert len({(case, user) for case, user, _, _ in held}) == len(held)
+    assert AuditEvent.objects.filter(verb="claim.taken").count() == len(held)
+    assert not Case.objects.filter(status=CaseStatus.IN_REVIEW).exists()
