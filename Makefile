@@ -4,8 +4,11 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs in this many processes (pytest-xdist), each on its own test database and
+# Redis database number; `--dist load` keeps pytest-django's order (transactional tests last).
+TEST_PROCESSES ?= 2
 
-.PHONY: run test lint format install worker cron bench migrate seed
+.PHONY: run test lint format install worker cron bench migrate seed serve
 
 $(VENV)/.installed: requirements.txt
 	python3 -m venv $(VENV)
@@ -52,10 +55,26 @@ test: install node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run --settings=moderation.settings_test
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_PROCESSES) --dist load $(PYTEST_ARGS)
 
+# Queues in priority order (moderation/jobs.py QUEUE_PRIORITY): a worker always takes
+# audit and enforcement work before emails. Run several (WORKERS=n) on one or more hosts.
 worker: install
-	$(PY) manage.py rqworker audit default enforcement restoration
+	$(PY) manage.py rqworker audit enforcement restoration default email
+
+# Production serving: gunicorn, DEBUG off. Needs SECRET_KEY, ALLOWED_HOSTS,
+# AUDIT_SIGNING_KEY(_FILE), DATABASE_URL, REDIS_URL from the environment; WEB_WORKERS
+# processes × WEB_THREADS threads (each thread may hold one database connection:
+# see README, "Production serving").
+WEB_WORKERS ?= 2
+WEB_THREADS ?= 4
+serve: export DEBUG = 0
+serve: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(VENV)/bin/gunicorn moderation.wsgi:application --bind $(HOST):$(PORT) \
+		--workers $(WEB_WORKERS) --threads $(WEB_THREADS) --timeout 60 --graceful-timeout 30 \
+		--max-requests 2000 --max-requests-jitter 200 --access-logfile -
 
 cron: install
 	$(PY) manage.py rqcron supervision.cron

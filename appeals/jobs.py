@@ -42,12 +42,14 @@ def send_magic_link(account_id: int) -> None:
 
 
 def send_reversal_notice(notice_id: int) -> None:
+    """Marked sent only once the backend accepted it (cases.notices.deliver_notice)."""
     from appeals.notifications import send_reversal_notice_email
-    from cases.models import Notice
+    from cases.notices import deliver_notice
 
-    notice = Notice.objects.filter(pk=notice_id).first()
-    if notice is not None and notice.email:
-        send_reversal_notice_email(email=notice.email, subject=notice.subject, body=notice.body)
+    deliver_notice(
+        notice_id=notice_id,
+        send=lambda n: send_reversal_notice_email(email=n.email, subject=n.subject, body=n.body),
+    )
 
 
 def check_restoration(appeal_id: int) -> None:

@@ -33,10 +33,12 @@ from appeals.models import (
 )
 from appeals.notifications import magic_link_message
 from appeals.permissions import can_claim, can_decide, can_review_appeals
+from appeals.strikes import void_strikes_after_appeal
 from appeals.tokens import make_magic_token
 from appeals.uploads import MAX_FILES, sniff_content_type
 from appeals.verdicts import revise_detector_verdicts_after_appeal
 from cases.models import ActionStatus, Case, EnforcementAction, Notice, ReversalCause
+from cases.services.strikes import void_strikes_of_reversed_decisions
 from moderation.audit import record_event
 from moderation.claims import ClaimLost, claim_next, release_claim, renew_claim
 from moderation.i18n import in_writer_language
@@ -73,7 +75,11 @@ def request_magic_link(*, handle: str, email: str, language: str = "") -> None:
     email = email.strip()
     if not handle or not email:
         return
-    enqueue(jobs.send_magic_link_if_known, *((handle, email, language) if language else (handle, email)))
+    enqueue(
+        jobs.send_magic_link_if_known,
+        *((handle, email, language) if language else (handle, email)),
+        queue="email",
+    )
 
 
 def deliver_magic_link(*, handle: str, email: str, language: str = "") -> bool:
@@ -195,7 +201,7 @@ def file_appeal(
         case_ref=case_ref,
         appeal_ref=appeal.pk,
     )
-    enqueue(jobs.send_appeal_email, appeal.pk, "submitted")
+    enqueue(jobs.send_appeal_email, appeal.pk, "submitted", queue="email")
     return appeal
 
 
@@ -235,7 +241,7 @@ def _start_review(appeal: Appeal, *, user) -> None:
             verb="appeal.review_started",
             appeal_ref=appeal.pk,
         )
-        enqueue(jobs.send_appeal_email, appeal.pk, "in_review")
+        enqueue(jobs.send_appeal_email, appeal.pk, "in_review", queue="email")
 
 
 @transaction.atomic
@@ -382,9 +388,10 @@ def decide_appeal(
         appeal_ref=appeal.pk,
     )
     revise_detector_verdicts_after_appeal(appeal=appeal, actor=actor)
-    enqueue(jobs.send_appeal_email, appeal.pk, "decided")
+    void_strikes_after_appeal(appeal=appeal, actor=actor, reversed_actions=to_reverse)
+    enqueue(jobs.send_appeal_email, appeal.pk, "decided", queue="email")
     if summary.get("restoration_ids"):
-        enqueue(jobs.restore_follower_edges, appeal.pk, queue="restoration")
+        enqueue(jobs.restore_follower_edges, appeal.pk, queue="restoration", key=f"restore-followers-{appeal.pk}")
     if to_reverse or summary.get("restoration_ids"):
         enqueue(jobs.check_restoration, appeal.pk, queue="restoration")
     return appeal
@@ -507,7 +514,7 @@ def record_restoration_if_finished(*, appeal_id: int) -> bool:
         after=summary,
         appeal_ref=appeal.pk,
     )
-    enqueue(jobs.send_appeal_email, appeal.pk, "restored")
+    enqueue(jobs.send_appeal_email, appeal.pk, "restored", queue="email")
     return True
 
 
@@ -561,7 +568,7 @@ def write_reversal_notice(
         appeal_ref=appeal_ref,
     )
     if account.email:
-        enqueue(jobs.send_reversal_notice, notice.pk)
+        enqueue(jobs.send_reversal_notice, notice.pk, queue="email")
     return notice
 
 
@@ -590,6 +597,9 @@ def reverse_actions(
             continue
         entries.append(request_reversal(action=action, actor=actor, reason=reason, cause=cause))
         by_account.setdefault(action.account_id, []).append(action)
+    void_strikes_of_reversed_decisions(
+        actions=[a for acts in by_account.values() for a in acts], actor=actor, reason=reason
+    )
     accounts = Account.objects.in_bulk(list(by_account))
     for account_id, reversed_here in by_account.items():
         write_reversal_notice(
@@ -674,7 +684,9 @@ def run_follower_restorations(*, appeal_id: int) -> bool:
 
 
 def resume_follower_restorations(*, older_than: timedelta = timedelta(seconds=60), now=None) -> int:
-    """The periodic catch-up: re-enqueue restorations whose job was lost or crashed."""
+    """The periodic catch-up for restorations left pending. The job's key keeps one
+    open job per appeal, so an appeal whose restoration a worker is still running (it
+    holds the job's lease) is not handed to a second worker."""
     now = now or timezone.now()
     appeal_ids = set(
         FollowerRestoration.objects.filter(
@@ -682,5 +694,5 @@ def resume_follower_restorations(*, older_than: timedelta = timedelta(seconds=60
         ).values_list("appeal_id", flat=True)
     )
     for appeal_id in sorted(appeal_ids):
-        enqueue(jobs.restore_follower_edges, appeal_id, queue="restoration")
+        enqueue(jobs.restore_follower_edges, appeal_id, queue="restoration", key=f"restore-followers-{appeal_id}")
     return len(appeal_ids)

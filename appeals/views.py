@@ -19,6 +19,7 @@ from django_ratelimit.core import is_ratelimited
 from appeals import selectors, services
 from appeals.forms import FOLLOWERS_CHOICE, AppealForm, StartForm
 from appeals.tokens import InvalidLink, read_magic_token
+from cases.selectors.strikes import writer_standing
 from moderation.i18n import activate_for
 from moderation.views import ratelimited
 
@@ -165,4 +166,5 @@ def status(request, token: str):
     if appeal is None:
         raise Http404("No appeal with this address.")
     activate_for(request, appeal.account)
-    return _private(render(request, "writer/status.html", {"status": selectors.writer_status(appeal)}))
+    context = {"status": selectors.writer_status(appeal), "strikes": writer_standing(account_id=appeal.account_id)}
+    return _private(render(request, "writer/status.html", context))

@@ -15,10 +15,12 @@ def benchmark(name: str):
 
 from bench import (  # noqa: E402,F401
     bench_audit,
+    bench_enforcement,
     bench_evidence,
     bench_ingest,
     bench_mirror,
     bench_platform,
     bench_purge,
     bench_raw,
+    bench_strikes,
 )

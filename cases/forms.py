@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
-from cases.services.review import statement_template_error
+from cases.services.review import DecisionInput, statement_template_error
 from moderation.models import Outcome, Policy
 from moderation.platform import DEFAULT_HOLD_DAYS
 from moderation.statement_templates import PLACEHOLDERS
@@ -19,6 +19,7 @@ class DecisionForm(forms.Form):
         choices=[("yes", "Violation"), ("no", "No violation")],
         coerce=lambda v: v == "yes",
         widget=forms.RadioSelect,
+        error_messages={"required": "Choose violation or no violation."},
     )
     policy = forms.ModelChoiceField(queryset=Policy.objects.current(), required=False, label="Rule broken")
     outcomes = forms.MultipleChoiceField(choices=Outcome.choices, required=False, widget=forms.CheckboxSelectMultiple)
@@ -27,6 +28,7 @@ class DecisionForm(forms.Form):
     )
     rationale = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,  # the service says what is missing, with every other error at once
         label="Internal rationale",
         help_text="Private: colleagues and auditors read it, the writer never does.",
     )
@@ -37,6 +39,13 @@ class DecisionForm(forms.Form):
         help_text="Public: the writer reads this in the notice. No internal notes or names.",
     )
     handling_seconds = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    override_reason = forms.CharField(  # rendered by review/_strikes.html, outside the <form> element
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "form": "decision-form"}),
+        label="Why milder than the escalation proposal",
+        help_text="Private. Needed when your outcomes are milder than the catalogue's escalation step.",
+    )
 
     def __init__(self, *args, detector_signals=(), policies=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,6 +74,21 @@ class DecisionForm(forms.Form):
             for signal, name in self.detector_fields
             if self.cleaned_data.get(name)
         }
+
+    def decision_input(self):
+        """What was typed, as the service reads it; also from a form that did not
+        validate, so the service can name every missing piece in one answer."""
+        data = getattr(self, "cleaned_data", {})
+        return DecisionInput(
+            is_violation=data.get("is_violation", False),
+            policy=data.get("policy"),
+            outcomes=data.get("outcomes") or [],
+            rationale=data.get("rationale") or "",
+            statement=data.get("statement") or "",
+            detector_marks=self.detector_marks() if hasattr(self, "cleaned_data") else {},
+            hold_days=data.get("hold_days") or DEFAULT_HOLD_DAYS,
+            override_reason=data.get("override_reason") or "",
+        )
 
 
 class ReasonForm(forms.Form):

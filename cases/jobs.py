@@ -11,7 +11,24 @@ def apply_action_job(action_id: int) -> None:
     action = apply_action(action_id=action_id)
     if action.outcome == Outcome.FOLLOWERS_PURGE and action.status == "applied":
         # The writers it lowered are told once the wave settles (cron catches up too).
-        enqueue(notify_purge_lowered_writers_job)
+        enqueue(notify_purge_lowered_writers_job, key="notify-purge-lowered-writers")
+
+
+def apply_actions_job(action_ids: list[int]) -> int:
+    """Many approved actions in one job (enqueued per transaction in chunks, and by the
+    outbox drain): RQ's cost per job is most of the cost of one action. Each action runs
+    on its own, under its outbox lease; one that fails is retried by its own entry and
+    does not stop the others."""
+    import logging
+
+    applied = 0
+    for action_id in action_ids:
+        try:
+            apply_action_job(action_id)
+            applied += 1
+        except Exception:
+            logging.getLogger(__name__).exception("action %s failed in a batch; its outbox entry retries it", action_id)
+    return applied
 
 
 def notify_purge_lowered_writers_job() -> int:

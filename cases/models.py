@@ -550,7 +550,12 @@ class Notice(models.Model):
     body = models.TextField()
     automated_detection = models.BooleanField(default=False)
     appeal_deadline = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField()
+    sent_at = models.DateTimeField(help_text="When the notice was issued (the appeal window counts from it).")
+    # Delivery, written by the email job (cases.notices.deliver_notice): an attempt is
+    # recorded before the backend is called, `emailed_at` only once it accepted the mail.
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_attempted_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True, help_text="When the email backend accepted the email.")
     key = models.CharField(
         max_length=100,
         blank=True,
@@ -616,3 +621,28 @@ class PurgeNoticeItem(models.Model):
 
     def __str__(self):
         return f"{self.edges} follows of {self.account} removed by action #{self.action_id}"
+
+
+class CannedRationale(models.Model):
+    """A ready-made internal rationale for one policy, inserted by key on the review
+    page. Catalogue data: supervisors edit it in the admin, every save audited
+    (cases.services.canned); switched off, never deleted."""
+
+    policy_code = models.CharField(max_length=64, db_index=True, help_text="The policy's code, e.g. spam.duplicate.")
+    title = models.CharField(max_length=100)
+    text = models.TextField()
+    active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["policy_code", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy_code", "title"], name="canned_rationale_title_once_per_policy"),
+            models.CheckConstraint(condition=~Q(title="") & ~Q(text=""), name="canned_rationale_has_title_and_text"),
+        ]
+
+    def __str__(self):
+        return f"{self.policy_code}: {self.title}"
+
+
+from cases.strikes import Strike, StrikeProposal  # noqa: E402, F401  (models of cases/strikes.py)

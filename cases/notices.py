@@ -8,12 +8,14 @@ valid for `MODERATION["APPEAL_WINDOW_DAYS"]` and served by the appeals app.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -21,6 +23,7 @@ from django.utils.translation import gettext_lazy, ngettext
 import cases.review_audit_verbs  # noqa: F401
 from cases import statements
 from cases.models import Decision, EnforcementAction, Notice, PurgeNoticeItem
+from cases.selectors.strikes import writer_strikes_text
 from moderation.audit import record_event, register_verb
 from moderation.i18n import in_writer_language, policy_text, writer_date
 from moderation.jobs import enqueue
@@ -70,6 +73,7 @@ def _writer_body(decision: Decision, actions: list[EnforcementAction], deadline,
                 deadline=deadline,
                 link=link,
             ),
+            writer_strikes_text(account_id=decision.case.account_id),
         ]
     )
 
@@ -154,19 +158,46 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
         for notice in notices:
             record_event(
                 actor=actor,
-                verb="notice.sent",
+                verb="notice.issued",
                 target=notice,
                 after={"recipient": notice.recipient_kind, "email": bool(notice.email)},
                 case_ref=case.pk,
             )
             if notice.email:
-                enqueue(jobs.send_notice_job, notice.pk)
+                enqueue(jobs.send_notice_job, notice.pk, queue="email")
     return notices
 
 
-def email_notice(*, notice_id: int) -> None:
-    notice = Notice.objects.get(pk=notice_id)
-    send_mail(notice.subject, notice.body, None, [notice.email])
+def email_notice(*, notice_id: int) -> bool:
+    return deliver_notice(notice_id=notice_id, send=lambda n: send_mail(n.subject, n.body, None, [n.email]))
+
+
+def deliver_notice(*, notice_id: int, send: Callable[[Notice], object]) -> bool:
+    """Email a stored notice once, from its job. The attempt is recorded before the
+    backend is called and the notice is marked emailed (audit `notice.sent`) only after
+    the backend accepted it, so a marked notice has left; a failure raises, and the
+    outbox retries the job. The job's lease keeps two workers from sending at once;
+    only a crash between the send and the mark can send twice. True if sent now."""
+    with transaction.atomic():
+        notice = Notice.objects.select_for_update().filter(pk=notice_id).first()
+        if notice is None or notice.emailed_at or not notice.email:
+            return False
+        Notice.objects.filter(pk=notice_id).update(
+            email_attempts=F("email_attempts") + 1, email_attempted_at=timezone.now()
+        )
+    send(notice)
+    with transaction.atomic():
+        now = timezone.now()
+        if not Notice.objects.filter(pk=notice_id, emailed_at__isnull=True).update(emailed_at=now):
+            return False
+        record_event(
+            actor=None,
+            verb="notice.sent",
+            target=notice,
+            after={"recipient": notice.recipient_kind, "emailed_at": now.isoformat()},
+            case_ref=notice.case_id,
+        )
+    return True
 
 
 UNDONE_TEXT = {
@@ -210,13 +241,13 @@ def write_supersession_notice(
     notice.save()
     record_event(
         actor=actor,
-        verb="notice.sent",
+        verb="notice.issued",
         target=notice,
         after={"recipient": notice.recipient_kind, "email": bool(notice.email), "undone": [a.pk for a in undone]},
         case_ref=case.pk,
     )
     if notice.email:
-        enqueue(jobs.send_notice_job, notice.pk)
+        enqueue(jobs.send_notice_job, notice.pk, queue="email")
     return notice
 
 
@@ -394,5 +425,5 @@ def _tell_writer_followers_removed(account, items: list[tuple[EnforcementAction,
             case_ref=first.case_id,
         )
         if account.email:
-            enqueue(jobs.send_notice_job, notice.pk)
+            enqueue(jobs.send_notice_job, notice.pk, queue="email")
     return notice

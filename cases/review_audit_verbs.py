@@ -29,7 +29,8 @@ REVIEW_VERBS = {
     "action.reversal_retried": "{actor} retried reversing {target}: {reason}",
     "action.withdrawn": "{actor} withdrew {target}: {reason}",
     "decision.superseded_earlier": "{target} superseded the earlier decisions on its case",
-    "notice.sent": "{actor} sent {target}",
+    "notice.issued": "{actor} issued {target} (its email is queued)",
+    "notice.sent": "{actor} sent {target} (the email backend accepted it)",
 }
 
 for _verb, _template in REVIEW_VERBS.items():

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.urls import path
 
-from cases import permissions, statement_views, views
+from cases import permissions, queue_views, statement_views, views
 from cases.blinding import blinded_view
 from cases.evidence import views as evidence_views
 from cases.models import Decision
@@ -52,6 +52,8 @@ def _decision(view, role_check=permissions.can_review_cases):
 
 urlpatterns = [
     path("queue/<slug:slug>/next/", _v(views.review_next), name="next"),
+    path("queue/<slug:slug>/", _v(queue_views.queue_page), name="queue"),
+    path("queue/<slug:slug>/case/<int:pk>/claim/", _case(queue_views.claim_from_list), name="claim_from_list"),
     path("case/<int:pk>/", _case(views.case_review, _reviews_or_assigns), name="case"),
     path("case/<int:pk>/claim/", _case(views.claim), name="claim"),
     path("case/<int:pk>/renew/", _case(views.renew), name="renew"),

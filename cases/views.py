@@ -8,11 +8,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from cases import permissions
+from cases import decision_flow, permissions
 from cases.forms import AssignForm, BulkDecisionForm, DecisionForm, ReasonForm, RejectForm
 from cases.models import Case, Decision, Evidence, EvidenceKind, Queue
 from cases.selectors.cases import case_detail
@@ -24,6 +23,7 @@ from cases.selectors.review import (
     policy_choices,
     restoration_progress,
 )
+from cases.selectors.strikes import case_strikes_panel
 from cases.services import review
 from cases.services.enforcement import HumanGateViolation
 from moderation import claims
@@ -38,12 +38,6 @@ def _admin_context(request, title: str) -> dict:
     from django.contrib import admin
 
     return {**admin.site.each_context(request), "title": title}
-
-
-def _field_errors(form, exc: ValidationError) -> None:
-    for name, errs in exc.message_dict.items():
-        for err in errs:
-            form.add_error(name if name in form.fields else None, err)
 
 
 @require_POST
@@ -102,28 +96,22 @@ def case_review(request, pk: int):
             "outcomes": list(case.policy.default_outcomes),
             "statement": review.render_statement(case.policy.statement_template, case, case.policy),
         }
-    form = DecisionForm(request.POST or None, initial=initial, detector_signals=signals, policies=policies)
+    form = DecisionForm(
+        request.POST if request.method == "POST" else None, initial=initial, detector_signals=signals, policies=policies
+    )
     status = 200
     if request.method == "POST":
         if not holds_claim:
             messages.error(request, "You no longer hold this case: claim it again before deciding.")
             status = 409
         if form.is_valid():
-            data = review.DecisionInput(
-                is_violation=form.cleaned_data["is_violation"],
-                policy=form.cleaned_data["policy"],
-                outcomes=form.cleaned_data["outcomes"],
-                rationale=form.cleaned_data["rationale"],
-                statement=form.cleaned_data["statement"],
-                detector_marks=form.detector_marks(),
-                hold_days=form.cleaned_data.get("hold_days") or 30,
-            )
+            data = form.decision_input()
             try:
                 decision = review.decide_case(
                     case=case, user=request.user, data=data, handling_seconds=form.cleaned_data["handling_seconds"]
                 )
             except ValidationError as exc:
-                _field_errors(form, exc)
+                decision_flow.place_errors(form, exc)
                 status = 400
             except review.CaseAlreadyDecided as exc:
                 messages.error(request, str(exc))
@@ -139,8 +127,9 @@ def case_review(request, pk: int):
                     )
                 else:
                     messages.success(request, f"Case #{pk} decided.")
-                return redirect(f"{reverse('review:case', args=[pk])}?decided=1")
+                return decision_flow.after_decision(request, case)
         else:
+            decision_flow.add_service_errors(form, case)
             status = 400
     decisions = case_decisions(case)
     actions = actions_for_case(case)
@@ -158,7 +147,10 @@ def case_review(request, pk: int):
         "actions": [(a, restoration_progress(a)) for a in actions],
         "catalogue": _policy_catalogue(case, policies),
         "lease_seconds": int(review.lease().total_seconds()),
+        "strikes": case_strikes_panel(case),
         "four_eyes": review.four_eyes_reasons(case, case.policy, case.policy.default_outcomes) if case.policy else [],
+        "canned": decision_flow.canned_rationales(policies),
+        "previous": decision_flow.previous_case(request),
     }
     return render(request, "admin/cases/review/case.html", context, status=status)
 
@@ -238,20 +230,13 @@ def assign(request, pk: int):
 
 
 def approvals(request):
+    from cases.selectors.approvals import approval_cards
+
     if not request.user.has_perm("cases.approve_severe"):
         raise PermissionDenied
-    rows = []
-    for decision in decisions_awaiting_approval():
-        rows.append(
-            {
-                "decision": decision,
-                "reasons": review.four_eyes_reasons(decision.case, decision.policy, decision.outcomes),
-                "own": decision.decided_by_id == request.user.pk,
-            }
-        )
     context = {
         **_admin_context(request, "Decisions awaiting your approval"),
-        "rows": rows,
+        "rows": approval_cards(approver=request.user),
         "reject_form": RejectForm(),
     }
     return render(request, "admin/cases/review/approvals.html", context)

@@ -185,6 +185,9 @@ def publish_policy_version(*, actor, edited):
             "default_outcomes": edited.default_outcomes,
             "repeat_outcomes": edited.repeat_outcomes,
             "translations_carried": carried,
+            "strike_days": edited.strike_days,
+            "escalation_window_days": edited.escalation_window_days,
+            "escalation_ladder": edited.escalation_ladder,
         },
     )
     return edited

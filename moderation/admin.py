@@ -2,11 +2,13 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from moderation import access
+from moderation import access, outbox
 from moderation.audit import describe
 from moderation.blinding import BlindedAdminMixin
 from moderation.models import (
@@ -14,8 +16,10 @@ from moderation.models import (
     ApiClient,
     ApiClientKey,
     AuditEvent,
+    BackgroundJob,
     EarningsHold,
     Follow,
+    JobState,
     Policy,
     Story,
 )
@@ -198,3 +202,46 @@ for _device_model in ("otp_totp.TOTPDevice", "otp_static.StaticDevice"):
     _model = apps.get_model(_device_model)
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
+
+
+class JobStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return JobState.choices
+
+    def queryset(self, request, queryset):
+        leased = Q(leased_until__gt=timezone.now())
+        open_ = Q(done_at__isnull=True, gave_up_at__isnull=True)
+        filters = {
+            JobState.DONE: Q(done_at__isnull=False),
+            JobState.GAVE_UP: Q(done_at__isnull=True, gave_up_at__isnull=False),
+            JobState.RUNNING: open_ & leased,
+            JobState.RETRYING: open_ & ~leased & ~Q(last_error=""),
+            JobState.PENDING: open_ & ~leased & Q(last_error=""),
+        }
+        return queryset.filter(filters[self.value()]) if self.value() in filters else queryset
+
+
+@admin.action(description="Retry the selected jobs now")
+def retry_jobs(modeladmin, request, queryset):
+    retried = sum(outbox.retry(job=job, actor=request.user) for job in queryset.filter(done_at__isnull=True))
+    messages.success(request, f"Sent {retried} job(s) back to the workers.")
+
+
+@admin.register(BackgroundJob)
+class BackgroundJobAdmin(ReadOnlyAdmin):
+    """Every background job, from the outbox (moderation.outbox): a failed one is seen
+    here (and counted on the supervisor's dashboard) and retried by hand."""
+
+    list_display = ["id", "func", "queue", "state_label", "attempts", "created_at", "next_attempt_at", "last_error"]
+    list_filter = [JobStateFilter, "queue"]
+    search_fields = ["func", "key"]
+    actions = [retry_jobs]
+    show_full_result_count = False
+    ordering = ["-id"]
+
+    @admin.display(description="State")
+    def state_label(self, obj):
+        return JobState(obj.state()).label

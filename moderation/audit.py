@@ -1,11 +1,13 @@
 """The audit log as a transparency log (after Certificate Transparency and Trillian).
 
-Writers append: `record_event` inserts one row in the changing transaction, with no lock
-shared with other writers and the chain columns empty. The sequencer
-(moderation.audit_sequencer) later gives committed rows their position (`seq`) and chains
-them, in batches, and signs a head (size, hash of the last entry, time) that goes to a sink
-outside the database (moderation.audit_heads). `verify_chain` walks the chain and checks
-every signed head against it, so a rewrite by someone who owns the database shows.
+Writers append: `record_event` inserts one row in the changing transaction (and its id in
+the sequencer's queue, AuditPending, in the same statement), with no lock shared with other
+writers. The row is never updated afterwards. The sequencer (moderation.audit_sequencer)
+later gives committed rows their position (`seq`) and hash as rows of a narrow side table,
+AuditChainEntry, in batches, and signs a head (size, hash of the last entry, time) that goes
+to a sink outside the database (moderation.audit_heads). `verify_chain` streams the chain
+joined to the events and checks every signed head against it, so a rewrite by someone who
+owns the database shows.
 
 Verbs are registered once with a human template (as Sentry's audit registry does),
 so old rows stay explainable after the code moves on.
@@ -21,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -161,8 +164,7 @@ def record_events(*, actor, events: list[dict], batch_size: int = 1000) -> int:
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
             values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(chunk))
-            sql = f"INSERT INTO moderation_auditevent ({_INSERT_COLUMNS}) VALUES {values}"  # noqa: S608
-            cursor.execute(sql, [value for row in chunk for value in row])
+            _insert_queued(cursor, values, [value for row in chunk for value in row])
     _integrate_after_commit()
     return len(rows)
 
@@ -178,16 +180,28 @@ def _json_text(value: dict | None) -> str:
 
 
 def _insert(fields: dict) -> int:
-    """One plain INSERT (the ORM's save costs a writer more than the statement does)."""
+    """One INSERT of the row and its queue entry (the ORM's save costs a writer more than
+    the statement does)."""
     params = list(fields.values())
     params[0] = connection.ops.adapt_datetimefield_value(params[0])
-    sql = f"INSERT INTO moderation_auditevent ({_INSERT_COLUMNS}) VALUES ({', '.join(['%s'] * len(params))})"  # noqa: S608
     with connection.cursor() as cursor:
-        if connection.features.can_return_columns_from_insert:
-            cursor.execute(sql + " RETURNING id", params)
-            return cursor.fetchone()[0]
-        cursor.execute(sql, params)
-        return cursor.lastrowid
+        return _insert_queued(cursor, "(" + ", ".join(["%s"] * len(params)) + ")", params)[0]
+
+
+def _insert_queued(cursor, values: str, params: list) -> list[int]:
+    """Insert events and queue their ids for the sequencer: one statement on PostgreSQL
+    (a data-modifying CTE), two on SQLite. Returns the new ids."""
+    insert = f"INSERT INTO moderation_auditevent ({_INSERT_COLUMNS}) VALUES {values} RETURNING id"  # noqa: S608
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            f"WITH e AS ({insert}) INSERT INTO moderation_auditpending (event_id) SELECT id FROM e RETURNING event_id",  # noqa: S608
+            params,
+        )
+        return [row[0] for row in cursor.fetchall()]
+    cursor.execute(insert, params)
+    ids = [row[0] for row in cursor.fetchall()]
+    cursor.executemany("INSERT INTO moderation_auditpending (event_id) VALUES (%s)", [(pk,) for pk in ids])
+    return ids
 
 
 def _integrate_after_commit() -> None:
@@ -208,8 +222,10 @@ def _integrate_after_commit() -> None:
 # after, reason] as the database writes it (PostgreSQL's json_build_array with the time as
 # UTC "YYYY-MM-DDTHH:MM:SS.ffffff" and the JSON columns in jsonb's normalised form;
 # SQLite's json_array over the stored text). The sequencer and the verifier read it with
-# the same query (chain_columns), so neither builds model instances or re-serialises JSON
-# in Python; the database's canonical text of a row is what is chained.
+# the same expression (payload_sql), so neither builds model instances or re-serialises
+# JSON in Python; the database's canonical text of a row is what is chained. The entry
+# (seq, event_id, hash) lives in moderation_auditchainentry; the previous hash is the
+# previous entry's, so it is not stored twice.
 
 _PAYLOAD = {
     "postgresql": (
@@ -225,29 +241,122 @@ _PAYLOAD = {
 }
 
 
-def chain_columns() -> str:
-    """SELECT list: id, seq, prev_hash, hash, payload (the hashed content, as text)."""
-    return f"id, seq, prev_hash, hash, {_PAYLOAD[connection.vendor]}"
+def payload_sql() -> str:
+    """The hashed content of an event (columns of moderation_auditevent), as text."""
+    return _PAYLOAD[connection.vendor]
+
+
+CHAIN_WALK_SQL = (
+    "SELECT c.seq, c.event_id, c.hash, {payload} FROM moderation_auditchainentry AS c "
+    "JOIN moderation_auditevent ON moderation_auditevent.id = c.event_id {where} ORDER BY c.seq"
+)
+
+
+def chain_walk_sql(where: str = "") -> str:
+    """Chain entries joined to their events, in chain order: seq, event_id, hash, payload."""
+    return CHAIN_WALK_SQL.format(payload=payload_sql(), where=where)
 
 
 def entry_hash(prev_hash: str, seq: int, payload: str) -> str:
-    """Hash of one chain entry; `payload` is the last column read with chain_columns()."""
+    """Hash of one chain entry; `payload` is the event's payload_sql() text."""
     return hashlib.sha256(ENTRY_PREFIX + f"{prev_hash}\n{seq}\n{payload}".encode()).hexdigest()
 
 
-def _chain_rows(batch_size: int) -> Iterator[tuple]:
-    """Integrated rows in chain order, streamed: a server-side cursor on PostgreSQL."""
-    sql = f"SELECT {chain_columns()} FROM moderation_auditevent WHERE seq IS NOT NULL ORDER BY seq"  # noqa: S608
+def _chain_rows(batch_size: int, snapshot: str | None) -> Iterator[tuple]:
+    """Chain entries with their events' payloads, in chain order, as plain tuples (no model
+    instances). On PostgreSQL with an exported snapshot: keyset blocks of `batch_size`
+    positions fetched by parallel connections (_blocks); inside a caller's transaction,
+    whose rows other connections cannot see: one server-side cursor. SQLite: fetchmany."""
     connection.ensure_connection()
     if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            _walk_in_order(cursor)
+            cursor.execute("SELECT max(seq) FROM moderation_auditchainentry")
+            last = cursor.fetchone()[0] or 0
+        if snapshot is not None:
+            yield from _blocks(snapshot, last, batch_size, settings.AUDIT.get("VERIFY_CONNECTIONS", 4))
+            return
         with connection.connection.cursor(name="audit_chain_walk") as cursor:
-            cursor.execute(sql)
+            cursor.itersize = batch_size
+            cursor.execute(chain_walk_sql())
             yield from _prefetched(cursor, batch_size)
         return
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(chain_walk_sql())
         while rows := cursor.fetchmany(batch_size):
             yield from rows
+
+
+def _walk_in_order(cursor) -> None:
+    """The walk is only right as ordered index scans (the chain by seq, each event by its
+    primary key): no sort of a million payloads, no hash of either table. Said for this
+    transaction only (the planner's estimates of a fast-growing table lag behind)."""
+    cursor.execute(
+        "SELECT set_config('enable_sort', 'off', true), set_config('enable_hashjoin', 'off', true), "
+        "set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), "
+        "set_config('cursor_tuple_fraction', '1', true)"
+    )
+
+
+def _blocks(snapshot: str, last: int, block: int, workers: int) -> Iterator[tuple]:
+    """Positions 1..last in blocks of `block`, each a keyset query (seq BETWEEN a AND b) run
+    by one of `workers` threads, each on its own connection in the exporting transaction's
+    snapshot, so the database builds payloads on several cores while this thread hashes.
+    Blocks are handed over in order; at most workers + 1 wait in memory."""
+    sql = chain_walk_sql("WHERE c.seq BETWEEN %s AND %s")
+    count = -(-last // block)
+    ready: dict[int, list] = {}
+    state = {"next": 0, "consumed": 0, "error": None, "stop": False}
+    changed = threading.Condition()
+    window = workers + 1
+
+    def fetch():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+                _walk_in_order(cursor)
+                while True:
+                    with changed:
+                        while not state["stop"] and state["next"] - state["consumed"] >= window:
+                            changed.wait()
+                        if state["stop"] or state["next"] >= count:
+                            return
+                        number = state["next"]
+                        state["next"] += 1
+                    cursor.execute(sql, [number * block + 1, (number + 1) * block])
+                    rows = cursor.fetchall()
+                    with changed:
+                        ready[number] = rows
+                        changed.notify_all()
+        except Exception as exc:  # handed to the reader
+            with changed:
+                state["error"] = exc
+                changed.notify_all()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=fetch, name=f"audit-chain-fetch-{n}", daemon=True) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    try:
+        for number in range(count):
+            with changed:
+                while number not in ready and state["error"] is None:
+                    changed.wait()
+                if state["error"] is not None:
+                    raise state["error"]
+                rows = ready.pop(number)
+                state["consumed"] = number + 1
+                changed.notify_all()
+            yield from rows
+            del rows
+    finally:
+        with changed:
+            state["stop"] = True
+            changed.notify_all()
+        for thread in threads:
+            thread.join()
 
 
 def _prefetched(cursor, batch_size: int) -> Iterator[tuple]:
@@ -289,9 +398,27 @@ def _prefetched(cursor, batch_size: int) -> Iterator[tuple]:
 # --- verification ------------------------------------------------------------------------
 
 
+def _counts() -> tuple[int, int, datetime | None]:
+    """Events in the table, events awaiting integration and the oldest of them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM moderation_auditevent")
+        events = cursor.fetchone()[0]
+    waiting, oldest = pending_events()
+    return events, waiting, oldest
+
+
+def pending_events() -> tuple[int, datetime | None]:
+    """How many events wait for the sequencer, and when the oldest of them happened."""
+    from moderation.models import AuditEvent, AuditPending
+
+    queued = AuditEvent.objects.filter(id__in=AuditPending.objects.values("event_id"))
+    waiting = queued.aggregate(n=models.Count("id"), t=models.Min("occurred_at"))
+    return waiting["n"], waiting["t"]
+
+
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # edited, deleted, relinked, rewritten, truncated, forged, reordered, equivocated
+    kind: str  # edited, deleted, rewritten, truncated, unchained, forged, reordered, equivocated
     text: str
     event_id: int | None = None
 
@@ -366,21 +493,25 @@ def _valid_heads(heads: Iterable, findings: _Findings, counter: list[int]) -> It
 def verify_chain(batch_size: int = 10_000) -> ChainReport:
     """Walk the chain in sequence order, then hold every signed head against it.
 
-    Names edited rows (hash mismatch), deleted rows (gap in the sequence), rows linked to
-    a changed predecessor, history rewritten and re-hashed (a signed head no longer
-    matches), a truncated table or missing newest rows (the newest head is longer than
-    the chain) and forged heads (bad signature). Memory stays flat: rows come from a
-    server-side cursor, heads from the sink one at a time."""
+    Names edited rows (hash mismatch), deleted rows (gap in the sequence), history
+    rewritten and re-hashed (a signed head no longer matches), a truncated table or
+    missing newest rows (the newest head is longer than the chain), events neither chained
+    nor queued, and forged heads (bad signature). Memory stays flat: rows come from a
+    server-side cursor in batches, heads from the sink one at a time."""
     from moderation.audit_heads import head_sink
-    from moderation.models import AuditEvent
 
     heads = head_sink().snapshot()  # before the rows: every head read is covered by committed rows
     findings = _Findings()
     head_count = [0]
+    one_snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    snapshot = None
     with transaction.atomic():
-        waiting = AuditEvent.objects.filter(seq__isnull=True).aggregate(
-            n=models.Count("id"), t=models.Min("occurred_at")
-        )
+        if one_snapshot:  # the counts and every block of the walk see the same table
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cursor.execute("SELECT pg_export_snapshot()")
+                snapshot = cursor.fetchone()[0]
+        events, waiting, oldest = _counts()
         valid = _valid_heads(heads, findings, head_count)
         head = next(valid, None)
         newest = head
@@ -390,34 +521,33 @@ def verify_chain(batch_size: int = 10_000) -> ChainReport:
         expected = 1
         walked = 0
         sha256, prefix = hashlib.sha256, ENTRY_PREFIX
-        for row in _chain_rows(batch_size):
-            event_id, seq, prev_hash, stored, payload = row
+        for seq, event_id, stored, payload in _chain_rows(batch_size, snapshot):
             if seq != expected:
                 gap = f"position {expected}" if seq == expected + 1 else f"positions {expected}-{seq - 1}"
                 findings.add("deleted", f"event at {gap} deleted (next is #{event_id})", event_id, walked)
-            elif prev_hash != prev:
-                findings.add("relinked", f"event #{event_id} no longer links to the event before it", event_id, walked)
-            if sha256(prefix + f"{prev_hash}\n{seq}\n{payload}".encode()).hexdigest() != stored:
+            elif sha256(prefix + f"{prev}\n{seq}\n{payload}".encode()).hexdigest() != stored:
                 findings.add(
                     "edited",
                     f"event #{event_id} (position {seq}) edited: content does not match its hash",
                     event_id,
                     walked,
                 )
-            while head is not None and head.size <= seq:
-                if head.size == seq and head.root != stored and not rewritten:
-                    rewritten = True  # every later head differs too; the first one locates the edit
-                    findings.add(
-                        "rewritten",
-                        f"history rewritten: the head signed {head.time} for {head.size} events does not match the "
-                        f"table (an event at positions {last_good_head + 1}-{head.size} edited, all after re-hashed)",
-                        event_id,
-                        walked,
-                    )
-                elif head.size == seq and not rewritten:
-                    last_good_head = head.size
-                newest = head
-                head = next(valid, None)
+            if head is not None and head.size <= seq:
+                while head is not None and head.size <= seq:
+                    if head.size == seq and head.root != stored and not rewritten:
+                        rewritten = True  # every later head differs too; the first one locates the edit
+                        findings.add(
+                            "rewritten",
+                            f"history rewritten: the head signed {head.time} for {head.size} events does not match "
+                            f"the table (an event at positions {last_good_head + 1}-{head.size} edited, all after "
+                            "re-hashed)",
+                            event_id,
+                            walked,
+                        )
+                    elif head.size == seq and not rewritten:
+                        last_good_head = head.size
+                    newest = head
+                    head = next(valid, None)
             prev = stored
             expected = seq + 1
             walked += 1
@@ -434,6 +564,14 @@ def verify_chain(batch_size: int = 10_000) -> ChainReport:
                     f"the chain ends at position {expected - 1}"
                 )
             findings.add("truncated", text, None, walked)
+        if events > walked + waiting:
+            findings.add(
+                "unchained",
+                f"{events - walked - waiting} events are neither chained nor awaiting integration "
+                "(their chain or queue entries were removed)",
+                None,
+                walked,
+            )
     problems = tuple(findings.problems)
     first = problems[0] if problems else None
     return ChainReport(
@@ -443,7 +581,7 @@ def verify_chain(batch_size: int = 10_000) -> ChainReport:
         problems=problems,
         heads_checked=head_count[0],
         newest_head_size=newest.size if newest else None,
-        pending=waiting["n"],
-        oldest_pending=waiting["t"],
+        pending=waiting,
+        oldest_pending=oldest,
         kinds=tuple(p.kind for p in problems),
     )

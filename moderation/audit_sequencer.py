@@ -3,10 +3,12 @@
 Writers never wait for it. It runs as a periodic job (RQ cron every
 AUDIT_SEQUENCER_INTERVAL seconds, supervision/cron.py) or, in the SQLite default and the
 tests, after each commit that wrote audit rows. Runs serialise on one row of
-AuditSequencer, which writers never touch. Pending rows are taken in id order, a batch per
-transaction; a row whose transaction commits late, with a lower id than rows already
-chained, is simply taken by the next run: `seq IS NULL` is the only test, and the trigger
-lets the chain columns go from empty to set once.
+AuditSequencer, which writers never touch. Queued events (AuditPending) are taken in id
+order, a batch per transaction; a row whose transaction commits late, with a lower id than
+rows already chained, is simply taken by the next run. A batch is one COPY (PostgreSQL)
+or multi-row INSERT (SQLite) into the narrow AuditChainEntry table and one DELETE from
+the queue: the audit rows themselves are read, never written, so none of their indexes
+is touched and no dead tuple is left in the audit table.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Min
 from django.utils import timezone
 
-from moderation.audit import GENESIS_HASH, chain_columns, entry_hash
+from moderation.audit import GENESIS_HASH, entry_hash, payload_sql, pending_events
 from moderation.audit_heads import Head, head_sink, sign_head, verify_head
 
 logger = logging.getLogger(__name__)
@@ -67,23 +68,29 @@ def _lock() -> None:
 
 
 def _tail() -> tuple[int, str]:
-    from moderation.models import AuditEvent
+    from moderation.models import AuditChainEntry
 
-    last = AuditEvent.objects.filter(seq__isnull=False).order_by("-seq").values_list("seq", "hash").first()
+    last = AuditChainEntry.objects.order_by("-seq").values_list("seq", "hash").first()
     return last or (0, GENESIS_HASH)
 
 
 def check_table_against_newest_head() -> None:
     """Never extend a chain that disagrees with what was already signed (as a CT log never
-    issues inconsistent heads): the newest head's position must hold the same hash."""
-    from moderation.models import AuditEvent
-
+    issues inconsistent heads): the newest head's position must hold the same hash, and
+    its event must still be there."""
     latest = head_sink().latest()
     if latest is None:
         return
     if not verify_head(latest):
         raise AuditLogTampered(f"The newest head in the sink (size {latest.size}) has a bad signature.")
-    stored = AuditEvent.objects.filter(seq=latest.size).values_list("hash", flat=True).first()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.hash FROM moderation_auditchainentry AS c "
+            "JOIN moderation_auditevent AS e ON e.id = c.event_id WHERE c.seq = %s",
+            [latest.size],
+        )
+        found = cursor.fetchone()
+    stored = found[0] if found else None
     if stored != latest.root:
         raise AuditLogTampered(
             f"The table does not match the newest signed head ({latest.size} events, signed {latest.time}): "
@@ -92,9 +99,14 @@ def check_table_against_newest_head() -> None:
 
 
 def integrate(*, batch_size: int | None = None) -> int:
-    """Chain every committed, unchained row; one transaction per batch. Returns how many."""
+    """Chain every committed, queued event; one transaction per batch. Returns how many."""
     batch_size = batch_size or settings.AUDIT["SEQUENCER_BATCH_SIZE"]
-    select = f"SELECT {chain_columns()} FROM moderation_auditevent WHERE seq IS NULL AND id > %s ORDER BY id LIMIT %s"  # noqa: S608
+    select = (
+        f"SELECT p.event_id, CASE WHEN moderation_auditevent.id IS NOT NULL THEN {payload_sql()} END "  # noqa: S608
+        "FROM (SELECT event_id FROM moderation_auditpending "
+        "WHERE event_id > %s ORDER BY event_id LIMIT %s) AS p "
+        "LEFT JOIN moderation_auditevent ON moderation_auditevent.id = p.event_id"
+    )
     total = 0
     after_id = -(2**63)  # later batches start after the last id taken; a lower id committing meanwhile waits a run
     while True:
@@ -104,57 +116,67 @@ def integrate(*, batch_size: int | None = None) -> int:
             with connection.cursor() as cursor:
                 _walk_indexes(cursor)
                 cursor.execute(select, [after_id, batch_size])
-                rows = cursor.fetchall()
+                rows = sorted(cursor.fetchall())
             if not rows:
                 return total
-            ids, seqs, prevs, hashes = [], [], [], []
-            for row in rows:
+            seqs, ids, hashes, gone = [], [], [], []
+            for event_id, payload in rows:
+                if payload is None:  # queued, then deleted behind the triggers' back before it was chained
+                    gone.append(event_id)
+                    continue
                 size += 1
-                digest = entry_hash(prev, size, row[4])
-                ids.append(row[0])
+                prev = entry_hash(prev, size, payload)
                 seqs.append(size)
-                prevs.append(prev)
-                hashes.append(digest)
-                prev = digest
-            _write_chain(ids, seqs, prevs, hashes)
-        total += len(rows)
-        after_id = ids[-1]
+                ids.append(event_id)
+                hashes.append(prev)
+            if gone:
+                logger.error("Audit events %s were queued but are gone: they cannot be chained.", gone)
+            _write_chain(seqs, ids, hashes, gone)
+        total += len(ids)
+        after_id = rows[-1][0]
         if len(rows) < batch_size:
             return total
 
 
 def _walk_indexes(cursor) -> None:
-    """The sequencer empties its own backlog faster than PostgreSQL's statistics follow: with
-    a stale estimate of pending rows the planner builds every pending row's payload and sorts
-    it, or hashes the whole backlog to update a batch. Both queries are only right as
-    ordered index walks (the pending index by id, the primary key), so say so for this
-    transaction."""
+    """The sequencer empties its queue faster than PostgreSQL's statistics follow: with a
+    stale estimate the planner hashes or scans the whole audit table to join a batch. The
+    batch (a LIMIT on the queue's primary key) is only right as index probes into the
+    events' primary key, so say so for this transaction."""
     if connection.vendor == "postgresql":
         cursor.execute(
             "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), "
-            "set_config('enable_sort', 'off', true), set_config('enable_hashjoin', 'off', true), "
-            "set_config('enable_mergejoin', 'off', true)"
+            "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)"
         )
 
 
-def _write_chain(ids: list[int], seqs: list[int], prevs: list[str], hashes: list[str]) -> None:
+def _write_chain(seqs: list[int], ids: list[int], hashes: list[str], gone: list[int]) -> None:
+    """The entries in one COPY (a multi-row INSERT on SQLite), their queue rows (and those of
+    events that are gone) in one DELETE."""
+    queued = ids + gone
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                "UPDATE moderation_auditevent AS e SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash "
-                "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) AS v(id, seq, prev_hash, hash) "
-                "WHERE e.id = v.id AND COALESCE(e.seq, 0) = 0",  # a filter, not an index to walk
-                [ids, seqs, prevs, hashes],
-            )
-            changed = cursor.rowcount
+            columns = "moderation_auditchainentry (seq, event_id, hash)"
+            with connection.connection.cursor() as raw, raw.copy(f"COPY {columns} FROM STDIN") as copy:
+                for row in zip(seqs, ids, hashes, strict=True):
+                    copy.write_row(row)
+            cursor.execute("DELETE FROM moderation_auditpending WHERE event_id = ANY(%s::bigint[])", [queued])
+            taken = cursor.rowcount
         else:
             cursor.executemany(
-                "UPDATE moderation_auditevent SET seq = %s, prev_hash = %s, hash = %s WHERE id = %s AND seq IS NULL",
-                list(zip(seqs, prevs, hashes, ids, strict=True)),
+                "INSERT INTO moderation_auditchainentry (seq, event_id, hash) VALUES (%s, %s, %s)",
+                list(zip(seqs, ids, hashes, strict=True)),
             )
-            changed = cursor.rowcount
-    if changed != len(ids):
-        raise RuntimeError(f"Chained {changed} of {len(ids)} audit rows: another writer changed them.")
+            taken = 0
+            for start in range(0, len(queued), 500):
+                chunk = queued[start : start + 500]
+                cursor.execute(
+                    f"DELETE FROM moderation_auditpending WHERE event_id IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
+                    chunk,
+                )
+                taken += cursor.rowcount
+    if taken != len(queued):
+        raise RuntimeError(f"Took {taken} of {len(queued)} queued audit events: another sequencer ran.")
 
 
 def publish_head() -> Head | None:
@@ -190,13 +212,12 @@ class IntegrationStatus:
 
 def integration_status(*, now: datetime | None = None) -> IntegrationStatus:
     """How far the chain is behind the table: the age of the oldest event not yet chained."""
-    from moderation.models import AuditEvent, AuditSequencer
+    from moderation.models import AuditSequencer
 
     now = now or timezone.now()
-    waiting = AuditEvent.objects.filter(seq__isnull=True).aggregate(n=Count("id"), oldest=Min("occurred_at"))
-    oldest = waiting["oldest"]
+    waiting, oldest = pending_events()
     return IntegrationStatus(
-        pending=waiting["n"],
+        pending=waiting,
         oldest_pending=oldest,
         lag_seconds=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
         limit_seconds=float(settings.AUDIT["MAX_INTEGRATION_DELAY_SECONDS"]),

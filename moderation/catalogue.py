@@ -270,3 +270,37 @@ def catalogue_rows():
             "source": entry["source"],
             "is_current": True,
         }
+
+
+# Strikes and escalation (issue 15) ------------------------------------------------------
+# Loaded by their own data migration, so catalogue_rows() keeps the shape migration 0002
+# was written for. How long a strike counts grows with the rule's severity; the ladder
+# is the catalogue's warning → restriction → suspension, each step kept to outcomes the
+# rule allows (a rule without account outcomes escalates to its repeat outcomes).
+
+STRIKE_DAYS = {S.LOW: 90, S.MEDIUM: 180, S.HIGH: 365, S.CRITICAL: 730}
+ESCALATION_WINDOW_DAYS = 365
+NO_STRIKE = {"ai.disclosed_generated"}  # allowed content: a distribution note, not a breach
+
+
+def escalation_ladder(entry) -> list[list[str]]:
+    allowed = {str(o) for o in entry["allowed"]}
+    repeat = [str(o) for o in entry["repeat"] if str(o) in allowed]
+    ladder = []
+    for step, fallback in (([O.WARNING], []), ([O.ACCOUNT_RESTRICT], repeat), ([O.ACCOUNT_SUSPEND], None)):
+        outcomes = [str(o) for o in step if str(o) in allowed]
+        if not outcomes:
+            outcomes = fallback if fallback is not None else (ladder[-1] if ladder else [])
+        if outcomes and (not ladder or ladder[-1] != outcomes):
+            ladder.append(outcomes)
+    return ladder
+
+
+def strike_rows():
+    for entry in CATALOGUE:
+        yield {
+            "code": entry["code"],
+            "strike_days": 0 if entry["code"] in NO_STRIKE else STRIKE_DAYS[entry["severity"]],
+            "escalation_window_days": ESCALATION_WINDOW_DAYS,
+            "escalation_ladder": [] if entry["code"] in NO_STRIKE else escalation_ladder(entry),
+        }

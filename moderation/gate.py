@@ -35,8 +35,9 @@ def severe_outcomes() -> frozenset[str]:
     return frozenset(str(o) for o in SEVERE_OUTCOMES)
 
 
-def protected_reasons(account, outcomes: Iterable[str]) -> list[str]:
-    """Why a decision with these outcomes on this account needs a second person."""
+def protected_reasons(account, outcomes: Iterable[str], *, threshold: int | None = None) -> list[str]:
+    """Why a decision with these outcomes on this account needs a second person.
+    `threshold`: the follower threshold when the caller already read it (lists)."""
     from moderation.models import Outcome, PartnerStatus
 
     outcomes = [str(o) for o in outcomes]
@@ -50,7 +51,7 @@ def protected_reasons(account, outcomes: Iterable[str]) -> list[str]:
     if account.facts_pending:
         reasons.append("the account's facts are not confirmed by the platform yet")
     if any(o != "warning" for o in outcomes):
-        threshold = four_eyes_follower_threshold()
+        threshold = four_eyes_follower_threshold() if threshold is None else threshold
         if account.follower_count > threshold:
             reasons.append(f"account has more than {threshold:,} followers")
         if account.partner_status == PartnerStatus.ACTIVE:

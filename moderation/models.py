@@ -349,6 +349,19 @@ class Policy(models.Model):
         "{first_received}, {policy_title}, {policy_description}.",
     )
     source = models.CharField(max_length=300, blank=True, help_text="Where the rule comes from.")
+    strike_days = models.PositiveIntegerField(
+        default=180,
+        help_text="How long a strike for breaking this rule counts against the account (0: no strike).",
+    )
+    escalation_window_days = models.PositiveIntegerField(
+        default=365, help_text="Strikes of the same family issued within this many days count towards escalation."
+    )
+    escalation_ladder = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Outcomes proposed on top of the defaults, one step per live strike in the family: "
+        '[["warning"], ["account.restrict"], ["account.suspend"]]; the last step repeats.',
+    )
     is_current = models.BooleanField(default=True)
     effective_from = models.DateTimeField(auto_now_add=True)
 
@@ -360,10 +373,24 @@ class Policy(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["code", "version"], name="policy_code_version_unique"),
             models.UniqueConstraint(fields=["code"], condition=Q(is_current=True), name="policy_one_current_version"),
+            models.CheckConstraint(
+                condition=Q(escalation_window_days__gte=1), name="policy_escalation_window_positive"
+            ),
         ]
 
     def __str__(self):
         return f"{self.code} v{self.version}"
+
+    def clean(self):
+        """The ladder is a list of steps, each a list of outcomes this rule allows."""
+        from django.core.exceptions import ValidationError
+
+        ladder = self.escalation_ladder
+        if not isinstance(ladder, list) or not all(isinstance(step, list) and step for step in ladder):
+            raise ValidationError({"escalation_ladder": "Write a list of steps, each a non-empty list of outcomes."})
+        bad = sorted({o for step in ladder for o in step if o not in set(self.allowed_outcomes or [])})
+        if bad:
+            raise ValidationError({"escalation_ladder": f"Not allowed under this rule: {', '.join(map(str, bad))}."})
 
 
 class PolicyTranslation(models.Model):
@@ -391,8 +418,8 @@ class PolicyTranslation(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only record of a state change. Writers insert it with the chain columns
-    empty; the sequencer fills them once (moderation.audit_sequencer). See moderation.audit."""
+    """Append-only record of a state change, never updated once written: its place in the
+    hash chain is an AuditChainEntry the sequencer adds later. See moderation.audit."""
 
     occurred_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
@@ -408,27 +435,12 @@ class AuditEvent(models.Model):
     before = models.JSONField(default=dict, blank=True)
     after = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
-    seq = models.PositiveBigIntegerField(
-        null=True, blank=True, unique=True, help_text="Position in the chain, given by the sequencer (1, 2, ...)."
-    )
-    prev_hash = models.CharField(max_length=64, null=True, blank=True)
-    hash = models.CharField(max_length=64, null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
-        indexes = [
-            models.Index(fields=["target_type", "target_id"]),
-            models.Index(fields=["id"], condition=Q(seq__isnull=True), name="auditevent_awaiting_chain"),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(seq__isnull=True, prev_hash__isnull=True, hash__isnull=True)
-                | Q(seq__gte=1, prev_hash__isnull=False, hash__isnull=False),
-                name="auditevent_chain_columns_together",
-            ),
-        ]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
         permissions = [("verify_audit_chain", "Can verify the audit chain")]
 
     def __str__(self):
@@ -441,6 +453,45 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditLogIsAppendOnly("Audit events cannot be deleted.")
+
+
+class AuditChainEntry(models.Model):
+    """One event's place in the hash chain (moderation.audit_sequencer): a narrow row added
+    once per event by one multi-row INSERT a batch, so integrating rewrites none of the
+    audit table's indexes. Append-only like the events (database triggers)."""
+
+    seq = models.BigIntegerField(primary_key=True, help_text="Position in the chain (1, 2, ...).")
+    # No foreign-key constraint: its check would take a FOR KEY SHARE lock on every audit row
+    # (a write to the audit heap per integrated event); events cannot be deleted anyway, and
+    # an entry whose event is missing is a gap the verifier names.
+    event = models.OneToOneField(AuditEvent, on_delete=models.PROTECT, related_name="chain_entry", db_constraint=False)
+    hash = models.CharField(max_length=64)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [models.CheckConstraint(condition=Q(seq__gte=1), name="auditchainentry_seq_from_one")]
+
+    def __str__(self):
+        return f"#{self.seq} event {self.event_id}"
+
+    def save(self, *args, **kwargs):
+        raise AuditLogIsAppendOnly("Chain entries are written by the sequencer only.")
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogIsAppendOnly("Chain entries cannot be deleted.")
+
+
+class AuditPending(models.Model):
+    """Events committed but not chained yet: the sequencer's work queue. record_event adds
+    the id in the statement that inserts the event; the sequencer removes it in the
+    transaction that chains the event. No foreign key, so the writer pays no check."""
+
+    event_id = models.BigIntegerField(primary_key=True)
+
+    def __str__(self):
+        return f"event {self.event_id} awaiting integration"
 
 
 class AuditSequencer(models.Model):
@@ -519,3 +570,68 @@ class OIDCIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
+
+
+class JobState(models.TextChoices):
+    PENDING = "pending", "Waiting for a worker"
+    RUNNING = "running", "Running"
+    RETRYING = "retrying", "Failed, will retry"
+    GAVE_UP = "gave_up", "Failed, gave up"
+    DONE = "done", "Done"
+
+
+class BackgroundJob(models.Model):
+    """The transactional outbox of background work (moderation.outbox): written in the
+    transaction of the change that needs the job, handed to RQ after commit, sent again
+    by the periodic drain when the hand-over was lost (Redis down). A worker running it
+    holds a lease (`lease_token` until `leased_until`, renewed by a heartbeat), so a
+    slow job is never handed to a second worker; a failed run is retried with backoff,
+    then gives up where a person sees it (admin list with Retry, supervisor dashboard)."""
+
+    func = models.CharField(max_length=200, help_text="Dotted path of the job function.")
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    queue = models.CharField(max_length=30, default="default")
+    key = models.CharField(max_length=200, blank=True, help_text="At most one unfinished job per key.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True, help_text="Last handed to RQ.")
+    next_attempt_at = models.DateTimeField(help_text="The drain hands it to RQ (again) from then on.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    leased_until = models.DateTimeField(null=True, blank=True, help_text="A worker is running it until then.")
+    lease_token = models.CharField(max_length=32, blank=True)
+    last_error = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=~Q(key="") & Q(done_at__isnull=True, gave_up_at__isnull=True),
+                name="job_open_once_per_key",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(done_at__isnull=True, gave_up_at__isnull=True),
+                name="job_open_due_idx",
+            ),
+            models.Index(fields=["gave_up_at"], condition=Q(gave_up_at__isnull=False), name="job_gave_up_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.func.rsplit('.', 1)[-1]}{tuple(self.args)} #{self.pk}"
+
+    def state(self, now=None) -> str:
+        from django.utils import timezone
+
+        if self.done_at:
+            return JobState.DONE
+        if self.gave_up_at:
+            return JobState.GAVE_UP
+        if self.leased_until and self.leased_until > (now or timezone.now()):
+            return JobState.RUNNING
+        if self.last_error:
+            return JobState.RETRYING
+        return JobState.PENDING

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "moderation.middleware.faults.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "moderation.urls"
@@ -102,15 +103,44 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL connections: a psycopg pool per process when DB_POOL_MAX_SIZE is set (then
+# CONN_MAX_AGE must be 0: the pool keeps them), otherwise persistent connections with a
+# health check before reuse, so a connection the server dropped is replaced, not used.
+# Size: gunicorn workers × DB_POOL_MAX_SIZE (+ rq workers) stays under max_connections
+# (README, "Production serving").
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
+# Supervisor reports read from a replica when DATABASE_REPLICA_URL is set
+# (moderation.db_router); without one the alias is the primary itself.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"],
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["moderation.db_router.ReplicaRouter"]
+REPORTS_ON_REPLICA = env_bool("REPORTS_ON_REPLICA", "replica" in DATABASES)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; wait for the lock instead of failing at once.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif os.environ.get("DB_POOL_MAX_SIZE"):
+    # With CONN_HEALTH_CHECKS on, Django hands the pool psycopg's check: a connection
+    # the server closed is found and replaced when it is checked out.
+    for _alias in DATABASES:
+        DATABASES[_alias]["CONN_MAX_AGE"] = 0
+        DATABASES[_alias].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(os.environ.get("DB_POOL_MIN_SIZE", "1")),
+            "max_size": int(os.environ["DB_POOL_MAX_SIZE"]),
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "10")),
+        }
+# A lost database connection answers 503 with Retry-After (moderation.middleware.faults).
+DB_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("DB_UNAVAILABLE_RETRY_AFTER", "5"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -207,9 +237,21 @@ if OIDC_ENABLED:
 # Jobs: with REDIS_URL, real RQ queues served by `manage.py rqworker`; without,
 # moderation.jobs.enqueue runs the job inline after commit and nothing touches Redis.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# `make worker` serves them in priority order (moderation.jobs.QUEUE_PRIORITY): audit,
+# enforcement, restoration, default, email. A refused hand-over (Redis down) loses
+# nothing: the outbox keeps the job and the drain sends it when Redis is back. Add
+# `?socket_connect_timeout=2` to REDIS_URL where Redis may vanish without refusing.
 RQ_QUEUES = {
     name: {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600}
-    for name in ("default", "enforcement", "restoration", "audit")
+    for name in ("default", "enforcement", "restoration", "audit", "email")
+}
+# The outbox of background jobs (moderation.outbox).
+BACKGROUND_JOBS = {
+    "LEASE_SECONDS": float(os.environ.get("JOB_LEASE_SECONDS", "60")),
+    "MAX_ATTEMPTS": int(os.environ.get("JOB_MAX_ATTEMPTS", "8")),
+    "RETRY_BACKOFF_SECONDS": float(os.environ.get("JOB_RETRY_BACKOFF_SECONDS", "15")),
+    "HANDOVER_GRACE_SECONDS": 30,
+    "REQUEUE_AFTER_SECONDS": 15 * 60,
 }
 # The dashboard is served only by moderation.rq_console (role-locked), not as an admin model.
 RQ_SHOW_ADMIN_LINK = False
@@ -218,8 +260,10 @@ JOBS_RUN_INLINE = env_bool("JOBS_RUN_INLINE", not REDIS_URL)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # A Redis outage reads as an empty cache, never as a 500 (moderation.cache).
+            "BACKEND": "moderation.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:
@@ -340,6 +384,8 @@ AUDIT = {
     "MAX_INTEGRATION_DELAY_SECONDS": float(os.environ.get("AUDIT_MAX_INTEGRATION_DELAY", "5")),
     "SEQUENCER_INTERVAL_SECONDS": int(os.environ.get("AUDIT_SEQUENCER_INTERVAL", "2")),
     "SEQUENCER_BATCH_SIZE": int(os.environ.get("AUDIT_SEQUENCER_BATCH_SIZE", "5000")),
+    # Connections that fetch blocks of the chain in parallel while verifying (PostgreSQL).
+    "VERIFY_CONNECTIONS": int(os.environ.get("AUDIT_VERIFY_CONNECTIONS", "4")),
     # None: integrate after each commit exactly when jobs run inline (JOBS_RUN_INLINE).
     "SEQUENCER_INLINE": env_bool("AUDIT_SEQUENCER_INLINE", False) if "AUDIT_SEQUENCER_INLINE" in os.environ else None,
     "SIGNING_KEY": os.environ.get("AUDIT_SIGNING_KEY", ""),

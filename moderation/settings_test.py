@@ -52,3 +52,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # Signed audit heads stay in the process (tests/conftest.py empties the sink per test);
 # the audit sequencer runs after each commit, like the jobs.
 AUDIT = {**AUDIT, "HEAD_SINK": "moderation.audit_heads.MemoryHeadSink", "SEQUENCER_INLINE": True}  # noqa: F405
+
+# A `replica` alias on the same database (a test mirror): reports read through it only
+# where a test turns REPORTS_ON_REPLICA on (tests/moderation/test_db_router.py).
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+REPORTS_ON_REPLICA = False

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from moderation import demo_mail, oidc, staff_security, views
 
 handler404 = "moderation.views.not_found"
+handler500 = "moderation.middleware.faults.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -12,6 +12,7 @@ from rq import cron
 from appeals.jobs import check_restorations, resume_follower_restorations_job
 from cases.jobs import drain_outbox_job, notify_purge_lowered_writers_job, refresh_urgent_priorities_job
 from moderation.audit_sequencer import integrate_audit_log_job
+from moderation.outbox import drain_jobs_job
 from supervision.jobs import resume_stalled_recalls_job, sample_for_qa_job
 
 # Chains committed audit events and signs a head; its own queue so a long job never delays it.
@@ -22,6 +23,8 @@ cron.register(
     name="integrate-audit-log",
 )
 cron.register(drain_outbox_job, "enforcement", interval=60, name="drain-outbox")
+# Every background job that Redis never got (it was down at commit) or whose worker died.
+cron.register(drain_jobs_job, "default", interval=30, name="drain-jobs")
 cron.register(check_restorations, "restoration", interval=60, name="check-restorations")
 cron.register(refresh_urgent_priorities_job, "default", interval=15 * 60, name="refresh-urgent-priorities")
 cron.register(sample_for_qa_job, "default", interval=10 * 60, name="sample-for-qa")

@@ -4,6 +4,7 @@ for reviewers who may give blind second decisions."""
 from __future__ import annotations
 
 from moderation.dashboard import Panel
+from moderation.outbox import failed_jobs
 from supervision import permissions, selectors
 from supervision.models import DetectorRecall, RecallStatus
 
@@ -19,6 +20,7 @@ def supervisor_panel(request) -> dict | None:
         "running_recalls": DetectorRecall.objects.filter(
             status__in=[RecallStatus.QUEUED, RecallStatus.RUNNING]
         ).count(),
+        "failed_jobs": failed_jobs().count(),
     }
 
 

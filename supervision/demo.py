@@ -70,6 +70,7 @@ def _decide_as(case: Case, user, *, violation: bool, approver) -> Decision:
             rationale=f"{HISTORY_MARK} {'generated text, no disclosure' if violation else 'the writer’s own voice'}",
             statement=review.render_statement(policy.statement_template, case, policy) if policy else "",
             detector_marks={s.pk: violation for s in case.signals.filter(source=SignalSource.DETECTOR)},
+            override_reason=f"{HISTORY_MARK} the paywall removal is enough; no Partner Program revocation yet",
         ),
         handling_seconds=180 + case.pk % 7 * 60,
     )

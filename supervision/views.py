@@ -24,6 +24,7 @@ from moderation.audit import describe
 from moderation.audit_heads import head_sink
 from moderation.audit_sequencer import integration_status
 from moderation.claims import ClaimLost, held_by
+from moderation.db_router import reading_reports
 from moderation.models import Outcome
 from supervision import permissions, recall_plans, selectors, services
 from supervision.filters import AuditEventFilter, DecisionFilter
@@ -77,17 +78,21 @@ def _nav(user) -> list[tuple[str, str]]:
 def dashboard(request):
     form = PeriodForm(request.GET)
     period = form.period()
-    queues = selectors.queue_measures(period=period)
-    detectors = selectors.detector_measures(period=period)
+    with reading_reports():
+        queues = selectors.queue_measures(period=period)
+        detectors = selectors.detector_measures(period=period)
+        reviewers = selectors.reviewer_measures(period=period)
+        policies = selectors.policy_measures(period=period)
+        automation = selectors.automation_shares(period=period)
     context = {
         "form": form,
         "period": period,
         "queues": queues,
         "max_backlog": max([q["backlog"] for q in queues] + [q["inflow"] for q in queues] + [1]),
-        "reviewers": selectors.reviewer_measures(period=period),
-        "policies": selectors.policy_measures(period=period),
+        "reviewers": reviewers,
+        "policies": policies,
         "detectors": detectors,
-        "automation": selectors.automation_shares(period=period),
+        "automation": automation,
         "low_precision": selectors.LOW_PRECISION,
         "weeks": [w.date() for w in period.weeks()],
         "audit_chain": integration_status(),
@@ -563,7 +568,8 @@ def transparency(request, fmt: str = "html"):
             request, "admin/supervision/transparency.html", {"form": form}, title="Transparency report", status=400
         )
     period = form.period()
-    report = selectors.transparency_report(period=period)
+    with reading_reports():
+        report = selectors.transparency_report(period=period)
     start, end = form.dates()
     name = f"transparency-{start.isoformat()}-{end.isoformat()}"
     if fmt == "json":

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from django.core.management import call_command
 from django.db import connection
 
-AUDIT_TABLE = "moderation_auditevent"
+AUDIT_TABLES = ("moderation_auditevent", "moderation_auditchainentry")
 
 _snapshot: dict[str, str] = {}
 
@@ -27,16 +27,21 @@ def snapshot_migrated_rows() -> str:
 
 @contextmanager
 def audit_triggers_lifted() -> Iterator[None]:
-    """Lift every trigger on the audit table, whatever migration made it, and put them back."""
+    """Lift every trigger on the audit tables (events, chain entries), whatever migration
+    made it, and put them back."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"ALTER TABLE {AUDIT_TABLE} DISABLE TRIGGER USER")
+            for table in AUDIT_TABLES:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
             try:
                 yield
             finally:
-                cursor.execute(f"ALTER TABLE {AUDIT_TABLE} ENABLE TRIGGER USER")
+                for table in AUDIT_TABLES:
+                    cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
             return
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [AUDIT_TABLE])
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN (%s, %s)", list(AUDIT_TABLES)
+        )
         triggers = cursor.fetchall()
         for name, _ in triggers:
             cursor.execute(f'DROP TRIGGER "{name}"')

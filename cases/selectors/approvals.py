@@ -8,6 +8,9 @@ from django.db.models import Count
 
 from cases.models import ActionStatus, Decision
 from cases.notices import WHAT_IT_CHANGES
+from cases.selectors.queues import with_previews
+from cases.selectors.review import decisions_awaiting_approval
+from moderation.gate import four_eyes_follower_threshold
 from moderation.models import Follow, Outcome
 
 
@@ -49,3 +52,52 @@ def approval_previews(decisions: list[Decision], *, approver) -> list[ApprovalPr
             preview.effects.append(line)
         previews.append(preview)
     return previews
+
+
+@dataclass
+class ApprovalCard:
+    """One decision on the approvals page: what it does in words, why it waits, the
+    evidence summary and the moderator's rationale."""
+
+    decision: Decision
+    own: bool
+    outcomes: list[str]
+    reasons: list[str]
+    preview: object = None
+
+
+def approval_cards(*, approver) -> list[ApprovalCard]:
+    """Every decision awaiting a second approval, in a fixed number of queries: the
+    repeat-offender facts and the follower threshold are read once for the page."""
+    from cases.services.review import four_eyes_reasons
+
+    decisions = list(decisions_awaiting_approval())
+    threshold = four_eyes_follower_threshold()
+    earlier = set()
+    if decisions:
+        earlier = set(
+            Decision.objects.filter(
+                case__account_id__in={d.case.account_id for d in decisions},
+                is_violation=True,
+                rejected_by__isnull=True,
+                policy__isnull=False,
+            ).values_list("case__account_id", "policy__code", "case_id")
+        )
+    with_previews([d.case for d in decisions])
+    labels = dict(Outcome.choices)
+    cards = []
+    for d in decisions:
+        repeat = d.policy is not None and any(
+            acc == d.case.account_id and code == d.policy.code and case_id != d.case_id
+            for acc, code, case_id in earlier
+        )
+        cards.append(
+            ApprovalCard(
+                decision=d,
+                own=d.decided_by_id == approver.pk,
+                outcomes=[labels.get(o, o) for o in d.outcomes],
+                reasons=four_eyes_reasons(d.case, d.policy, d.outcomes, repeat=repeat, threshold=threshold),
+                preview=d.case.preview,
+            )
+        )
+    return cards

@@ -45,7 +45,7 @@ from cases.models import (
 )
 from moderation.audit import record_event
 from moderation.gate import protected_reasons
-from moderation.jobs import enqueue
+from moderation.jobs import enqueue, enqueue_batched
 from moderation.models import STORY_OUTCOMES, Account, AuditEvent, Outcome, Story
 from moderation.platform import (
     DEFAULT_HOLD_DAYS,
@@ -238,7 +238,7 @@ def _queue_apply(action: EnforcementAction) -> OutboxEntry:
     from cases import jobs
 
     entry, _ = OutboxEntry.objects.get_or_create(action=action, operation=OutboxOperation.APPLY)
-    enqueue(jobs.apply_action_job, action.pk, queue="enforcement")
+    enqueue_batched(jobs.apply_actions_job, action.pk, queue="enforcement")
     return entry
 
 
@@ -610,7 +610,7 @@ def request_reversal(
             case_ref=locked.case_id,
             appeal_ref=appeal_ref,
         )
-        enqueue(jobs.reverse_action_job, locked.pk, queue="enforcement")
+        enqueue(jobs.reverse_action_job, locked.pk, queue="enforcement", durable=False)
     return entry
 
 
@@ -634,7 +634,7 @@ def _revive_reversal(action: EnforcementAction, entry: OutboxEntry, *, actor, re
         case_ref=action.case_id,
         appeal_ref=appeal_ref,
     )
-    enqueue(jobs.reverse_action_job, action.pk, queue="enforcement")
+    enqueue(jobs.reverse_action_job, action.pk, queue="enforcement", durable=False)
     return entry
 
 
@@ -732,7 +732,7 @@ def retry_outbox_entry(*, entry: OutboxEntry, actor) -> OutboxEntry | None:
                 return None
             OutboxEntry.objects.filter(pk=entry.pk).update(gave_up_at=None, next_attempt_at=None, attempts=0)
             record_event(actor=actor, verb="action.retried", target=action, reason="apply", case_ref=action.case_id)
-            enqueue(jobs.apply_action_job, action.pk, queue="enforcement")
+            enqueue(jobs.apply_action_job, action.pk, queue="enforcement", durable=False)
             return entry
         if action.status != ActionStatus.APPLIED:
             return None
@@ -825,7 +825,10 @@ def supersede_earlier_actions(*, decision: Decision, actor) -> Supersession:
 # The outbox drain ------------------------------------------------------------
 
 
-def drain_outbox(*, older_than: timedelta = timedelta(seconds=60), now=None, limit: int = 500) -> int:
+APPLY_BATCH = 100
+
+
+def drain_outbox(*, older_than: timedelta = timedelta(seconds=60), now=None, limit: int = 10_000) -> int:
     """Send due entries to the workers: new ones whose enqueue may have been lost (older
     than `older_than`), failed ones whose backoff ran out, and ones whose worker died
     (lease expired). An entry a live worker holds is never handed out twice; one that
@@ -841,7 +844,7 @@ def drain_outbox(*, older_than: timedelta = timedelta(seconds=60), now=None, lim
         .select_related("action")
         .order_by("next_attempt_at", "id")[:limit]
     )
-    sent, failed = [], []
+    sent, failed, applies = [], [], []
     for entry in pending:
         apply_due = entry.operation == OutboxOperation.APPLY and entry.action.status == ActionStatus.APPROVED
         reverse_due = entry.operation == OutboxOperation.REVERSE and entry.action.status == ActionStatus.APPLIED
@@ -852,9 +855,13 @@ def drain_outbox(*, older_than: timedelta = timedelta(seconds=60), now=None, lim
         if entry.attempts >= max_attempts():
             _give_up_crashed(entry)
             continue
-        job = jobs.apply_action_job if apply_due else jobs.reverse_action_job
-        enqueue(job, entry.action_id, queue="enforcement")
+        if apply_due:
+            applies.append(entry.action_id)
+        else:
+            enqueue(jobs.reverse_action_job, entry.action_id, queue="enforcement", durable=False)
         sent.append(entry.pk)
+    for start in range(0, len(applies), APPLY_BATCH):
+        enqueue(jobs.apply_actions_job, applies[start : start + APPLY_BATCH], queue="enforcement", durable=False)
     # Not sent again before the job has had time to start (a lost job is sent again then).
     OutboxEntry.objects.filter(pk__in=sent).update(next_attempt_at=now + older_than)
     OutboxEntry.objects.filter(pk__in=failed).update(gave_up_at=now)

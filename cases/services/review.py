@@ -27,6 +27,7 @@ from cases.models import (
     Signal,
 )
 from cases.notices import write_decision_notices
+from cases.services import strikes as strike_service
 from cases.services import verdicts
 from cases.services.enforcement import HumanGateViolation, approve_actions, reject_actions, stage_actions
 from cases.services.intake import settle_reporters
@@ -253,6 +254,7 @@ class DecisionInput:
     statement: str
     detector_marks: dict[int, bool] = field(default_factory=dict)
     hold_days: int = DEFAULT_HOLD_DAYS
+    override_reason: str = ""
 
 
 def is_repeat_offender(case: Case, policy: Policy) -> bool:
@@ -264,24 +266,32 @@ def is_repeat_offender(case: Case, policy: Policy) -> bool:
     )
 
 
-def outcome_ceiling(case: Case, policy: Policy) -> int:
+def outcome_ceiling(case: Case, policy: Policy, *, repeat: bool | None = None) -> int:
     """The harshest rank a reviewer may pick alone: the default, or the repeat
-    outcomes when the account already broke this rule."""
+    outcomes when the account already broke this rule (`repeat`, when a list read it)."""
     outcomes = list(policy.default_outcomes)
-    if is_repeat_offender(case, policy):
+    if is_repeat_offender(case, policy) if repeat is None else repeat:
         outcomes += list(policy.repeat_outcomes)
     return max((OUTCOME_RANK[Outcome(o)] for o in outcomes), default=0)
 
 
-def four_eyes_reasons(case: Case, policy: Policy | None, outcomes: Iterable[str]) -> list[str]:
+def four_eyes_reasons(
+    case: Case,
+    policy: Policy | None,
+    outcomes: Iterable[str],
+    *,
+    repeat: bool | None = None,
+    threshold: int | None = None,
+) -> list[str]:
     """Why this decision needs a second person (empty: it does not). The protected
     cases (`moderation.gate.protected_reasons`) are held by the database as well;
-    harsher-than-default is the services' own, stricter rule."""
+    harsher-than-default is the services' own, stricter rule. A list passes `repeat`
+    and `threshold` it read once for all its rows."""
     outcomes = [Outcome(o) for o in outcomes]
     if not outcomes or policy is None:
         return []
-    reasons = protected_reasons(case.account, outcomes)
-    ceiling = outcome_ceiling(case, policy)
+    reasons = protected_reasons(case.account, outcomes, threshold=threshold)
+    ceiling = outcome_ceiling(case, policy, repeat=repeat)
     harsher = sorted(o.label for o in outcomes if OUTCOME_RANK[o] > ceiling)
     if harsher:
         reasons.insert(
@@ -367,6 +377,14 @@ def decide_case(
         elif locked.assignee_id != user.pk:
             raise ReviewError(f"You no longer hold case #{locked.pk}: claim it again before deciding.")
         validate_decision(locked, data)
+        proposal = strike_service.check_escalation(
+            case=locked,
+            is_violation=data.is_violation,
+            policy=data.policy,
+            outcomes=data.outcomes,
+            override_reason=data.override_reason,
+            now=now,
+        )
         reasons = four_eyes_reasons(locked, data.policy, data.outcomes) if data.is_violation else []
         decision = Decision(
             case=locked,
@@ -397,6 +415,9 @@ def decide_case(
             reason="; ".join(reasons),
             case_ref=locked.pk,
         )
+        strike_service.record_proposal(
+            decision=decision, proposal=proposal, override_reason=data.override_reason, actor=user
+        )
         for signal in detector_signals(locked):
             DetectorVerdict.objects.create(
                 decision=decision,
@@ -420,6 +441,7 @@ def decide_case(
             updates["policy"] = decision.policy
         transition(locked, to=to, allowed=CASE_FLOW, actor=user, verb=verb, extra_updates=updates, case_ref=locked.pk)
         if not decision.needs_approval:
+            strike_service.settle_strikes(decision=decision, actor=user, now=now)
             write_decision_notices(decision=decision, actor=user)
             settle_reporters(case=locked, upheld=decision.is_violation, actor=user)
     case.status = locked.status
@@ -459,6 +481,7 @@ def approve_decision(*, decision: Decision, approver) -> Decision:
             extra_updates={"decided_at": now},
             case_ref=decision.case_id,
         )
+        strike_service.settle_strikes(decision=decision, actor=approver, now=now)
         write_decision_notices(decision=decision, actor=approver)
         settle_reporters(case=decision.case, upheld=True, actor=approver)
     return decision

@@ -24,7 +24,7 @@ def test_the_request_queues_the_same_job_and_runs_no_query_whoever_asks(
         services.request_magic_link(handle="@ada", email="ada@example.com")
         services.request_magic_link(handle="nobody", email="ada@example.com")
         services.request_magic_link(handle="ada", email="wrong@example.com")
-    assert [(func, kw) for func, _, kw in queued] == [(jobs.send_magic_link_if_known, {})] * 3
+    assert [(func, kw) for func, _, kw in queued] == [(jobs.send_magic_link_if_known, {"queue": "email"})] * 3
     assert [args for _, args, _ in queued] == [
         ("ada", "ada@example.com"),
         ("nobody", "ada@example.com"),

@@ -30,6 +30,7 @@ def _pages_by_role() -> dict[str, list[str]]:
             f"/admin/cases/case/{case.pk}/change/",
             f"/admin/review/case/{case.pk}/",
             f"/admin/review/case/{case.pk}/statement/",
+            f"/admin/review/queue/{case.queue.slug}/",
             "/admin/cases/signal/",
         ],
         "senior": ["/admin/", "/admin/review/approvals/"],
@@ -43,7 +44,9 @@ def _pages_by_role() -> dict[str, list[str]]:
             "/admin/supervision/recall/",
             "/admin/supervision/recall/follow-spam-detector/0.9.1/",
             "/admin/supervision/transparency/",
+            "/admin/cases/strike/",
             "/admin/supervision/detectors/ai-text-classifier/2.4.0/",
+            "/admin/moderation/backgroundjob/",
         ],
     }
 

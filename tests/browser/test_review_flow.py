@@ -37,9 +37,10 @@ def test_moderator_reviews_next_reads_evidence_decides_and_sees_the_action_appli
     page.fill("textarea[name=rationale]", "Generic generated text, no disclosure in the first two paragraphs.")
     page.screenshot(path=str(SCREENSHOTS / "review_page_before_deciding.png"), full_page=True)
     page.locator("#decide-btn").click()
-    page.wait_for_url("**?decided=1")
+    page.wait_for_url(f"**/admin/review/queue/ai-content/?previous={case.pk}")
 
     assert "decided" in page.locator(".messagelist").inner_text()
+    page.locator("#step-back a").click()
     assert "Applied" in page.locator("#actions").inner_text()
     case.refresh_from_db()
     case.story.refresh_from_db()

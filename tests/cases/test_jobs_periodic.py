@@ -39,6 +39,7 @@ def test_the_cron_schedule_registers_every_periodic_job():
     assert scheduled == {
         "integrate-audit-log": ("integrate_audit_log_job", "audit", 2),
         "drain-outbox": ("drain_outbox_job", "enforcement", 60),
+        "drain-jobs": ("drain_jobs_job", "default", 30),
         "check-restorations": ("check_restorations", "restoration", 60),
         "refresh-urgent-priorities": ("refresh_urgent_priorities_job", "default", 900),
         "sample-for-qa": ("sample_for_qa_job", "default", 600),

@@ -51,10 +51,12 @@ def test_review_next_claims_and_the_page_decides(client, run_on_commit):
     with run_on_commit():
         response = client.post(reverse("review:case", args=[case.pk]), form)
     assert response.status_code == 302
+    assert response.url == reverse("review:queue", args=[case.queue.slug]) + f"?previous={case.pk}"
     case.refresh_from_db()
     assert case.status == CaseStatus.DECIDED
     assert EnforcementAction.objects.get(case=case).status == ActionStatus.APPLIED
-    again = client.get(response.url).content.decode()
+    assert "One step back: case #" in client.get(response.url).content.decode()
+    again = client.get(reverse("review:case", args=[case.pk])).content.decode()
     assert "Applied" in again
 
 
@@ -74,7 +76,7 @@ def test_bad_decision_input_is_a_400_with_field_messages_not_a_500(client):
     )
     assert response.status_code == 400
     html = response.content.decode()
-    assert "not allowed under spam.duplicate" in html or "This field is required" in html
+    assert "Write the internal rationale." in html and "Write the statement of reasons" in html
 
 
 def test_deciding_without_the_claim_is_refused_with_a_message(client):
@@ -169,3 +171,72 @@ def test_admin_retry_action_on_failed_actions(client, run_on_commit):
         client.post(changelist, {"action": "retry_failed", "_selected_action": [action.pk]})
     action.refresh_from_db()
     assert action.status == ActionStatus.APPLIED
+
+
+def test_every_error_comes_at_once_each_on_its_own_field(client):
+    case = story_case(code="spam.duplicate")
+    signal = detector_signal(case, policy=policy("spam.duplicate"))
+    user = moderator()
+    review.claim_case(user=user, case=case)
+    client.force_login(user)
+    response = client.post(
+        reverse("review:case", args=[case.pk]),
+        {
+            "is_violation": "yes",
+            "policy": policy("spam.duplicate").pk,
+            "outcomes": [],
+            "statement": "",
+            "rationale": "",
+        },
+    )
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert errors["rationale"] == ["Write the internal rationale."]
+    assert errors[f"detector_{signal.pk}"] == ["Mark this detector right or wrong."]
+    assert "outcomes" in errors and "statement" in errors
+    assert "This field is required." not in response.content.decode()
+    html = response.content.decode()
+    assert html.index('id="rationale-error"') > html.index('id="detector-marks"')
+    assert html.index('id="rationale-error"') > html.index('for="id_rationale"')
+
+
+def test_a_missing_verdict_is_named_with_the_other_missing_pieces(client):
+    case = story_case(code="spam.duplicate")
+    detector_signal(case, policy=policy("spam.duplicate"))
+    user = moderator()
+    review.claim_case(user=user, case=case)
+    client.force_login(user)
+    response = client.post(reverse("review:case", args=[case.pk]), {})
+    errors = response.context["form"].errors
+    assert errors["is_violation"] == ["Choose violation or no violation."]
+    assert "rationale" in errors and any(k.startswith("detector_") for k in errors)
+
+
+def test_after_a_decision_the_next_case_of_the_queue_is_claimed_and_opened(client, run_on_commit):
+    queue = QueueFactory(slug="spam-q")
+    first = story_case(code="spam.duplicate", queue=queue, priority=10)
+    second = story_case(code="spam.duplicate", queue=queue)
+    user = moderator()
+    review.claim_case(user=user, case=first)
+    client.force_login(user)
+    with run_on_commit():
+        response = client.post(reverse("review:case", args=[first.pk]), {"is_violation": "no", "rationale": "Fine."})
+    assert response.url == reverse("review:case", args=[second.pk]) + f"?previous={first.pk}"
+    second.refresh_from_db()
+    assert second.assignee == user and second.status == CaseStatus.IN_REVIEW
+    html = client.get(response.url).content.decode()
+    assert f"One step back: case #{first.pk}" in html
+
+
+def test_canned_rationales_of_the_policy_are_offered_on_the_page(client):
+    from cases.models import CannedRationale
+
+    CannedRationale.objects.create(policy_code="spam.duplicate", title="Repost", text="Reposted to regain reach.")
+    CannedRationale.objects.create(policy_code="spam.duplicate", title="Old", text="x", active=False)
+    case = story_case(code="spam.duplicate")
+    user = moderator()
+    review.claim_case(user=user, case=case)
+    client.force_login(user)
+    canned = client.get(reverse("review:case", args=[case.pk])).context["canned"]
+    texts = [c["text"] for c in canned[str(policy("spam.duplicate").pk)]]
+    assert "Reposted to regain reach." in texts and "x" not in texts

@@ -20,7 +20,7 @@ from django.db import connection
 from django.test import override_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUES = ("default", "enforcement", "restoration")
+QUEUES = ("enforcement", "restoration", "default", "email")
 
 
 class Worker:

@@ -23,11 +23,20 @@ from rq import Worker
 
 from appeals.models import Appeal, AppealFile, AppealKind, FollowerRestoration
 from appeals.tokens import make_magic_token
-from cases.models import Evidence, Notice, OutboxEntry, OutboxOperation, ReporterStanding, RoutingRule
+from cases.models import (
+    CannedRationale,
+    Evidence,
+    Notice,
+    OutboxEntry,
+    OutboxOperation,
+    ReporterStanding,
+    RoutingRule,
+)
 from cases.notices import make_appeal_token
 from cases.services.intake import create_api_client
+from cases.strikes import Strike
 from moderation import permission_matrix as pm
-from moderation.models import ApiClient, AuditEvent, EarningsHold, Policy
+from moderation.models import ApiClient, AuditEvent, BackgroundJob, EarningsHold, Policy
 from supervision.models import AuditChainCheck, DetectorRecall, RecallMode
 from tests.factories import (
     AccountFactory,
@@ -137,6 +146,16 @@ def world(fake_redis):  # noqa: F811
         "decision": waiting,
         "action": action,
         "notice": notice,
+        "strike": Strike.objects.create(
+            account=action.account,
+            case=action.case,
+            decision=action.decision,
+            policy=action.decision.policy or Policy.objects.current().first(),
+            family="spam",
+            severity=2,
+            issued_at=timezone.now(),
+            expires_at=timezone.now() + timezone.timedelta(days=90),
+        ),
         "appeal": appeal,
         "signal": signal,
         "qa_sample": sample,
@@ -159,6 +178,7 @@ def world(fake_redis):  # noqa: F811
         "evidence": Evidence.objects.filter(case=case).first() or _note(case),
         "outbox": OutboxEntry.objects.get_or_create(action=action, operation=OutboxOperation.APPLY)[0],
         "routing_rule": RoutingRule.objects.first(),
+        "canned_rationale": CannedRationale.objects.first(),
         "standing": ReporterStanding.objects.create(reporter=AccountFactory()),
         "qa_rule": QASamplingRuleFactory(),
         "golden": GoldenCaseFactory(),
@@ -183,6 +203,9 @@ def world(fake_redis):  # noqa: F811
             follower=AccountFactory(),
             followee=action.account,
             created_at=timezone.now(),
+        ),
+        "background_job": BackgroundJob.objects.create(
+            func="cases.jobs.send_notice_job", args=[0], queue="email", next_attempt_at=timezone.now()
         ),
         "chain_check": AuditChainCheck.objects.create(
             checked_by=UserFactory(), checked_at=timezone.now(), events_checked=0

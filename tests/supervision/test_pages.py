@@ -13,6 +13,7 @@ from moderation.audit import record_event
 from moderation.audit_sequencer import run_sequencer
 from moderation.models import AuditEvent
 from supervision.models import AuditChainCheck
+from tests.db_support import audit_triggers_lifted
 from tests.factories import DecisionFactory, supervisor
 from tests.supervision.world import AI, build_world
 
@@ -101,20 +102,11 @@ def test_verify_chain_reports_intact_and_is_audited(client, boss):
 
 def _tamper(event_id: int) -> None:
     """Edit one audit row behind the log's back, lifting the append-only triggers."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("ALTER TABLE moderation_auditevent DISABLE TRIGGER moderation_auditevent_no_update")
-            cursor.execute("UPDATE moderation_auditevent SET reason='edited' WHERE id=%s", [event_id])
-            cursor.execute("ALTER TABLE moderation_auditevent ENABLE TRIGGER moderation_auditevent_no_update")
-            return
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name='moderation_auditevent'")
-        triggers = cursor.fetchall()
-        for name, _ in triggers:
-            cursor.execute(f'DROP TRIGGER "{name}"')
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks pending on the table
+    with audit_triggers_lifted(), connection.cursor() as cursor:
         cursor.execute("UPDATE moderation_auditevent SET reason='edited' WHERE id=%s", [event_id])
-        for _, sql in triggers:
-            cursor.execute(sql)
 
 
 def test_verify_chain_names_the_first_broken_link(client, boss):
