@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from appeals.models import AppealStatus
 from appeals.services import STATEMENT_MAX_CHARS
@@ -16,14 +19,14 @@ FOLLOWERS_CHOICE = "followers"
 
 class StartForm(forms.Form):
     handle = forms.CharField(
-        label="Your handle",
+        label=gettext_lazy("Your handle"),
         max_length=64,
         validators=[NoControlCharacters()],
-        help_text="The name after @ in your profile address.",
+        help_text=gettext_lazy("The name after @ in your profile address."),
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
     )
     email = forms.EmailField(
-        label="The email address on your account",
+        label=gettext_lazy("The email address on your account"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
@@ -41,7 +44,7 @@ class MultipleFileField(forms.FileField):
     def clean(self, data, initial=None):
         files = data if isinstance(data, list | tuple) else ([data] if data else [])
         if len(files) > MAX_FILES:
-            raise ValidationError(f"Attach at most {MAX_FILES} files.")
+            raise ValidationError(_("Attach at most %(count)s files.") % {"count": MAX_FILES})
         errors, cleaned = [], []
         for item in files:
             try:
@@ -55,32 +58,34 @@ class MultipleFileField(forms.FileField):
 
 
 class AppealForm(forms.Form):
-    choice = forms.ChoiceField(label="What do you want us to look at again?", widget=forms.RadioSelect)
+    choice = forms.ChoiceField(label=gettext_lazy("What do you want us to look at again?"), widget=forms.RadioSelect)
     followers_dropped_on = forms.DateField(
-        label="Roughly when did your followers drop?",
+        label=gettext_lazy("Roughly when did your followers drop?"),
         required=False,
-        help_text="Only if you chose “My followers dropped”, and only if you know it: an approximate date helps us, "
-        "but we find the removed followers from our records.",
+        help_text=gettext_lazy(
+            "Only if you chose “My followers dropped”, and only if you know it: an approximate date helps us, "
+            "but we find the removed followers from our records."
+        ),
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     writer_statement = forms.CharField(
-        label="Tell us why you think we got it wrong",
+        label=gettext_lazy("Tell us why you think we got it wrong"),
         min_length=20,
         max_length=STATEMENT_MAX_CHARS,
         validators=[NoControlCharacters(multiline=True)],
-        help_text="What happened, in your own words. Links to drafts or sources help.",
+        help_text=gettext_lazy("What happened, in your own words. Links to drafts or sources help."),
         widget=forms.Textarea(attrs={"rows": 8}),
     )
     contact_email = forms.EmailField(
-        label="Where should we write to you?",
+        label=gettext_lazy("Where should we write to you?"),
         max_length=254,
-        help_text="We send the status link and the decision here.",
+        help_text=gettext_lazy("We send the status link and the decision here."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     files = MultipleFileField(
-        label="Files that support your appeal",
+        label=gettext_lazy("Files that support your appeal"),
         required=False,
-        help_text=f"Up to {MAX_FILES} PNG, JPEG or PDF files, 5 MB each.",
+        help_text=format_lazy(gettext_lazy("Up to {count} PNG, JPEG or PDF files, 5 MB each."), count=MAX_FILES),
     )
 
     def __init__(self, *args, options, allow_followers: bool, **kwargs):
@@ -88,7 +93,7 @@ class AppealForm(forms.Form):
         self.options = {o.value: o for o in options}
         choices = [(o.value, o.label) for o in options]
         if allow_followers:
-            choices.append((FOLLOWERS_CHOICE, "My followers dropped"))
+            choices.append((FOLLOWERS_CHOICE, _("My followers dropped")))
         self.fields["choice"].choices = choices
         if not allow_followers:
             del self.fields["followers_dropped_on"]

@@ -16,12 +16,13 @@ def send_appeal_email(appeal_id: int, event: str) -> None:
         send_status_email(appeal, event)
 
 
-def send_magic_link_if_known(handle: str, email: str) -> None:
+def send_magic_link_if_known(handle: str, email: str, language: str = "") -> None:
     """What the writer typed, never a link: the job signs and renders for everyone
-    and sends only on a match (appeals.services.deliver_magic_link)."""
+    and sends only on a match (appeals.services.deliver_magic_link). `language`: the
+    browser's, for accounts the platform reports no language for."""
     from appeals.services import deliver_magic_link
 
-    deliver_magic_link(handle=handle, email=email)
+    deliver_magic_link(handle=handle, email=email, language=language)
 
 
 def send_magic_link(account_id: int) -> None:
@@ -37,7 +38,7 @@ def send_magic_link(account_id: int) -> None:
     account = Account.objects.filter(pk=account_id).first()
     if account is not None and account.email:
         url = settings.SITE_URL + reverse("appeals:start_form", args=[make_magic_token(account)])
-        send_magic_link_email(email=account.email, handle=account.handle, url=url)
+        send_magic_link_email(email=account.email, handle=account.handle, url=url, account=account)
 
 
 def send_reversal_notice(notice_id: int) -> None:

@@ -8,27 +8,31 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from appeals.models import OPEN_APPEAL_STATUSES, Appeal, AppealKind, AppealStatus, PurgedFollowerReview
 from cases.evidence.genuineness import profiles as genuineness_profiles
 from cases.models import ActionStatus, EnforcementAction, Notice, OutboxEntry, OutboxOperation, Signal
+from cases.notices import outcome_name
+from moderation.i18n import writer_date
 from moderation.models import Account, Follow, Outcome, SignalSource
 
 MONEY_OUTCOMES = frozenset({Outcome.PARTNER_REVOKE, Outcome.PARTNER_EARNINGS_HOLD, Outcome.PAYWALL_REMOVE})
 
 # What the writer reads once an action is reversed.
 RESTORED_TEXT = {
-    Outcome.PAYWALL_REMOVE: "Story back behind the paywall",
-    Outcome.PARTNER_REVOKE: "Partner Program reinstated",
-    Outcome.PARTNER_EARNINGS_HOLD: "Held earnings released",
-    Outcome.STORY_REMOVE: "Story restored",
-    Outcome.DISTRIBUTION_NETWORK_ONLY: "Normal distribution restored",
-    Outcome.DISTRIBUTION_NO_BOOST: "Normal distribution restored",
-    Outcome.DISTRIBUTION_GENERAL: "Distribution restored",
-    Outcome.ACCOUNT_RESTRICT: "Account restrictions lifted",
-    Outcome.ACCOUNT_SUSPEND: "Account suspension lifted",
-    Outcome.FOLLOWERS_PURGE: "Your follows restored",
-    Outcome.WARNING: "Warning withdrawn",
+    Outcome.PAYWALL_REMOVE: gettext_lazy("Story back behind the paywall"),
+    Outcome.PARTNER_REVOKE: gettext_lazy("Partner Program reinstated"),
+    Outcome.PARTNER_EARNINGS_HOLD: gettext_lazy("Held earnings released"),
+    Outcome.STORY_REMOVE: gettext_lazy("Story restored"),
+    Outcome.DISTRIBUTION_NETWORK_ONLY: gettext_lazy("Normal distribution restored"),
+    Outcome.DISTRIBUTION_NO_BOOST: gettext_lazy("Normal distribution restored"),
+    Outcome.DISTRIBUTION_GENERAL: gettext_lazy("Distribution restored"),
+    Outcome.ACCOUNT_RESTRICT: gettext_lazy("Account restrictions lifted"),
+    Outcome.ACCOUNT_SUSPEND: gettext_lazy("Account suspension lifted"),
+    Outcome.FOLLOWERS_PURGE: gettext_lazy("Your follows restored"),
+    Outcome.WARNING: gettext_lazy("Warning withdrawn"),
 }
 
 # What reversing an action gives back where there is nothing to count (no follows).
@@ -55,17 +59,17 @@ def restores_in_words(action: EnforcementAction) -> str:
 
 # What the writer reads about the action they appeal.
 ACTION_TEXT = {
-    Outcome.PAYWALL_REMOVE: "Story removed from the paywall",
-    Outcome.PARTNER_REVOKE: "Removed from the Partner Program",
-    Outcome.PARTNER_EARNINGS_HOLD: "Partner Program earnings held",
-    Outcome.STORY_REMOVE: "Story removed",
-    Outcome.DISTRIBUTION_NETWORK_ONLY: "Story shown to followers only",
-    Outcome.DISTRIBUTION_NO_BOOST: "Story not eligible for Boost",
-    Outcome.DISTRIBUTION_GENERAL: "Distribution changed",
-    Outcome.ACCOUNT_RESTRICT: "Account restricted",
-    Outcome.ACCOUNT_SUSPEND: "Account suspended",
-    Outcome.FOLLOWERS_PURGE: "Your follows were removed",
-    Outcome.WARNING: "Warning",
+    Outcome.PAYWALL_REMOVE: gettext_lazy("Story removed from the paywall"),
+    Outcome.PARTNER_REVOKE: gettext_lazy("Removed from the Partner Program"),
+    Outcome.PARTNER_EARNINGS_HOLD: gettext_lazy("Partner Program earnings held"),
+    Outcome.STORY_REMOVE: gettext_lazy("Story removed"),
+    Outcome.DISTRIBUTION_NETWORK_ONLY: gettext_lazy("Story shown to followers only"),
+    Outcome.DISTRIBUTION_NO_BOOST: gettext_lazy("Story not eligible for Boost"),
+    Outcome.DISTRIBUTION_GENERAL: gettext_lazy("Distribution changed"),
+    Outcome.ACCOUNT_RESTRICT: gettext_lazy("Account restricted"),
+    Outcome.ACCOUNT_SUSPEND: gettext_lazy("Account suspended"),
+    Outcome.FOLLOWERS_PURGE: gettext_lazy("Your follows were removed"),
+    Outcome.WARNING: gettext_lazy("Warning"),
 }
 
 
@@ -74,10 +78,10 @@ def restored_lines(actions: list[dict]) -> list[str]:
     outcomes = [a["outcome"] for a in actions]
     lines = []
     if Outcome.PARTNER_REVOKE in outcomes and Outcome.PARTNER_EARNINGS_HOLD in outcomes:
-        lines.append("Partner Program reinstated, held earnings released")
+        lines.append(_("Partner Program reinstated, held earnings released"))
         outcomes = [o for o in outcomes if o not in (Outcome.PARTNER_REVOKE, Outcome.PARTNER_EARNINGS_HOLD)]
     for outcome in dict.fromkeys(outcomes):
-        lines.append(RESTORED_TEXT.get(outcome, "Action reversed"))
+        lines.append(str(RESTORED_TEXT.get(outcome) or _("Action reversed")))
     return lines
 
 
@@ -119,11 +123,8 @@ class ActionOption:
 
     @property
     def label(self) -> str:
-        text = ACTION_TEXT.get(self.action.outcome, self.action.get_outcome_display())
-        if self.action.story_id:
-            text += f": “{self.action.story.title or 'your response'}”"
         when = (self.notice.sent_at if self.notice else self.action.applied_at) or self.action.created_at
-        return f"{text} (on {when:%-d %B %Y})"
+        return _("%(action)s (on %(date)s)") % {"action": _action_text(self.action), "date": writer_date(when)}
 
 
 @dataclass
@@ -486,18 +487,33 @@ class WriterStatus:
 def appeal_by_token(token: str) -> Appeal | None:
     if not token or len(token) > 64:
         return None
-    return Appeal.objects.select_related("action__story").filter(tracking_token=token).first()
+    return Appeal.objects.select_related("account", "action__story").filter(tracking_token=token).first()
+
+
+def _action_text(action: EnforcementAction) -> str:
+    """What the writer reads about an action, in the active language."""
+    text = str(ACTION_TEXT.get(action.outcome) or outcome_name(action.outcome))
+    if action.story_id:
+        text = _("%(action)s: “%(title)s”") % {"action": text, "title": action.story.title or _("your response")}
+    return text
+
+
+# The appeal's status as the writer reads it.
+WRITER_STATUS_LABELS = {
+    AppealStatus.SUBMITTED: gettext_lazy("Submitted"),
+    AppealStatus.IN_REVIEW: gettext_lazy("In review"),
+    AppealStatus.UPHELD: gettext_lazy("Decision upheld"),
+    AppealStatus.OVERTURNED: gettext_lazy("Overturned"),
+    AppealStatus.PARTIALLY_OVERTURNED: gettext_lazy("Partially overturned"),
+}
 
 
 def writer_subject(appeal: Appeal) -> str:
     if appeal.kind == AppealKind.FOLLOWERS:
-        when = f" around {appeal.followers_dropped_on:%-d %B %Y}" if appeal.followers_dropped_on else ""
-        return f"Your followers dropped{when}"
-    action = appeal.action
-    text = ACTION_TEXT.get(action.outcome, action.get_outcome_display())
-    if action.story_id:
-        text += f": “{action.story.title or 'your response'}”"
-    return text
+        if appeal.followers_dropped_on:
+            return _("Your followers dropped around %(date)s") % {"date": writer_date(appeal.followers_dropped_on)}
+        return _("Your followers dropped")
+    return _action_text(appeal.action)
 
 
 def writer_status(appeal: Appeal) -> WriterStatus:
@@ -523,19 +539,25 @@ def writer_status(appeal: Appeal) -> WriterStatus:
             if count is None and finished:
                 count = followers_restored_count(appeal)
             if finished:
-                restored.append(f"{count:,} follower{'s' if count != 1 else ''} restored")
+                restored.append(
+                    ngettext("%(count)s follower restored", "%(count)s followers restored", count)
+                    % {"count": f"{count:,}"}
+                )
             else:
                 expected = summary["followers"].get("expected", 0)
-                restored.append(f"Restoring {expected:,} follower{'s' if expected != 1 else ''}")
+                restored.append(
+                    ngettext("Restoring %(count)s follower", "Restoring %(count)s followers", expected)
+                    % {"count": f"{expected:,}"}
+                )
     steps = [
-        ("Submitted", True),
-        ("In review", appeal.status != AppealStatus.SUBMITTED),
-        ("Decision", decided),
+        (_("Submitted"), True),
+        (_("In review"), appeal.status != AppealStatus.SUBMITTED),
+        (_("Decision"), decided),
     ]
     return WriterStatus(
         reference=f"A-{appeal.pk:06d}",
         status=appeal.status,
-        status_label=appeal.get_status_display(),
+        status_label=str(WRITER_STATUS_LABELS.get(appeal.status, appeal.get_status_display())),
         subject=writer_subject(appeal),
         submitted_at=appeal.submitted_at,
         decided_at=appeal.decided_at,

@@ -15,6 +15,8 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from appeals import jobs, selectors
 from appeals.models import (
@@ -39,6 +41,7 @@ from cases.models import ActionStatus, Case, EnforcementAction, Notice, Reversal
 from cases.services.strikes import void_strikes_of_reversed_decisions
 from moderation.audit import record_event
 from moderation.claims import ClaimLost, claim_next, release_claim, renew_claim
+from moderation.i18n import in_writer_language
 from moderation.jobs import enqueue
 from moderation.models import Account, PartnerStatus
 from moderation.platform import PlatformError, get_adapter
@@ -63,18 +66,23 @@ def _lease() -> timedelta:
 # --- writer side ----------------------------------------------------------------
 
 
-def request_magic_link(*, handle: str, email: str) -> None:
+def request_magic_link(*, handle: str, email: str, language: str = "") -> None:
     """Queue the sign-in link for handle + email. The request does the same work
     whatever was typed (no lookup here: the job decides), so neither the page nor
-    its timing tells anyone which accounts exist."""
+    its timing tells anyone which accounts exist. `language`: the page's, used when
+    the platform reports none for the account."""
     handle = handle.strip().lstrip("@")
     email = email.strip()
     if not handle or not email:
         return
-    enqueue(jobs.send_magic_link_if_known, handle, email, queue="email")
+    enqueue(
+        jobs.send_magic_link_if_known,
+        *((handle, email, language) if language else (handle, email)),
+        queue="email",
+    )
 
 
-def deliver_magic_link(*, handle: str, email: str) -> bool:
+def deliver_magic_link(*, handle: str, email: str, language: str = "") -> bool:
     """Sign a token and render the email for handle + email; send it only when they
     match an account. Unknown writers get the same signing and rendering work."""
     # Only an email the platform confirmed: one a signal brought in (facts_pending) may be an attacker's.
@@ -85,14 +93,16 @@ def deliver_magic_link(*, handle: str, email: str) -> bool:
     )
     subject = account or Account(pk=0, handle=handle, email=email)
     url = settings.SITE_URL + reverse("appeals:start_form", args=[make_magic_token(subject)])
-    message = magic_link_message(email=subject.email, handle=subject.handle, url=url)
+    message = magic_link_message(
+        email=subject.email, handle=subject.handle, url=url, account=account, language=language
+    )
     if account is None:
         return False
     message.send()
     return True
 
 
-_open_error = (
+_open_error = gettext_lazy(
     "You already have an open appeal about this. We emailed its status link to you when you filed it; "
     "we will write to you when it is decided."
 )
@@ -115,7 +125,7 @@ def file_appeal(
     Errors are ValidationErrors keyed by the form's field names."""
     now = now or timezone.now()
     if len(files) > MAX_FILES:
-        raise ValidationError({"files": f"Attach at most {MAX_FILES} files."})
+        raise ValidationError({"files": _("Attach at most %(count)s files.") % {"count": MAX_FILES}})
     file_types = []
     for uploaded in files:
         try:
@@ -126,10 +136,10 @@ def file_appeal(
     if action is not None:
         kind = AppealKind.ACTION
         if action.account_id != account.pk or action.status != ActionStatus.APPLIED:
-            raise ValidationError({"choice": "This action cannot be appealed."})
+            raise ValidationError({"choice": _("This action cannot be appealed.")})
         notice = notice or selectors.writer_notice_for(action)
         if selectors.appeal_deadline(action, notice) < now:
-            raise ValidationError({"choice": "The six months to appeal this action have passed."})
+            raise ValidationError({"choice": _("The six months to appeal this action have passed.")})
         if Appeal.objects.filter(action=action, status__in=OPEN_APPEAL_STATUSES).exists():
             raise AppealAlreadyOpen({"choice": _open_error})
         money = action.outcome in selectors.MONEY_OUTCOMES
@@ -139,13 +149,15 @@ def file_appeal(
         kind = AppealKind.FOLLOWERS
         # The date is a hint for the reviewer (optional on the form): the purges are found from the records.
         if followers_dropped_on is not None and followers_dropped_on > timezone.localdate(now):
-            raise ValidationError({"followers_dropped_on": "This date is in the future."})
+            raise ValidationError({"followers_dropped_on": _("This date is in the future.")})
         since = now - selectors.appeal_window()
         if followers_dropped_on is not None and followers_dropped_on < since.date():
-            raise ValidationError({"followers_dropped_on": "Appeals are accepted for six months after a change."})
+            raise ValidationError({"followers_dropped_on": _("Appeals are accepted for six months after a change.")})
         purged = selectors.purge_actions_behind(selectors.purged_edges_to(account, since=since))
         if not purged:
-            raise ValidationError({"choice": "We found no followers removed from your account in the last six months."})
+            raise ValidationError(
+                {"choice": _("We found no followers removed from your account in the last six months.")}
+            )
         if selectors.has_open_follower_appeal(account):
             raise AppealAlreadyOpen({"choice": _open_error})
         money = account.partner_status == PartnerStatus.ACTIVE
@@ -524,8 +536,10 @@ def write_reversal_notice(
     `key` the notice goes out once (database constraint): asking again returns None."""
     if key and Notice.objects.filter(key=key).exists():
         return None
-    lines = selectors.restored_lines([{"outcome": a.outcome} for a in actions])
-    body = "\n".join([statement.strip(), "", "What we restored:", *[f"- {line}" for line in lines]])
+    with in_writer_language(account):
+        lines = selectors.restored_lines([{"outcome": a.outcome} for a in actions])
+        body = "\n".join([statement.strip(), "", _("What we restored:"), *[f"- {line}" for line in lines]])
+        subject = _("We reversed an action on your account")
     first = actions[0]
     notice = Notice(
         case=first.case,
@@ -533,7 +547,7 @@ def write_reversal_notice(
         recipient_kind=Notice.Recipient.WRITER,
         account=account,
         email=account.email,
-        subject="We reversed an action on your account",
+        subject=subject,
         body=body,
         sent_at=timezone.now(),
         key=key,

@@ -8,6 +8,8 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -18,6 +20,7 @@ from appeals import selectors, services
 from appeals.forms import FOLLOWERS_CHOICE, AppealForm, StartForm
 from appeals.tokens import InvalidLink, read_magic_token
 from cases.selectors.strikes import writer_standing
+from moderation.i18n import activate_for
 from moderation.views import ratelimited
 
 RATES = {
@@ -56,7 +59,9 @@ def start(request):
         ):
             return ratelimited(request)
         if form.is_valid():
-            services.request_magic_link(handle=form.cleaned_data["handle"], email=form.cleaned_data["email"])
+            services.request_magic_link(
+                handle=form.cleaned_data["handle"], email=form.cleaned_data["email"], language=get_language()
+            )
             return _private(render(request, "writer/check_email.html"))
     return _private(render(request, "writer/start.html", {"form": form}))
 
@@ -103,6 +108,7 @@ def notice_form(request, token: str):
 
 
 def _appeal_form(request, *, account, notice):
+    activate_for(request, account)
     options = selectors.appealable_actions(account, notice=notice)
     allow_followers = selectors.can_appeal_followers(account)
     if not options and not allow_followers:
@@ -138,7 +144,7 @@ def _appeal_form(request, *, account, notice):
                     form.add_error(field if field in form.fields else None, errors)
             else:
                 messages.success(
-                    request, "We received your appeal. We emailed you this page's address; keep it to check back."
+                    request, _("We received your appeal. We emailed you this page's address; keep it to check back.")
                 )
                 return redirect("appeals:status", token=appeal.tracking_token)
     context = {
@@ -159,5 +165,6 @@ def status(request, token: str):
     appeal = selectors.appeal_by_token(token)
     if appeal is None:
         raise Http404("No appeal with this address.")
+    activate_for(request, appeal.account)
     context = {"status": selectors.writer_status(appeal), "strikes": writer_standing(account_id=appeal.account_id)}
     return _private(render(request, "writer/status.html", context))

@@ -17,16 +17,21 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 import cases.review_audit_verbs  # noqa: F401
 from cases import statements
 from cases.models import Decision, EnforcementAction, Notice, PurgeNoticeItem
 from cases.selectors.strikes import writer_strikes_text
 from moderation.audit import record_event, register_verb
+from moderation.i18n import in_writer_language, policy_text, writer_date
 from moderation.jobs import enqueue
 from moderation.models import Outcome, SignalSource
 
 WHAT_IT_CHANGES = statements.WHAT_IT_CHANGES
+OUTCOME_NAMES = statements.OUTCOME_NAMES
+outcome_name = statements.outcome_name
 
 APPEAL_TOKEN_SALT = "cases.notice.appeal"
 
@@ -73,21 +78,27 @@ def _writer_body(decision: Decision, actions: list[EnforcementAction], deadline,
     )
 
 
+def _hello(account) -> str:
+    return _("Hello %(name)s,") % {"name": account.display_name or "@" + account.handle}
+
+
 def _reporter_body(decision: Decision, reporter) -> str:
     case = decision.case
-    what = f"the story “{case.story.title}”" if case.story_id else "the account you reported"
+    what = _("the account you reported")
+    if case.story_id:
+        what = _("the story “%(title)s”") % {"title": case.story.title}
     if decision.is_violation:
-        result = (
-            f"We found that it breaks our rule on {decision.policy.title.lower()} and took action. "
+        result = _(
+            "We found that it breaks our rule on “%(rule)s” and took action. "
             "For the writer's privacy we do not share the details."
-        )
+        ) % {"rule": policy_text(decision.policy).title}
     else:
-        result = "We found that it does not break our rules, so we took no action."
+        result = _("We found that it does not break our rules, so we took no action.")
     return "\n\n".join(
         [
-            f"Hello {reporter.display_name or '@' + reporter.handle},",
-            f"Thank you for your report about {what}. {result}",
-            "Reports like yours help keep the platform honest.",
+            _hello(reporter),
+            _("Thank you for your report about %(what)s.") % {"what": what} + " " + result,
+            _("Reports like yours help keep the platform honest."),
         ]
     )
 
@@ -102,7 +113,7 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
     with transaction.atomic():
         if decision.is_violation:
             actions = statements.notice_actions(decision)
-            _, automated = _origin(case)
+            automated = _origin(case)[1]
             deadline = now + appeal_window()
             notice = Notice(
                 case=case,
@@ -111,7 +122,7 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
                 account=case.account,
                 # The notice carries an appeal link: never to an email the platform has not confirmed.
                 email="" if case.account.facts_pending else case.account.email,
-                subject=statements.notice_subject(case, decision.policy),
+                subject="(written below)",
                 body="(written below)",
                 automated_detection=automated,
                 appeal_deadline=deadline,
@@ -119,22 +130,26 @@ def write_decision_notices(*, decision: Decision, actor) -> list[Notice]:
             )
             notice.full_clean()
             notice.save()
-            notice.body = _writer_body(decision, actions, deadline, appeal_link(notice))
-            notice.save(update_fields=["body"])
+            with in_writer_language(case.account):
+                notice.subject = statements.notice_subject(case, decision.policy)
+                notice.body = _writer_body(decision, actions, deadline, appeal_link(notice))
+            notice.save(update_fields=["subject", "body"])
             notices.append(notice)
         reporters = {
             s.reporter
             for s in case.signals.filter(source=SignalSource.READER_REPORT, set_aside=False).select_related("reporter")
         }
         for reporter in sorted(reporters, key=lambda r: r.pk):
+            with in_writer_language(reporter):
+                subject, body = _("The outcome of your report"), _reporter_body(decision, reporter)
             notice = Notice(
                 case=case,
                 decision=decision,
                 recipient_kind=Notice.Recipient.REPORTER,
                 account=reporter,
                 email=reporter.email,
-                subject="The outcome of your report",
-                body=_reporter_body(decision, reporter),
+                subject=subject,
+                body=body,
                 sent_at=now,
             )
             notice.full_clean()
@@ -186,17 +201,17 @@ def deliver_notice(*, notice_id: int, send: Callable[[Notice], object]) -> bool:
 
 
 UNDONE_TEXT = {
-    Outcome.DISTRIBUTION_NETWORK_ONLY: "The limit on the story's distribution is lifted.",
-    Outcome.DISTRIBUTION_NO_BOOST: "The story may be Boosted again.",
-    Outcome.DISTRIBUTION_GENERAL: "The change to the story's distribution is undone.",
-    Outcome.PAYWALL_REMOVE: "The story goes back behind the paywall.",
-    Outcome.PARTNER_REVOKE: "Your Partner Program membership is reinstated.",
-    Outcome.PARTNER_EARNINGS_HOLD: "The hold on your Partner Program earnings is released.",
-    Outcome.STORY_REMOVE: "The story is visible again.",
-    Outcome.ACCOUNT_RESTRICT: "The restriction on your account is lifted.",
-    Outcome.ACCOUNT_SUSPEND: "Your account's suspension is lifted.",
-    Outcome.FOLLOWERS_PURGE: "The follows this account made are restored.",
-    Outcome.WARNING: "The warning is withdrawn.",
+    Outcome.DISTRIBUTION_NETWORK_ONLY: gettext_lazy("The limit on the story's distribution is lifted."),
+    Outcome.DISTRIBUTION_NO_BOOST: gettext_lazy("The story may be Boosted again."),
+    Outcome.DISTRIBUTION_GENERAL: gettext_lazy("The change to the story's distribution is undone."),
+    Outcome.PAYWALL_REMOVE: gettext_lazy("The story goes back behind the paywall."),
+    Outcome.PARTNER_REVOKE: gettext_lazy("Your Partner Program membership is reinstated."),
+    Outcome.PARTNER_EARNINGS_HOLD: gettext_lazy("The hold on your Partner Program earnings is released."),
+    Outcome.STORY_REMOVE: gettext_lazy("The story is visible again."),
+    Outcome.ACCOUNT_RESTRICT: gettext_lazy("The restriction on your account is lifted."),
+    Outcome.ACCOUNT_SUSPEND: gettext_lazy("Your account's suspension is lifted."),
+    Outcome.FOLLOWERS_PURGE: gettext_lazy("The follows this account made are restored."),
+    Outcome.WARNING: gettext_lazy("The warning is withdrawn."),
 }
 
 
@@ -210,28 +225,16 @@ def write_supersession_notice(
 
     case = decision.case
     account = case.account
-    subject_text = f"your story “{case.story.title}”" if case.story_id else f"your account @{account.handle}"
-    if decision.is_violation:
-        verdict = "We still found a breach of our rules, but a lighter measure is enough."
-    else:
-        verdict = "We found that it does not break our rules after all."
-    lines = [f"- {a.get_outcome_display()}: {UNDONE_TEXT.get(a.outcome, 'Undone.')}" for a in undone]
-    parts = [
-        f"Hello {account.display_name or '@' + account.handle},",
-        f"We took a second look at {subject_text}. {verdict}",
-        "What we are undoing:\n" + "\n".join(lines),
-    ]
-    if kept:
-        parts.append("What stays in place:\n" + "\n".join(f"- {a.get_outcome_display()}" for a in kept))
-    parts.append("Some of these changes can take a little while to show on your account. We are sorry for the trouble.")
+    with in_writer_language(account):
+        subject, body = _supersession_text(decision, undone, kept)
     notice = Notice(
         case=case,
         decision=decision,
         recipient_kind=Notice.Recipient.WRITER,
         account=account,
         email=account.email,
-        subject=f"We reversed an earlier decision on {'your story' if case.story_id else 'your account'}",
-        body="\n\n".join(parts),
+        subject=subject,
+        body=body,
         sent_at=timezone.now(),
     )
     notice.full_clean()
@@ -248,9 +251,36 @@ def write_supersession_notice(
     return notice
 
 
+def _supersession_text(decision: Decision, undone, kept) -> tuple[str, str]:
+    case = decision.case
+    account = case.account
+    if case.story_id:
+        subject_text = _("your story “%(title)s”") % {"title": case.story.title}
+        subject = _("We reversed an earlier decision on your story")
+    else:
+        subject_text = _("your account @%(handle)s") % {"handle": account.handle}
+        subject = _("We reversed an earlier decision on your account")
+    if decision.is_violation:
+        verdict = _("We still found a breach of our rules, but a lighter measure is enough.")
+    else:
+        verdict = _("We found that it does not break our rules after all.")
+    lines = [f"- {outcome_name(a.outcome)}: {UNDONE_TEXT.get(a.outcome) or _('Undone.')}" for a in undone]
+    parts = [
+        _hello(account),
+        _("We took a second look at %(subject)s.") % {"subject": subject_text} + " " + verdict,
+        _("What we are undoing:") + "\n" + "\n".join(lines),
+    ]
+    if kept:
+        parts.append(_("What stays in place:") + "\n" + "\n".join(f"- {outcome_name(a.outcome)}" for a in kept))
+    parts.append(
+        _("Some of these changes can take a little while to show on your account. We are sorry for the trouble.")
+    )
+    return subject, "\n\n".join(parts)
+
+
 # --- writers whose follower count a purge lowered -------------------------------------------
 
-FOLLOWERS_REMOVED_SUBJECT = "Some of your followers were removed"
+FOLLOWERS_REMOVED_SUBJECT = gettext_lazy("Some of your followers were removed")
 
 
 def purge_notice_settle() -> timedelta:
@@ -322,16 +352,28 @@ def notify_writers_of_purges(
 
 
 def _followers_removed_body(account, count: int, when, deadline, link: str) -> str:
+    changed = ngettext(
+        "What changed: we removed %(count)s follower from your account @%(handle)s on %(date)s, "
+        "so your follower count went down by %(count)s.",
+        "What changed: we removed %(count)s followers from your account @%(handle)s on %(date)s, "
+        "so your follower count went down by %(count)s.",
+        count,
+    ) % {"count": f"{count:,}", "handle": account.handle, "date": writer_date(when)}
     return "\n\n".join(
         [
-            f"Hello {account.display_name or '@' + account.handle},",
-            f"What changed: we removed {count:,} follower{'s' if count != 1 else ''} from your account "
-            f"@{account.handle} on {when:%-d %B %Y}, so your follower count went down by {count:,}.",
-            "Why: those follows came from accounts we found to be fake or automated (follow spam, engagement "
-            "rings). Follows from such accounts no longer count. This notice is not about anything you did.",
-            "How to appeal: if you think some of them were real readers, tell us until "
-            f"{deadline:%-d %B %Y} at\n{link}\nChoose “My followers dropped”. You do not need to sign in. "
-            "A person who took no part in the removal will look at each account again.",
+            _hello(account),
+            changed,
+            _(
+                "Why: those follows came from accounts we found to be fake or automated (follow spam, engagement "
+                "rings). Follows from such accounts no longer count. This notice is not about anything you did."
+            ),
+            _("How to appeal: if you think some of them were real readers, tell us until %(date)s at")
+            % {"date": writer_date(deadline)}
+            + f"\n{link}\n"
+            + _(
+                "Choose “My followers dropped”. You do not need to sign in. "
+                "A person who took no part in the removal will look at each account again."
+            ),
         ]
     )
 
@@ -358,7 +400,7 @@ def _tell_writer_followers_removed(account, items: list[tuple[EnforcementAction,
             recipient_kind=Notice.Recipient.WRITER,
             account=account,
             email=account.email,
-            subject=FOLLOWERS_REMOVED_SUBJECT,
+            subject="(written below)",
             body="(written below)",
             automated_detection=any(a.case.automated_origin for a, _ in items),
             appeal_deadline=deadline,
@@ -366,10 +408,12 @@ def _tell_writer_followers_removed(account, items: list[tuple[EnforcementAction,
         )
         notice.full_clean(validate_constraints=False)
         notice.save()
-        notice.body = _followers_removed_body(
-            account, count, max(a.applied_at for a, _ in items), deadline, appeal_link(notice)
-        )
-        notice.save(update_fields=["body"])
+        with in_writer_language(account):
+            notice.subject = str(FOLLOWERS_REMOVED_SUBJECT)
+            notice.body = _followers_removed_body(
+                account, count, max(a.applied_at for a, _n in items), deadline, appeal_link(notice)
+            )
+        notice.save(update_fields=["subject", "body"])
         PurgeNoticeItem.objects.bulk_create(
             [PurgeNoticeItem(notice=notice, action=a, account=account, edges=n) for a, n in items]
         )

@@ -16,60 +16,96 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from cases.models import Case, Decision, EnforcementAction, Notice
+from moderation.i18n import in_writer_language, policy_text, writer_date, writer_language
 from moderation.models import Outcome, Policy, SignalSource
 from moderation.statement_templates import PLACEHOLDERS, fill, template_error
 
 __all__ = ["PLACEHOLDERS", "template_error"]
 
+# The measures' names as writers read them (the Outcome labels stay the staff's English).
+OUTCOME_NAMES = {
+    Outcome.DISTRIBUTION_NETWORK_ONLY: gettext_lazy("Network-only distribution"),
+    Outcome.DISTRIBUTION_NO_BOOST: gettext_lazy("Never Boosted"),
+    Outcome.DISTRIBUTION_GENERAL: gettext_lazy("Restore general distribution"),
+    Outcome.PAYWALL_REMOVE: gettext_lazy("Remove from paywall"),
+    Outcome.PARTNER_REVOKE: gettext_lazy("Revoke Partner Program membership"),
+    Outcome.PARTNER_EARNINGS_HOLD: gettext_lazy("Hold Partner Program earnings"),
+    Outcome.STORY_REMOVE: gettext_lazy("Remove story"),
+    Outcome.ACCOUNT_RESTRICT: gettext_lazy("Restrict account"),
+    Outcome.ACCOUNT_SUSPEND: gettext_lazy("Suspend account"),
+    Outcome.FOLLOWERS_PURGE: gettext_lazy("Purge fake follows"),
+    Outcome.WARNING: gettext_lazy("Warning only"),
+}
+
+
+def outcome_name(outcome: str) -> str:
+    """A measure's name in the active language."""
+    return str(OUTCOME_NAMES.get(outcome, outcome))
+
+
 WHAT_IT_CHANGES = {
-    Outcome.DISTRIBUTION_NETWORK_ONLY: "The story is shown only to your followers and subscribers.",
-    Outcome.DISTRIBUTION_NO_BOOST: "The story keeps its general distribution but will not be Boosted.",
-    Outcome.DISTRIBUTION_GENERAL: "The story is back in general distribution.",
-    Outcome.PAYWALL_REMOVE: "The story was taken out from behind the paywall, so it no longer earns.",
-    Outcome.PARTNER_REVOKE: "Your Partner Program membership was revoked; your stories stop earning.",
-    Outcome.PARTNER_EARNINGS_HOLD: "Your Partner Program earnings are withheld while the hold lasts; not lost.",
-    Outcome.STORY_REMOVE: "The story was hidden from the platform. It is not deleted and can be restored.",
-    Outcome.ACCOUNT_RESTRICT: "Your account is restricted: you cannot respond to stories or follow accounts.",
-    Outcome.ACCOUNT_SUSPEND: "Your account is suspended; its follows and engagement stop counting.",
-    Outcome.FOLLOWERS_PURGE: "The follows this account made were removed from the accounts it followed.",
-    Outcome.WARNING: "This is a warning; nothing else changes on your account.",
+    Outcome.DISTRIBUTION_NETWORK_ONLY: gettext_lazy("The story is shown only to your followers and subscribers."),
+    Outcome.DISTRIBUTION_NO_BOOST: gettext_lazy("The story keeps its general distribution but will not be Boosted."),
+    Outcome.DISTRIBUTION_GENERAL: gettext_lazy("The story is back in general distribution."),
+    Outcome.PAYWALL_REMOVE: gettext_lazy("The story was taken out from behind the paywall, so it no longer earns."),
+    Outcome.PARTNER_REVOKE: gettext_lazy("Your Partner Program membership was revoked; your stories stop earning."),
+    Outcome.PARTNER_EARNINGS_HOLD: gettext_lazy(
+        "Your Partner Program earnings are withheld while the hold lasts; not lost."
+    ),
+    Outcome.STORY_REMOVE: gettext_lazy(
+        "The story was hidden from the platform. It is not deleted and can be restored."
+    ),
+    Outcome.ACCOUNT_RESTRICT: gettext_lazy(
+        "Your account is restricted: you cannot respond to stories or follow accounts."
+    ),
+    Outcome.ACCOUNT_SUSPEND: gettext_lazy("Your account is suspended; its follows and engagement stop counting."),
+    Outcome.FOLLOWERS_PURGE: gettext_lazy("The follows this account made were removed from the accounts it followed."),
+    Outcome.WARNING: gettext_lazy("This is a warning; nothing else changes on your account."),
 }
 
 # Signal kinds in the writer's words (never who reported, never a detector's name).
 SIGNAL_WORDS = {
-    SignalSource.READER_REPORT: ("report from a reader", "reports from readers"),
-    SignalSource.SHOW_LESS: ("“Show less like this” from a reader", "“Show less like this” from readers"),
-    SignalSource.DETECTOR: ("flag from our automated detection", "flags from our automated detection"),
-    SignalSource.STAFF: ("report from our Trust & Safety staff", "reports from our Trust & Safety staff"),
+    SignalSource.READER_REPORT: ngettext_lazy("a report from a reader", "%(count)s reports from readers", "count"),
+    SignalSource.SHOW_LESS: ngettext_lazy(
+        "a “Show less like this” from a reader", "%(count)s “Show less like this” from readers", "count"
+    ),
+    SignalSource.DETECTOR: ngettext_lazy(
+        "a flag from our automated detection", "%(count)s flags from our automated detection", "count"
+    ),
+    SignalSource.STAFF: ngettext_lazy(
+        "a report from our Trust & Safety staff", "%(count)s reports from our Trust & Safety staff", "count"
+    ),
 }
 SIGNAL_ORDER = [SignalSource.READER_REPORT, SignalSource.SHOW_LESS, SignalSource.STAFF, SignalSource.DETECTOR]
 
-APPEAL_LINK_PREVIEW = "[the writer's own appeal link]"
+APPEAL_LINK_PREVIEW = "[the writer's own appeal link]"  # staff read it, in the preview only
 
 
 def day(value: date | datetime) -> str:
     if isinstance(value, datetime):
         value = timezone.localtime(value).date()
-    return f"{value:%-d %B %Y}"
+    return writer_date(value)
 
 
 def _days(dates: list[date]) -> str:
     first, last = min(dates), max(dates)
     if first == last:
-        return f"on {day(first)}"
-    return f"between {day(first)} and {day(last)}"
+        return _("on %(date)s") % {"date": day(first)}
+    return _("between %(first)s and %(last)s") % {"first": day(first), "last": day(last)}
 
 
-def _counted(n: int, words: tuple[str, str]) -> str:
-    return f"a {words[0]}" if n == 1 else f"{n} {words[1]}"
+def _counted(n: int, words) -> str:
+    return words % {"count": n}
 
 
 def _joined(parts: list[str]) -> str:
     if len(parts) <= 1:
         return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
+    return _("%(first)s and %(last)s") % {"first": _(", ").join(parts[:-1]), "last": parts[-1]}
 
 
 def case_signals(case: Case) -> list[tuple[str, datetime]]:
@@ -84,18 +120,19 @@ def signals_phrase(signals: list[tuple[str, datetime]]) -> str:
     for source, received in signals:
         by_kind.setdefault(source, []).append(timezone.localtime(received).date())
     parts = [
-        f"{_counted(len(by_kind[kind]), SIGNAL_WORDS[kind])} ({_days(by_kind[kind])})"
+        _("%(signals)s (%(when)s)")
+        % {"signals": _counted(len(by_kind[kind]), SIGNAL_WORDS[kind]), "when": _days(by_kind[kind])}
         for kind in SIGNAL_ORDER
         if kind in by_kind
     ]
-    return _joined(parts) or "a report from our Trust & Safety staff"
+    return _joined(parts) or _counted(1, SIGNAL_WORDS[SignalSource.STAFF])
 
 
 def subject_phrase(case: Case) -> str:
     if case.story_id:
         link = f" ({case.story.url})" if case.story.url else ""
-        return f"your story “{case.story.title}”{link}"
-    return f"your account @{case.account.handle}"
+        return _("your story “%(title)s”") % {"title": case.story.title} + link
+    return _("your account @%(handle)s") % {"handle": case.account.handle}
 
 
 def facts(case: Case, policy: Policy | None, signals: list[tuple[str, datetime]] | None = None) -> dict[str, str]:
@@ -103,12 +140,12 @@ def facts(case: Case, policy: Policy | None, signals: list[tuple[str, datetime]]
     return {
         "handle": case.account.handle,
         "subject": subject_phrase(case),
-        "story_title": f"“{case.story.title}”" if case.story_id else "your account",
+        "story_title": _("“%(title)s”") % {"title": case.story.title} if case.story_id else _("your account"),
         "story_link": case.story.url if case.story_id else "",
         "signals": signals_phrase(signals),
         "first_received": day(signals[0][1]) if signals else "",
-        "policy_title": policy.title if policy else "",
-        "policy_description": policy.description if policy else "",
+        "policy_title": policy_text(policy).title if policy else "",
+        "policy_description": policy_text(policy).description if policy else "",
     }
 
 
@@ -130,18 +167,22 @@ class Measure:
 
     @property
     def label(self) -> str:
-        return Outcome(self.outcome).label
+        return outcome_name(self.outcome)
 
     @property
     def duration(self) -> str:
         if self.ends_at:
-            return f"until {day(self.ends_at)}"
+            return _("until %(date)s") % {"date": day(self.ends_at)}
         if self.outcome == Outcome.WARNING:
-            return "no duration"
-        return "until reversed on appeal or review"
+            return _("no duration")
+        return _("until reversed on appeal or review")
 
     def line(self) -> str:
-        return f"- {self.label}: {WHAT_IT_CHANGES.get(self.outcome, '')} Duration: {self.duration}."
+        return _("- %(measure)s: %(what_it_changes)s Duration: %(duration)s.") % {
+            "measure": self.label,
+            "what_it_changes": WHAT_IT_CHANGES.get(self.outcome, ""),
+            "duration": self.duration,
+        }
 
 
 def measures_for(outcomes: Iterable[str], *, hold_days: int, now: datetime) -> list[Measure]:
@@ -160,12 +201,15 @@ def origin(case: Case, signals: list[tuple[str, datetime]]) -> tuple[str, bool]:
     sources = {s for s, _ in signals}
     automated = SignalSource.DETECTOR in sources
     if sources & {SignalSource.READER_REPORT, SignalSource.SHOW_LESS}:
-        text = "Readers reported it to us" + (", and our automated detection flagged it too." if automated else ".")
+        if automated:
+            text = _("Readers reported it to us, and our automated detection flagged it too.")
+        else:
+            text = _("Readers reported it to us.")
     elif automated or case.automated_origin:
-        text = "Our own automated detection flagged it; no reader reported it."
+        text = _("Our own automated detection flagged it; no reader reported it.")
         automated = True
     else:
-        text = "Our Trust & Safety staff found it."
+        text = _("Our Trust & Safety staff found it.")
     return text, automated
 
 
@@ -189,44 +233,50 @@ def compose_statement(
     how, automated = origin(case, signals)
     received = signals_phrase(signals)
     facts_text = facts_text.strip()
-    rule = f"The rule: {policy.title}."
-    if policy.description and policy.description not in facts_text:
-        rule += f" {policy.description}"
+    words = policy_text(policy)
+    rule = _("The rule: %(title)s.") % {"title": words.title}
+    if words.description and words.description not in facts_text:
+        rule += f" {words.description}"
+    others = _("You do not need to sign in. A different person from the one who decided will review your appeal.")
     if link:
         appeal = (
-            f"How to appeal: if you think we got this wrong, you can appeal until {day(deadline)} at\n{link}\n"
-            "You do not need to sign in. A different person from the one who decided will review your appeal."
+            _("How to appeal: if you think we got this wrong, you can appeal until %(date)s at")
+            % {"date": day(deadline)}
+            + f"\n{link}\n"
+            + others
         )
     else:
-        appeal = (
-            f"How to appeal: you can appeal until {day(deadline)}. You do not need to sign in. "
-            "A different person from the one who decided will review your appeal."
-        )
+        appeal = _("How to appeal: you can appeal until %(date)s.") % {"date": day(deadline)} + " " + others
+    came = _("How it came to us: %(origin)s") % {"origin": how}
+    if received not in facts_text:
+        came += " " + _("We received %(signals)s.") % {"signals": received}
+    if automated:
+        means = _("Automated means: automated tools were used to detect this content.")
+    else:
+        means = _("Automated means: no automated tools were used to detect this content.")
     return "\n\n".join(
         [
-            f"We reviewed {subject_phrase(case)} and decided to take the following measures:\n"
+            _("We reviewed %(subject)s and decided to take the following measures:") % {"subject": subject_phrase(case)}
+            + "\n"
             + "\n".join(m.line() for m in measures),
-            f"Why (the facts we relied on):\n{facts_text}",
+            _("Why (the facts we relied on):") + f"\n{facts_text}",
             rule,
-            f"How it came to us: {how}" + ("" if received in facts_text else f" We received {received}."),
-            "Automated means: "
-            + (
-                "automated tools were used to detect this content. "
-                if automated
-                else "no automated tools were used to detect this content. "
-            )
-            + "The decision itself was made by a person on our Trust & Safety team.",
+            came,
+            means + " " + _("The decision itself was made by a person on our Trust & Safety team."),
             appeal,
         ]
     )
 
 
 def greeting(case: Case) -> str:
-    return f"Hello {case.account.display_name or '@' + case.account.handle},"
+    return _("Hello %(name)s,") % {"name": case.account.display_name or "@" + case.account.handle}
 
 
 def notice_subject(case: Case, policy: Policy) -> str:
-    return f"Decision on {'your story' if case.story_id else 'your account'}: {policy.title}"
+    title = policy_text(policy).title
+    if case.story_id:
+        return _("Decision on your story: %(rule)s") % {"rule": title}
+    return _("Decision on your account: %(rule)s") % {"rule": title}
 
 
 def notice_actions(decision: Decision) -> list[EnforcementAction]:
@@ -266,6 +316,7 @@ class Preview:
     body: str
     deadline: datetime
     problems: list[str]
+    language: str = "en"  # the writer's, which subject and body are written in
 
 
 def preview(
@@ -283,17 +334,20 @@ def preview(
     if not facts_text.strip():
         problems.append("The statement is empty: the writer would read no facts.")
     deadline = now + appeal_window()
-    body = "\n\n".join(
-        [
-            greeting(case),
-            compose_statement(
-                case=case,
-                policy=policy,
-                measures=measures_for(outcomes, hold_days=hold_days, now=now),
-                facts_text=facts_text,
-                deadline=deadline,
-                link=APPEAL_LINK_PREVIEW,
-            ),
-        ]
-    )
-    return Preview(subject=notice_subject(case, policy), body=body, deadline=deadline, problems=problems)
+    with in_writer_language(case.account):  # staff read it as the writer will
+        body = "\n\n".join(
+            [
+                greeting(case),
+                compose_statement(
+                    case=case,
+                    policy=policy,
+                    measures=measures_for(outcomes, hold_days=hold_days, now=now),
+                    facts_text=facts_text,
+                    deadline=deadline,
+                    link=APPEAL_LINK_PREVIEW,
+                ),
+            ]
+        )
+        subject = notice_subject(case, policy)
+    language = writer_language(case.account)
+    return Preview(subject=subject, body=body, deadline=deadline, problems=problems, language=language)

@@ -173,6 +173,7 @@ def publish_policy_version(*, actor, edited):
     edited.is_current = True
     edited.full_clean()
     edited.save()
+    carried = _carry_translations(previous=current, policy=edited)
     record_event(
         actor=actor,
         verb="policy.version_published",
@@ -183,9 +184,25 @@ def publish_policy_version(*, actor, edited):
             "allowed_outcomes": edited.allowed_outcomes,
             "default_outcomes": edited.default_outcomes,
             "repeat_outcomes": edited.repeat_outcomes,
+            "translations_carried": carried,
             "strike_days": edited.strike_days,
             "escalation_window_days": edited.escalation_window_days,
             "escalation_ladder": edited.escalation_ladder,
         },
     )
     return edited
+
+
+def _carry_translations(*, previous, policy) -> list[str]:
+    """A new version whose writer-facing wording is unchanged keeps its translations;
+    new wording is shown in English until translated."""
+    from moderation.models import PolicyTranslation
+
+    if previous is None or (previous.title, previous.description) != (policy.title, policy.description):
+        return []
+    rows = [
+        PolicyTranslation(policy=policy, language=t.language, title=t.title, description=t.description)
+        for t in previous.translations.all()
+    ]
+    PolicyTranslation.objects.bulk_create(rows)
+    return sorted(row.language for row in rows)

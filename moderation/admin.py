@@ -45,7 +45,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class AccountAdmin(BlindedAdminMixin, ReadOnlyAdmin):
     blind_paths = {"account": "pk"}
     list_display = ["handle", "display_name", "status", "partner_status", "follower_count", "joined_at"]
-    list_filter = ["status", "partner_status"]
+    list_filter = ["status", "partner_status", "language"]
     search_fields = ["handle", "email", "platform_id", "display_name"]
     show_full_result_count = False
 

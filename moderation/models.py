@@ -21,6 +21,14 @@ class PartnerStatus(models.TextChoices):
     REVOKED = "revoked", "Revoked"
 
 
+class Language(models.TextChoices):
+    """The languages writer-facing text is translated into (settings.LANGUAGES agrees)."""
+
+    EN = "en", "English"
+    ES = "es", "Español"
+    JA = "ja", "日本語"
+
+
 class Account(models.Model):
     """A platform account, keyed by the platform's own id."""
 
@@ -38,6 +46,13 @@ class Account(models.Model):
         default=0, help_text="Stories this account read in the last 30 days (genuineness evidence)."
     )
     joined_at = models.DateTimeField(null=True, blank=True)
+    language = models.CharField(
+        max_length=8,
+        choices=Language.choices,
+        blank=True,
+        default="",
+        help_text="The writer's language as the platform reports it; blank: their browser's, then English.",
+    )
     facts_pending = models.BooleanField(
         default=False,
         help_text="Created from a signal's account_data; the platform has not confirmed these facts yet.",
@@ -57,7 +72,10 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=~Q(partner_status="active") | Q(partner_enrolled_at__isnull=False),
                 name="account_partner_has_enrolment_date",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(language__in=["", *Language.values]), name="account_language_translated"
+            ),
         ]
 
     def __str__(self):
@@ -373,6 +391,30 @@ class Policy(models.Model):
         bad = sorted({o for step in ladder for o in step if o not in set(self.allowed_outcomes or [])})
         if bad:
             raise ValidationError({"escalation_ladder": f"Not allowed under this rule: {', '.join(map(str, bad))}."})
+
+
+class PolicyTranslation(models.Model):
+    """A policy version's writer-facing wording in another language: catalogue data,
+    versioned with the rule (a new version carries over the translations of unchanged
+    wording). English is the policy row itself."""
+
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="translations")
+    language = models.CharField(max_length=8, choices=Language.choices)
+    title = models.CharField(max_length=200)
+    description = models.TextField(help_text="Plain-language explanation shown to writers, in this language.")
+
+    class Meta:
+        ordering = ["policy", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "language"], name="policy_translation_unique"),
+            models.CheckConstraint(
+                condition=Q(language__in=[c for c in Language.values if c != Language.EN]),
+                name="policy_translation_not_english",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.policy} [{self.language}]"
 
 
 class AuditEvent(models.Model):

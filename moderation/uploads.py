@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 _HEAD_BYTES = 2048
@@ -29,25 +30,29 @@ TEXT = FileKind("plain text", "text/plain", (".txt",), lambda head: b"\x00" not 
 
 def _labels(kinds: Sequence[FileKind]) -> str:
     labels = [kind.label for kind in kinds]
-    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} or {labels[-1]}"
+    if len(labels) == 1:
+        return labels[0]
+    return _("%(first)s or %(last)s") % {"first": ", ".join(labels[:-1]), "last": labels[-1]}
 
 
 def check_upload(upload, *, kinds: Sequence[FileKind], max_bytes: int = MAX_UPLOAD_BYTES) -> FileKind:
     """Size, extension and content of one upload; the kind it is, or a ValidationError
     a person can act on."""
-    name = upload.name or "The file"
+    name = upload.name or _("The file")
     if upload.size == 0:
-        raise ValidationError(f"{name} is empty.")
+        raise ValidationError(_("%(name)s is empty.") % {"name": name})
     if upload.size > max_bytes:
-        raise ValidationError(f"{name} is larger than {max_bytes // (1024 * 1024)} MB.")
+        raise ValidationError(
+            _("%(name)s is larger than %(size)s MB.") % {"name": name, "size": max_bytes // (1024 * 1024)}
+        )
     upload.seek(0)
     head = upload.read(_HEAD_BYTES)
     upload.seek(0)
     kind = next((k for k in kinds if name.lower().endswith(k.extensions)), None)
     if kind is None:
-        raise ValidationError(f"{name} is not a {_labels(kinds)} file.")
+        raise ValidationError(_("%(name)s is not a %(kinds)s file.") % {"name": name, "kinds": _labels(kinds)})
     if kind.matches(head):
         return kind
     if any(other.matches(head) for other in kinds if other is not kind and other is not TEXT):
-        raise ValidationError(f"{name}: its content does not match its name.")
-    raise ValidationError(f"{name} is not a {_labels(kinds)} file.")
+        raise ValidationError(_("%(name)s: its content does not match its name.") % {"name": name})
+    raise ValidationError(_("%(name)s is not a %(kinds)s file.") % {"name": name, "kinds": _labels(kinds)})

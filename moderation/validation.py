@@ -38,7 +38,9 @@ def bad_character(value: str, *, allow_whitespace: bool = True) -> str | None:
 
 
 def character_message(char: str) -> str:
-    return f"Control characters and lone surrogates are not allowed (found U+{ord(char):04X})."
+    return _("Control characters and lone surrogates are not allowed (found U+%(code)s).") % {
+        "code": f"{ord(char):04X}"
+    }
 
 
 def is_clean_identifier(value) -> bool:

@@ -10,6 +10,7 @@ from moderation.models import (
     AIDisclosure,
     Distribution,
     EngagementKind,
+    Language,
     PartnerStatus,
     StoryKind,
 )
@@ -40,6 +41,13 @@ class AccountFactsSerializer(serializers.Serializer):
     story_count = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
     reads_last_30_days = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
     joined_at = serializers.DateTimeField(required=False, allow_null=True)
+    language = serializers.ChoiceField(
+        Language.choices,
+        required=False,
+        allow_blank=True,
+        help_text="The writer's language for notices and writer pages; blank when unknown (their browser's, "
+        "then English). A language we do not translate into is refused.",
+    )
 
 
 class StoryFactsSerializer(serializers.Serializer):

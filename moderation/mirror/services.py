@@ -51,9 +51,11 @@ ACCOUNT_FACTS = (
     "story_count",
     "reads_last_30_days",
     "joined_at",
+    "language",
 )
 AUDITED_ACCOUNT_FACTS = (
     "email",
+    "language",
     "status",
     "partner_status",
     "partner_enrolled_at",
