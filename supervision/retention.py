@@ -315,7 +315,11 @@ LEFT = {
     RetentionKind.SNAPSHOT: lambda: Exists(
         Evidence.objects.filter(case=OuterRef("pk"), purged_at__isnull=True, kind=EvidenceKind.SNAPSHOT)
     ),
-    RetentionKind.APPEAL_FILE: lambda: Exists(AppealFile.objects.filter(appeal__in=_appeals_of_case())),
+    # The case is referred to directly: an OuterRef inside `appeal__in=` would point at
+    # the appeal file's own row, not the case.
+    RetentionKind.APPEAL_FILE: lambda: Exists(
+        AppealFile.objects.filter(Q(appeal__action__case=OuterRef("pk")) | Q(appeal__notice__case=OuterRef("pk")))
+    ),
     RetentionKind.PERSONAL_DATA: lambda: (
         Exists(Notice.objects.filter(case=OuterRef("pk")).exclude(email=""))
         | Exists(_appeals_of_case().filter(personal_data_erased_at__isnull=True))

@@ -26,7 +26,7 @@ from supervision.jobs import run_retention_job
 from supervision.models import RetentionKind, RetentionRule
 from supervision.retention import run_retention, save_retention_rule
 from tests.appeals.factories import applied_action, notice_for
-from tests.factories import AccountFactory, StoryFactory, moderator, supervisor
+from tests.factories import AccountFactory, CaseFactory, StoryFactory, moderator, supervisor
 
 pytestmark = pytest.mark.django_db
 
@@ -38,6 +38,9 @@ class World:
     notice, an upheld appeal with a file, and an email change the platform mirrored."""
 
     def __init__(self, t0):
+        # Other writers' open cases first, so this case's id is not its appeal file's id
+        # (a query that joined the two by mistake would still pass if they matched).
+        CaseFactory.create_batch(3)
         self.writer = AccountFactory(platform_id="w-ret", handle="ret", email="ret.old@example.com", facts_version=1)
         story = StoryFactory(author=self.writer, is_paywalled=True)
         self.action = applied_action("paywall.remove", account=self.writer, story=story)
