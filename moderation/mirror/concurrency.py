@@ -25,8 +25,9 @@ RACE_SQLSTATES = {
     "40001",  # serialization failure
     "23505",  # unique violation: another transaction inserted the same key first
 }
-ATTEMPTS = 6
+ATTEMPTS = 10
 BACKOFF_SECONDS = 0.02
+BACKOFF_CAP_SECONDS = 1.0  # a loaded box: racers that keep colliding spread out, within seconds
 
 
 def is_race(exc: Exception) -> bool:
@@ -38,7 +39,7 @@ def is_race(exc: Exception) -> bool:
 
 def backoff(attempt: int) -> None:
     """Full jitter (AWS architecture blog): racers that collided do not collide again."""
-    time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
+    time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2**attempt)))
 
 
 def retried(service):
