@@ -149,10 +149,13 @@ def facts(case: Case, policy: Policy | None, signals: list[tuple[str, datetime]]
     }
 
 
-def render_facts(template: str, case: Case, policy: Policy | None) -> str:
+def render_facts(
+    template: str, case: Case, policy: Policy | None, signals: list[tuple[str, datetime]] | None = None
+) -> str:
     """The facts paragraph: the policy's template filled with the case's facts. A template
-    that fails `template_error` is returned as written (forms refuse it earlier)."""
-    return fill(template, facts(case, policy))
+    that fails `template_error` is returned as written (forms refuse it earlier). Pass
+    `signals` (from `case_signals`) when filling many templates for one case."""
+    return fill(template, facts(case, policy, signals))
 
 
 # --- the letter --------------------------------------------------------------------------

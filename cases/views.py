@@ -64,13 +64,13 @@ def claim(request, pk: int):
     return redirect("review:case", pk=pk)
 
 
-def _policy_catalogue(case: Case, policies) -> dict:
+def _policy_catalogue(case: Case, policies, signals) -> dict:
     return {
         str(p.pk): {
             "code": p.code,
             "allowed": list(p.allowed_outcomes),
             "default": list(p.default_outcomes),
-            "statement": review.render_statement(p.statement_template, case, p),
+            "statement": review.render_statement(p.statement_template, case, p, signals=signals),
         }
         for p in policies
     }
@@ -88,13 +88,14 @@ def case_review(request, pk: int):
     holds_claim = (
         case.assignee_id == request.user.pk and case.claim_expires_at and case.claim_expires_at > timezone.now()
     )
+    counted = review.statement_signals(case)  # read once for every statement preview on the page
     initial = {}
     if case.policy_id:
         initial = {
             "is_violation": "yes",
             "policy": case.policy_id,
             "outcomes": list(case.policy.default_outcomes),
-            "statement": review.render_statement(case.policy.statement_template, case, case.policy),
+            "statement": review.render_statement(case.policy.statement_template, case, case.policy, signals=counted),
         }
     form = DecisionForm(
         request.POST if request.method == "POST" else None, initial=initial, detector_signals=signals, policies=policies
@@ -145,7 +146,7 @@ def case_review(request, pk: int):
         "reason_form": ReasonForm(),
         "decisions": decisions,
         "actions": [(a, restoration_progress(a)) for a in actions],
-        "catalogue": _policy_catalogue(case, policies),
+        "catalogue": _policy_catalogue(case, policies, counted),
         "lease_seconds": int(review.lease().total_seconds()),
         "strikes": case_strikes_panel(case),
         "four_eyes": review.four_eyes_reasons(case, case.policy, case.policy.default_outcomes) if case.policy else [],

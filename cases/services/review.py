@@ -559,9 +559,15 @@ def statement_template_error(template: str) -> str | None:
     return statements.template_error(template)
 
 
-def render_statement(template: str, case: Case, policy: Policy | None) -> str:
-    """The facts paragraph of a statement: the template filled with the case's facts."""
-    return statements.render_facts(template, case, policy)
+def render_statement(template: str, case: Case, policy: Policy | None, *, signals=None) -> str:
+    """The facts paragraph of a statement: the template filled with the case's facts
+    (`signals` from `statement_signals`, read once when filling one case's many templates)."""
+    return statements.render_facts(template, case, policy, signals)
+
+
+def statement_signals(case: Case) -> list:
+    """The signals a statement counts, read once for all of one case's previews."""
+    return statements.case_signals(case)
 
 
 def bulk_decide(

@@ -73,3 +73,20 @@ def test_the_queues_panel_costs_the_same_queries_for_one_queue_or_many(client):
         for _ in range(3):
             story_case(queue=queue)
     assert _queries(client, "/admin/") == one
+
+
+def test_the_review_page_reads_the_signals_for_its_statement_previews_once(client):
+    """One preview per policy in the catalogue, one read of the case's signals for all of them."""
+    user = moderator()
+    client.force_login(user)
+    case = story_case(code="spam.duplicate")
+    _grow(case, signals=2, earlier=0)
+    review.claim_case(user=user, case=case)
+    url = reverse("review:case", args=[case.pk])
+    client.get(url)
+    with CaptureQueriesContext(connection) as run:
+        page = client.get(url)
+    assert page.status_code == 200
+    signal_reads = [q["sql"] for q in run.captured_queries if q["sql"].startswith('SELECT "cases_signal"."source"')]
+    assert len(signal_reads) == 1, signal_reads
+    assert len(page.context["catalogue"]) > 1
