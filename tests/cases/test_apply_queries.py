@@ -14,7 +14,7 @@ from tests.factories import CaseFactory, EnforcementActionFactory, moderator
 
 pytestmark = pytest.mark.django_db
 
-QUERIES_PER_ACTION = 19
+QUERIES_PER_ACTION = 17
 
 
 def _restrictions(n, decided_by):
