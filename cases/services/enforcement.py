@@ -329,6 +329,14 @@ def _lock_action(action_id: int) -> EnforcementAction:
     return EnforcementAction.objects.select_for_update().get(pk=action_id)
 
 
+def _lock_action_with_target(action_id: int) -> EnforcementAction:
+    """Locks the action row only; its story and account come along for the audit
+    row's label (`str(action)`) without a query each."""
+    return (
+        EnforcementAction.objects.select_related("story", "account").select_for_update(of=("self",)).get(pk=action_id)
+    )
+
+
 def _composes(action: EnforcementAction) -> bool:
     return bool(sharing_outcomes(action.outcome))
 
@@ -416,7 +424,7 @@ def _run_on_platform(
             with transaction.atomic():
                 if _composes(action):
                     _lock_target(action)
-                action = _lock_action(action_id)
+                action = _lock_action_with_target(action_id)
                 if action.status != from_status:
                     _release_lease(entry)
                     return action
