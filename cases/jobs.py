@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 
-def apply_action_job(action_id: int) -> None:
+def apply_action_job(action_id: int, chunk=None) -> None:
     from cases.services.enforcement import apply_action
     from moderation.jobs import enqueue
     from moderation.models import Outcome
 
-    action = apply_action(action_id=action_id)
+    action = apply_action(action_id=action_id, chunk=chunk)
     if action.outcome == Outcome.FOLLOWERS_PURGE and action.status == "applied":
         # The writers it lowered are told once the wave settles (cron catches up too).
         enqueue(notify_purge_lowered_writers_job, key="notify-purge-lowered-writers")
@@ -18,13 +18,17 @@ def apply_actions_job(action_ids: list[int]) -> int:
     """Many approved actions in one job (enqueued per transaction in chunks, and by the
     outbox drain): RQ's cost per job is most of the cost of one action. Each action runs
     on its own, under its outbox lease; one that fails is retried by its own entry and
-    does not stop the others."""
+    does not stop the others. The reads the actions share (the actions with their
+    decisions, the gate's threshold, who is a staff person) are made once per job."""
     import logging
 
+    from cases.services.enforcement import load_apply_chunk
+
+    chunk = load_apply_chunk(action_ids=action_ids)
     applied = 0
     for action_id in action_ids:
         try:
-            apply_action_job(action_id)
+            apply_action_job(action_id, chunk)
             applied += 1
         except Exception:
             logging.getLogger(__name__).exception("action %s failed in a batch; its outbox entry retries it", action_id)

@@ -216,7 +216,11 @@ class PlatformAdapter(ABC):
 
 
 class LocalPlatformAdapter(PlatformAdapter):
-    """Applies outcomes to the mirror tables (Account, Story, Follow, EarningsHold)."""
+    """Applies outcomes to the mirror tables (Account, Story, Follow, EarningsHold).
+
+    A single change takes its row lock in the caller's transaction when there is one
+    (`savepoint=False`): the enforcement apply rolls back as a whole on any error, so a
+    savepoint would only cost two round trips per action."""
 
     transactional = True
 
@@ -258,7 +262,7 @@ class LocalPlatformAdapter(PlatformAdapter):
         if command.story_id is None:
             raise PlatformError(f"{command.outcome} needs a story.", retryable=False)
         standing = standing_of(command)
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             story = Story.objects.select_for_update().get(pk=command.story_id)
             before = getattr(story, name)
             baseline = _baseline(standing, "story", before)
@@ -295,7 +299,7 @@ class LocalPlatformAdapter(PlatformAdapter):
 
     def _set_account_status(self, command: PlatformCommand) -> dict:
         standing = standing_of(command)
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             account = Account.objects.select_for_update().get(pk=command.account_id)
             before = account.status
             baseline = _baseline(standing, "account_status", before)
@@ -318,7 +322,7 @@ class LocalPlatformAdapter(PlatformAdapter):
 
     def _revoke_partner(self, command: PlatformCommand) -> dict:
         standing = standing_of(command)
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             account = Account.objects.select_for_update().get(pk=command.account_id)
             before = {
                 "status": account.partner_status,

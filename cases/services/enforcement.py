@@ -82,16 +82,31 @@ class ReversalNotAllowed(Exception):
 # The human gate ---------------------------------------------------------------
 
 
-def _is_staff_person(user) -> bool:
-    return user is not None and user.is_active and user.is_staff and not is_service_user(user)
+def _is_staff_person(user, people: dict[int, bool] | None = None) -> bool:
+    """`people`: answers already worked out in this chunk of actions, by user id."""
+    if user is None:
+        return False
+    if people is not None and user.pk in people:
+        return people[user.pk]
+    answer = user.is_active and user.is_staff and not is_service_user(user)
+    if people is not None:
+        people[user.pk] = answer
+    return answer
 
 
-def human_gate_problem(decision: Decision | None, action: EnforcementAction | None = None) -> str:
+def human_gate_problem(
+    decision: Decision | None,
+    action: EnforcementAction | None = None,
+    *,
+    threshold: int | None = None,
+    people: dict[int, bool] | None = None,
+) -> str:
     """Why this decision (and this action of it) may not reach the platform, or '' if
     it may. The same rule the database triggers hold (cases/migrations/0004_*): the
     outcome is one the decision chose, a staff person decided, and where four eyes is
     required (`moderation.gate.protected_reasons`, or the decision says so) another
-    staff person approved."""
+    staff person approved. `threshold` and `people` let a chunk of actions read the
+    follower threshold and each person's standing once."""
     if decision is None:
         return "no decision"
     if action is not None:
@@ -99,14 +114,14 @@ def human_gate_problem(decision: Decision | None, action: EnforcementAction | No
             return f"{action.outcome} is not one of the outcomes of decision #{decision.pk}"
         if action.case_id != decision.case_id or action.account_id != decision.case.account_id:
             return "the action is not on the case and account of its decision"
-    if not _is_staff_person(decision.decided_by):
+    if not _is_staff_person(decision.decided_by, people):
         return "the decision was not made by a person"
     if decision.rejected_by_id is not None:
         return "the decision was not approved"
-    if decision.needs_approval or protected_reasons(decision.case.account, decision.outcomes):
+    if decision.needs_approval or protected_reasons(decision.case.account, decision.outcomes, threshold=threshold):
         if decision.approved_by_id is None:
             return "the decision awaits a second approval"
-        if decision.approved_by_id == decision.decided_by_id or not _is_staff_person(decision.approved_by):
+        if decision.approved_by_id == decision.decided_by_id or not _is_staff_person(decision.approved_by, people):
             return "the second approval was not given by another person"
     return ""
 
@@ -314,6 +329,14 @@ def _lock_action(action_id: int) -> EnforcementAction:
     return EnforcementAction.objects.select_for_update().get(pk=action_id)
 
 
+def _lock_action_with_target(action_id: int) -> EnforcementAction:
+    """Locks the action row only; its story and account come along for the audit
+    row's label (`str(action)`) without a query each."""
+    return (
+        EnforcementAction.objects.select_related("story", "account").select_for_update(of=("self",)).get(pk=action_id)
+    )
+
+
 def _composes(action: EnforcementAction) -> bool:
     return bool(sharing_outcomes(action.outcome))
 
@@ -401,7 +424,7 @@ def _run_on_platform(
             with transaction.atomic():
                 if _composes(action):
                     _lock_target(action)
-                action = _lock_action(action_id)
+                action = _lock_action_with_target(action_id)
                 if action.status != from_status:
                     _release_lease(entry)
                     return action
@@ -472,23 +495,52 @@ def _iso(entry: OutboxEntry) -> str | None:
     return entry.next_attempt_at.isoformat() if entry.next_attempt_at else None
 
 
-def apply_action(*, action_id: int) -> EnforcementAction:
-    """Job body: put one approved action on the platform (`approved → applied`, or
-    `failed` once the outbox gives up)."""
-    action = EnforcementAction.objects.select_related(
+@dataclass
+class ApplyChunk:
+    """What a chunk of actions to apply shares, read once for the chunk: the actions
+    with their decisions and deciders, the follower threshold of the four-eyes rule,
+    and whether each decider or approver is a staff person. Each action still runs on
+    its own under its lease and row locks; the database triggers check the gate again
+    when it turns `applied`."""
+
+    actions: dict[int, EnforcementAction]
+    threshold: int
+    people: dict[int, bool] = field(default_factory=dict)
+
+
+def _actions_to_apply():
+    return EnforcementAction.objects.select_related(
         "decision__decided_by", "decision__approved_by", "decision__case__account"
-    ).get(pk=action_id)
+    )
+
+
+def load_apply_chunk(*, action_ids: list[int]) -> ApplyChunk:
+    from moderation.gate import four_eyes_follower_threshold
+
+    return ApplyChunk(
+        actions=_actions_to_apply().in_bulk(action_ids), threshold=four_eyes_follower_threshold(), people={}
+    )
+
+
+def apply_action(*, action_id: int, chunk: ApplyChunk | None = None) -> EnforcementAction:
+    """Job body: put one approved action on the platform (`approved → applied`, or
+    `failed` once the outbox gives up). `chunk`: the batch job's shared reads."""
+    action = chunk.actions.get(action_id) if chunk is not None else None
+    if action is None:
+        action = _actions_to_apply().get(pk=action_id)
     if action.status != ActionStatus.APPROVED:
         return action
-    problem = human_gate_problem(action.decision, action)
+    gate = {"threshold": chunk.threshold, "people": chunk.people} if chunk is not None else {}
+    problem = human_gate_problem(action.decision, action, **gate)
     if problem:
         return _mark_failed(action_id, None, f"refused by the human gate: {problem}")
+    label = _decision_label(action)
     return _run_on_platform(
         action_id=action_id,
         operation=OutboxOperation.APPLY,
         from_status=ActionStatus.APPROVED,
         call=lambda adapter, command, action, progress: adapter.apply(command, progress=progress),
-        finish=_mark_applied,
+        finish=lambda locked, entry, effect: _mark_applied(locked, entry, effect, label=label),
         on_error=_apply_failed,
     )
 
@@ -508,7 +560,9 @@ def _decision_label(action: EnforcementAction) -> str:
     return label
 
 
-def _mark_applied(action: EnforcementAction, entry: OutboxEntry, effect: dict) -> EnforcementAction:
+def _mark_applied(action: EnforcementAction, entry: OutboxEntry, effect: dict, *, label: str) -> EnforcementAction:
+    """Runs in the transaction that locked the action and read it `approved`
+    (`_run_on_platform`), so the move needs no second lock."""
     now = timezone.now()
     transition(
         action,
@@ -516,9 +570,10 @@ def _mark_applied(action: EnforcementAction, entry: OutboxEntry, effect: dict) -
         allowed=ACTION_FLOW,
         actor=None,
         verb="action.applied",
-        reason=_decision_label(action),
+        reason=label,
         extra_updates={"applied_at": now, "effect": effect, "last_error": ""},
         case_ref=action.case_id,
+        locked=True,
     )
     _release_lease(entry, done_at=now, last_error="", next_attempt_at=None)
     return action
