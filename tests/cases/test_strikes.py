@@ -342,7 +342,7 @@ def test_the_review_page_shows_strikes_and_the_proposal_and_asks_for_the_reason(
     url = reverse("review:case", args=[case.pk])
     body = client.get(url).content.decode()
     assert 'id="strikes"' in body and "1 live" in body and "strike-expired" in body
-    assert "Proposed:</strong> story.remove, account.restrict" in body
+    assert "Proposed:</strong> Remove story, Restrict account" in body, "the proposal in words, not codes"
     assert 'form="decision-form"' in body
     post = {
         "is_violation": "yes",
