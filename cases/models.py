@@ -5,8 +5,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
+from moderation.lease_state import LeaseState, lease_state
 from moderation.models import Account, Outcome, Policy, SignalSource, Story
 from moderation.private_files import evidence_file_path, private_storage
 
@@ -481,12 +481,7 @@ class OutboxOperation(models.TextChoices):
     REVERSE = "reverse", "Reverse"
 
 
-class OutboxState(models.TextChoices):
-    PENDING = "pending", "Waiting for a worker"
-    RUNNING = "running", "Running"
-    RETRYING = "retrying", "Failed, will retry"
-    GAVE_UP = "gave_up", "Failed, gave up"
-    DONE = "done", "Done"
+OutboxState = LeaseState  # moderation.lease_state: the same five states as every other job
 
 
 class OutboxEntry(models.Model):
@@ -525,15 +520,7 @@ class OutboxEntry(models.Model):
         return f"{self.operation} action #{self.action_id}"
 
     def state(self, now=None) -> str:
-        if self.done_at:
-            return OutboxState.DONE
-        if self.gave_up_at:
-            return OutboxState.GAVE_UP
-        if self.leased_until and self.leased_until > (now or timezone.now()):
-            return OutboxState.RUNNING
-        if self.last_error:
-            return OutboxState.RETRYING
-        return OutboxState.PENDING
+        return lease_state(self, now)
 
 
 class Notice(models.Model):

@@ -4,8 +4,6 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
-from django.db.models import Q
-from django.utils import timezone
 from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
@@ -13,6 +11,7 @@ from rest_framework_api_key.models import APIKey
 from moderation import access, outbox
 from moderation.audit import describe
 from moderation.blinding import BlindedAdminMixin
+from moderation.lease_state import LeaseStateFilter
 from moderation.models import (
     Account,
     ApiClient,
@@ -217,26 +216,6 @@ for _device_model in ("otp_totp.TOTPDevice", "otp_static.StaticDevice"):
         admin.site.unregister(_model)
 
 
-class JobStateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return JobState.choices
-
-    def queryset(self, request, queryset):
-        leased = Q(leased_until__gt=timezone.now())
-        open_ = Q(done_at__isnull=True, gave_up_at__isnull=True)
-        filters = {
-            JobState.DONE: Q(done_at__isnull=False),
-            JobState.GAVE_UP: Q(done_at__isnull=True, gave_up_at__isnull=False),
-            JobState.RUNNING: open_ & leased,
-            JobState.RETRYING: open_ & ~leased & ~Q(last_error=""),
-            JobState.PENDING: open_ & ~leased & Q(last_error=""),
-        }
-        return queryset.filter(filters[self.value()]) if self.value() in filters else queryset
-
-
 @admin.action(description="Retry the selected jobs now")
 def retry_jobs(modeladmin, request, queryset):
     retried = sum(outbox.retry(job=job, actor=request.user) for job in queryset.filter(done_at__isnull=True))
@@ -249,7 +228,7 @@ class BackgroundJobAdmin(ReadOnlyAdmin):
     here (and counted on the supervisor's dashboard) and retried by hand."""
 
     list_display = ["id", "func", "queue", "state_label", "attempts", "created_at", "next_attempt_at", "last_error"]
-    list_filter = [JobStateFilter, "queue"]
+    list_filter = [LeaseStateFilter, "queue"]
     search_fields = ["func", "key"]
     actions = [retry_jobs]
     show_full_result_count = False

@@ -6,6 +6,7 @@ from django.db.models import Q
 from rest_framework_api_key.models import AbstractAPIKey
 
 from moderation.audit import AuditEventQuerySet, AuditLogIsAppendOnly
+from moderation.lease_state import LeaseState, lease_state
 from moderation.statement_templates import validate_statement_template
 
 
@@ -572,12 +573,7 @@ class OIDCIdentity(models.Model):
         return f"{self.subject} at {self.issuer}"
 
 
-class JobState(models.TextChoices):
-    PENDING = "pending", "Waiting for a worker"
-    RUNNING = "running", "Running"
-    RETRYING = "retrying", "Failed, will retry"
-    GAVE_UP = "gave_up", "Failed, gave up"
-    DONE = "done", "Done"
+JobState = LeaseState  # the states of leased work, shared with the enforcement outbox
 
 
 class BackgroundJob(models.Model):
@@ -624,17 +620,7 @@ class BackgroundJob(models.Model):
         return f"{self.func.rsplit('.', 1)[-1]}{tuple(self.args)} #{self.pk}"
 
     def state(self, now=None) -> str:
-        from django.utils import timezone
-
-        if self.done_at:
-            return JobState.DONE
-        if self.gave_up_at:
-            return JobState.GAVE_UP
-        if self.leased_until and self.leased_until > (now or timezone.now()):
-            return JobState.RUNNING
-        if self.last_error:
-            return JobState.RETRYING
-        return JobState.PENDING
+        return lease_state(self, now)
 
 
 class WriterKey(models.Model):

@@ -3,15 +3,14 @@
 for failed or stuck outbox entries (applies and reversals)."""
 
 from django.contrib import admin, messages
-from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from cases import permissions
 from cases.blinding import BlindedCaseAdminMixin
 from cases.models import ActionStatus, Decision, EnforcementAction, LegalHold, Notice, OutboxEntry, OutboxState
 from cases.services import enforcement
+from moderation.lease_state import LeaseStateFilter
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -85,27 +84,6 @@ class EnforcementActionAdmin(BlindedCaseAdminMixin, ReadOnly):
         return actions
 
 
-class OutboxStateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return OutboxState.choices
-
-    def queryset(self, request, queryset):
-        now = timezone.now()
-        leased = Q(leased_until__gt=now)
-        open_ = Q(done_at__isnull=True, gave_up_at__isnull=True)
-        filters = {
-            OutboxState.DONE: Q(done_at__isnull=False),
-            OutboxState.GAVE_UP: Q(done_at__isnull=True, gave_up_at__isnull=False),
-            OutboxState.RUNNING: open_ & leased,
-            OutboxState.RETRYING: open_ & ~leased & ~Q(last_error=""),
-            OutboxState.PENDING: open_ & ~leased & Q(last_error=""),
-        }
-        return queryset.filter(filters[self.value()]) if self.value() in filters else queryset
-
-
 @admin.action(description="Retry the selected failed entries now")
 def retry_entries(modeladmin, request, queryset):
     if not permissions.can_retry_actions(request.user):
@@ -133,7 +111,7 @@ class OutboxEntryAdmin(BlindedCaseAdminMixin, ReadOnly):
         "gave_up_at",
         "last_error",
     ]
-    list_filter = [OutboxStateFilter, "operation"]
+    list_filter = [LeaseStateFilter, "operation"]
     list_select_related = ["action__account", "action__story"]
     actions = [retry_entries]
     show_full_result_count = False
