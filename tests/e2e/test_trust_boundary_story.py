@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from cases.models import ActionStatus, Case, Decision, EnforcementAction, Queue, RoutingRule
 from cases.services import review
 from cases.services.intake import create_api_client
+from cases.strikes import Strike
 from moderation.models import Account, AccountStatus, AuditEvent, PartnerStatus, Policy, Story
 from moderation.roles import Role
 from tests.factories import appeals_reviewer, moderator, senior_moderator
@@ -188,6 +189,13 @@ def test_a_detector_key_cannot_rewrite_a_writer_or_skip_four_eyes(worker):
     mails = worker.mails()
     assert any("ada@writers.example" in m["To"] for m in mails)
     assert not [m for m in mails if ATTACKER in m["To"]]
+    # Her letter cites the story and tells her standing: the strike the decision recorded.
+    letter = next(m for m in mails if "ada@writers.example" in m["To"])
+    text = (letter.get_payload(0) if letter.is_multipart() else letter).get_payload(decode=True).decode()
+    live = Strike.objects.filter(account=ada, voided_at__isnull=True)
+    assert live.count() == 1 and live.get().decision_id == decision.pk
+    assert "1 live strike" in text and Story.objects.get(platform_id="s-1").title in text
+    assert not Strike.objects.exclude(account=ada).exists(), "no other account took a strike"
 
     # 7. Only the platform changes facts, newest first: a new email at sequence 11 sticks,
     #    a late update from sequence 9 changes nothing.
