@@ -14,9 +14,9 @@ checks them against RATIO_FLOORS); bench_raw.py prints them. PostgreSQL only.
   claim_next_case; raw: 20 connections loop SELECT … FOR UPDATE SKIP LOCKED LIMIT 1 +
   UPDATE on a queue of the same size. After each claim the case is closed by a plain
   UPDATE outside the timing (as a decision would), so the next claim finds the next case.
-- review_http: the same 20 reviewers press "Review next" over HTTP against a live
-  server in this process (Django's threaded test server, not gunicorn), and one
-  reviewer loads the review page.
+- review_http: the same 20 reviewers press "Review next" over HTTP against gunicorn
+  serving the project as `make serve` does (bench/served.py), and one reviewer loads
+  the review page.
 - pages: p95 of the staff pages with one client, and their query counts.
 """
 
@@ -389,7 +389,7 @@ def _raw_claims(queue_id: int, users: list[int], per_reviewer: int) -> dict:
 
 
 def measure_review_http(scale: float) -> dict:
-    from django.test.testcases import LiveServerThread
+    from bench.served import gunicorn
 
     per_reviewer = max(3, int(15 * scale))
     queue = _queue("bench-http")
@@ -399,13 +399,6 @@ def measure_review_http(scale: float) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE cases_case")
     team = _team(REVIEWERS)
-    server = LiveServerThread("localhost", lambda app: app, connections_override={}, port=0)
-    server.daemon = True
-    server.start()
-    server.is_ready.wait()
-    if server.error:
-        raise server.error
-    base = f"http://localhost:{server.port}"
     sessions = [_session(user) for user in team]
     took: list[tuple[int, float]] = []
     codes: list[int] = []
@@ -414,7 +407,9 @@ def measure_review_http(scale: float) -> dict:
         http = sessions[i]
         for _ in range(per_reviewer):
             started = time.perf_counter()
-            response = http.post(f"{base}/admin/review/queue/{queue.slug}/next/", allow_redirects=False, timeout=60)
+            response = http.post(
+                f"{base_url[0]}/admin/review/queue/{queue.slug}/next/", allow_redirects=False, timeout=60
+            )
             elapsed = time.perf_counter() - started
             codes.append(response.status_code)
             location = response.headers.get("Location", "")
@@ -424,7 +419,9 @@ def measure_review_http(scale: float) -> dict:
             took.append((pk, elapsed))
             close_case(pk)
 
-    try:
+    base_url = []
+    with gunicorn() as base:
+        base_url.append(base)
         errors = in_threads(REVIEWERS, reviewer)
         page_times = []
         first = sessions[0]
@@ -434,8 +431,6 @@ def measure_review_http(scale: float) -> dict:
             started = time.perf_counter()
             assert first.get(page, timeout=60).status_code == 200
             page_times.append(time.perf_counter() - started)
-    finally:
-        server.terminate()
     raw = _raw_claims(raw_queue.pk, [u.pk for u in team], per_reviewer)
     figures = {
         "requests": len(codes),

@@ -1,0 +1,79 @@
+"""The project served as in production (gunicorn, `make serve`'s options) on the
+benchmark's throwaway database, for the benchmarks that go over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(*, workers: int = 2, threads: int = 4):
+    """Yield the base URL of `workers` gunicorn processes × `threads` threads serving the
+    project on this process's database; stop them after."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings_served",
+        "BENCH_DATABASE_NAME": connection.settings_dict["NAME"],
+    }
+    log_dir = tempfile.TemporaryDirectory(prefix="bench-gunicorn-")
+    log_path = Path(log_dir.name) / "gunicorn.log"
+    log = log_path.open("w")
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "moderation.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--timeout",
+        "120",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(base, server, log_path)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        log_dir.cleanup()
+
+
+def _wait_until_ready(base: str, server: subprocess.Popen, log: Path) -> None:
+    import requests
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {log.read_text()[-3000:]}")
+        try:
+            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer within 60 s: {log.read_text()[-3000:]}")
