@@ -3,7 +3,7 @@ import os
 import resource
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "moderation.settings_test")
 
@@ -30,12 +30,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {', '.join(registry.BENCHMARKS)}")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply data sizes (e.g. 0.1 for a smoke run)")
+    parser.add_argument(
+        "--existing-database",
+        action="store_true",
+        help="run on the database DATABASE_URL names, as it is (e.g. one `generate_platform_data` filled), "
+        "instead of a throwaway one; benchmarks add their own rows to it",
+    )
     args = parser.parse_args(argv)
     names = args.names or list(registry.BENCHMARKS)
     unknown = set(names) - set(registry.BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
-    with throwaway_database():
+    with nullcontext() if args.existing_database else throwaway_database():
         print(f"database: {connection.vendor}  scale: {args.scale}")
         for name in names:
             started = time.perf_counter()

@@ -128,9 +128,13 @@ def _timed(seconds: dict, name: str, step: Callable[[], object]):
 # --- the platform ----------------------------------------------------------------------
 
 
-def generate(*, scale: float = 1.0, seed: int = 16, prefix: str = "gen", progress=None) -> Generated:
+def generate(
+    *, scale: float = 1.0, seed: int = 16, prefix: str = "gen", progress=None, signed: bool = True
+) -> Generated:
     """Fill the database. Idempotent per prefix only in the sense that a second run
-    with the same prefix refuses (platform ids are unique)."""
+    with the same prefix refuses (platform ids are unique). `signed=False` skips the
+    near-duplicate index (nearly all of a full load's time) for benchmarks that never
+    look stories up by similarity."""
     from moderation.models import Account
 
     if Account.objects.filter(platform_id=f"{prefix}-a0").exists():
@@ -143,8 +147,10 @@ def generate(*, scale: float = 1.0, seed: int = 16, prefix: str = "gen", progres
 
     accounts = _timed(seconds, "accounts", lambda: _accounts(rng, sizes["accounts"], prefix, now))
     say(f"accounts: {len(accounts):,}")
-    stories = _timed(seconds, "stories", lambda: _stories(rng, sizes["stories"], prefix, accounts, now, say))
-    say(f"stories: {len(stories):,} (signed and banded)")
+    stories = _timed(
+        seconds, "stories", lambda: _stories(rng, sizes["stories"], prefix, accounts, now, say, signed=signed)
+    )
+    say(f"stories: {len(stories):,}" + (" (signed and banded)" if signed else " (not signed)"))
     _timed(seconds, "follows", lambda: _follows(rng, sizes["follows"], accounts, now))
     say(f"follows: {sizes['follows']:,}")
     cases = _timed(seconds, "cases", lambda: _cases(rng, sizes["cases"], accounts, stories, now))
@@ -185,11 +191,9 @@ def _words(rng: random.Random, n: int) -> list[str]:
     return [rng.choice(VOCAB) for _ in range(n)]
 
 
-def _stories(rng: random.Random, n: int, prefix: str, accounts: list[int], now, say) -> list[int]:
+def _stories(rng: random.Random, n: int, prefix: str, accounts: list[int], now, say, *, signed: bool) -> list[int]:
     """Stories arrive in batches; each batch is signed and banded before the next, as
     `index_stories` does when the platform mirror delivers them."""
-    from cases.evidence.similarity import band_keys, shingles, signatures
-    from cases.models import StoryBand, StorySignature
     from moderation.models import Story
 
     ids: list[int] = []
@@ -227,26 +231,32 @@ def _stories(rng: random.Random, n: int, prefix: str, accounts: list[int], now, 
             )
             batch_ids = list(Story.objects.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:size])
             last_id = batch_ids[-1]
-            sigs = signatures([shingles(f"Story {start + k}\n{t}") for k, t in enumerate(texts)])
-            copy_rows(
-                StorySignature,
-                (
-                    {"story_id": pk, "signature": sig.astype("<u4").tobytes(), "text_hash": "", "shingles": 0}
-                    for pk, sig in zip(batch_ids, sigs, strict=True)
-                ),
-            )
-            copy_rows(
-                StoryBand,
-                (
-                    {"story_id": pk, "key": key}
-                    for pk, sig in zip(batch_ids, sigs, strict=True)
-                    for key in band_keys(sig)
-                ),
-            )
+        if signed:
+            _sign(batch_ids, texts, start)
         ids.extend(batch_ids)
         if (start // BATCH) % 10 == 9:
             say(f"  … {start + size:,} stories")
     return ids
+
+
+def _sign(batch_ids: list[int], texts: list[str], start: int) -> None:
+    """What `index_stories` does for a batch the mirror delivered: signatures and bands."""
+    from cases.evidence.similarity import band_keys, shingles, signatures
+    from cases.models import StoryBand, StorySignature
+
+    with transaction.atomic():
+        sigs = signatures([shingles(f"Story {start + k}\n{t}") for k, t in enumerate(texts)])
+        copy_rows(
+            StorySignature,
+            (
+                {"story_id": pk, "signature": sig.astype("<u4").tobytes(), "text_hash": "", "shingles": 0}
+                for pk, sig in zip(batch_ids, sigs, strict=True)
+            ),
+        )
+        copy_rows(
+            StoryBand,
+            ({"story_id": pk, "key": key} for pk, sig in zip(batch_ids, sigs, strict=True) for key in band_keys(sig)),
+        )
 
 
 def _follows(rng: random.Random, n: int, accounts: list[int], now) -> None:

@@ -48,3 +48,12 @@ def test_a_second_load_with_the_same_prefix_is_refused_clearly():
     call_command("generate_platform_data", scale=SCALE, prefix="twice")
     with pytest.raises(CommandError, match="already loaded"):
         call_command("generate_platform_data", scale=SCALE, prefix="twice")
+
+
+def test_an_unsigned_load_skips_only_the_near_duplicate_index():
+    call_command("generate_platform_data", scale=SCALE, prefix="plain", no_signatures=True)
+
+    assert Story.objects.filter(platform_id__startswith="plain-s").count() == sizes_for(SCALE)["stories"]
+    assert not StorySignature.objects.exists()
+    assert not StoryBand.objects.exists()
+    assert Case.objects.count() == sizes_for(SCALE)["cases"]
