@@ -41,8 +41,9 @@ class Worker:
             total += queue.count + queue.scheduled_job_registry.count + queue.deferred_job_registry.count
         return total
 
-    def drain(self, *, max_runs: int = 20) -> int:
-        """Work every queue to empty in a separate process; return how many runs it took."""
+    def drain(self, *, max_runs: int = 20, processes: int = 1) -> int:
+        """Work every queue to empty in `processes` worker processes at once (as on
+        several worker hosts); return how many rounds it took."""
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings_worker",
@@ -54,17 +55,22 @@ class Worker:
             runs += 1
             if runs > max_runs:
                 raise AssertionError(f"queues not empty after {max_runs} worker runs: {self.pending()} jobs left")
-            done = subprocess.run(
-                [sys.executable, "manage.py", "rqworker", *QUEUES, "--burst", "--with-scheduler"],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            assert done.returncode == 0, done.stderr[-4000:]
-            failed = sum(q.failed_job_registry.count for q in self._queues())
-            assert failed == 0, f"a job failed in the worker:\n{done.stderr[-4000:]}"
+            started = [
+                subprocess.Popen(
+                    [sys.executable, "manage.py", "rqworker", *QUEUES, "--burst", "--with-scheduler"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for _ in range(processes)
+            ]
+            for process in started:
+                _, stderr = process.communicate(timeout=300)
+                assert process.returncode == 0, stderr[-4000:]
+                failed = sum(q.failed_job_registry.count for q in self._queues())
+                assert failed == 0, f"a job failed in the worker:\n{stderr[-4000:]}"
         self.runs += runs
         return runs
 
