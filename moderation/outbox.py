@@ -81,6 +81,10 @@ def dotted(func: Callable) -> str:
 _EMAIL = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
 
 
+def has_email_address(text: str) -> bool:
+    return bool(_EMAIL.search(text))
+
+
 def scrub_error(error: str) -> str:
     """An error as stored and shown: email addresses blanked (a refused recipient is in
     the SMTP error's text), at most 2,000 characters."""

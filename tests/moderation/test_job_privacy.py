@@ -145,3 +145,37 @@ def test_a_job_is_described_by_argument_names_with_values_only_for_ids():
     gone = BackgroundJob(func="appeals.jobs.no_longer_there", args=[EMAIL, [1, 2]], kwargs={"who": HANDLE})
     assert outbox.describe_call(gone) == "no_longer_there(arg1=…, arg2=[1, 2], who=…)"
     assert str(gone) == "no_longer_there #None"
+
+
+def test_a_job_asked_to_carry_an_email_address_is_refused_before_it_is_recorded(run_on_commit):
+    from appeals import jobs
+    from moderation.jobs import enqueue
+
+    with pytest.raises(ValueError, match="never an email address"), run_on_commit():
+        enqueue(jobs.send_appeal_email, 4, EMAIL, queue="email")
+    with pytest.raises(ValueError), run_on_commit():
+        enqueue(jobs.send_appeal_email, appeal_id=4, event=[f"<{EMAIL}>"], queue="email")
+    assert not BackgroundJob.objects.exists()
+
+
+def test_jobs_recorded_the_old_way_are_rewritten_to_carry_ids_and_their_errors_scrubbed():
+    """The data migrations (appeals 0006, moderation 0014), run on rows as they were."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    carry = import_module("appeals.migrations.0006_magic_link_requests")
+    scrub = import_module("moderation.migrations.0014_scrub_job_errors")
+    waiting = BackgroundJob.objects.create(
+        func=carry.OLD, args=[HANDLE, EMAIL, "fr"], next_attempt_at=later(), last_error=f"refused <{EMAIL}>"
+    )
+    done = BackgroundJob.objects.create(func=carry.OLD, args=list(STRANGER), next_attempt_at=later(), done_at=later())
+    carry.carry_ids_not_what_was_typed(apps, None)
+    scrub.scrub(apps, None)
+
+    waiting.refresh_from_db()
+    done.refresh_from_db()
+    typed = MagicLinkRequest.objects.get()
+    assert (typed.handle, typed.email, typed.language) == (HANDLE, EMAIL, "fr")
+    assert (waiting.func, waiting.args, waiting.last_error) == (carry.NEW, [typed.pk], "refused <[email]>")
+    assert (done.func, done.args) == (carry.NEW, [])
