@@ -18,7 +18,7 @@ Set-based, in batches: `DELETE … WHERE id = ANY(ARRAY(SELECT id … WHERE id >
 batch's last id> AND … ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED)) RETURNING id`, one
 transaction per batch, so no statement or lock grows with the backlog; each batch starts
 where the last stopped, so a run reads the table once. Ids rise with time, so the id
-order finds old rows first. One `retention.purged` audit row per run names the counts,
+order finds old rows first. One `retention.pruned` audit row per run names the counts,
 committed with the last batch (a run that dies midway leaves its committed batches out
 of the count; the next run counts only what it deletes).
 Run daily by `run_retention` (supervision/cron.py) and by `manage.py prune_finished_work`.
@@ -33,7 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-import supervision.audit_verbs  # noqa: F401  (registers retention.purged)
+import supervision.audit_verbs  # noqa: F401  (registers retention.pruned)
 from appeals.models import MagicLinkRequest
 from appeals.tokens import MAGIC_LINK_MAX_AGE
 from cases.models import OutboxEntry, OutboxOperation
@@ -108,7 +108,7 @@ def prune_finished_work(*, rule: RetentionRule | None = None, now: datetime | No
                 if last and report.total:
                     record_event(
                         actor=None,
-                        verb="retention.purged",
+                        verb="retention.pruned",
                         target=rule,
                         after={"kind": rule.kind, **report.deleted},
                         reason=f"Finished more than {rule.keep_days_after_last_activity} days ago",

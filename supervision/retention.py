@@ -2,7 +2,8 @@
 kept through the appeal window plus each kind's `RetentionRule` period after the last
 decision or appeal on them, then deleted by `run_retention` (a daily job,
 supervision/cron.py). Finished background work (jobs, outbox entries) is a kind too,
-kept its rule's days after it finished (supervision.pruning). What stays: the case,
+kept its rule's days after it finished (supervision.pruning, reported and audited
+apart: `pruned`, `retention.pruned`). What stays: the case,
 its decisions and statements of reasons, the actions, the notices' text and the whole
 audit trail; what goes: evidence bodies, data and files, snapshot text, appeal files,
 the emails on notices and appeals, the writer's statement on an appeal, and the
@@ -129,6 +130,8 @@ class RetentionReport:
 
     purged: dict[str, int] = field(default_factory=dict)
     audit_rows: int = 0
+    # Finished background work deleted (supervision.pruning), by table: rows of no case.
+    pruned: dict[str, int] = field(default_factory=dict)
 
     def add(self, kind: str, count: int) -> None:
         self.purged[kind] = self.purged.get(kind, 0) + count
@@ -158,10 +161,7 @@ def run_retention(*, now: datetime | None = None) -> RetentionReport:
     report = RetentionReport()
     for rule in RetentionRule.objects.filter(is_active=True).order_by("kind"):
         if rule.kind == RetentionKind.FINISHED_WORK:
-            pruned = prune_finished_work(rule=rule, now=now)
-            if pruned.total:
-                report.purged[rule.kind] = pruned.total
-                report.audit_rows += 1
+            report.pruned = prune_finished_work(rule=rule, now=now).deleted
             continue
         cutoff = cutoff_for(rule, now=now)
         purge = PURGES[rule.kind]

@@ -81,7 +81,7 @@ def test_old_finished_rows_go_and_recent_ones_and_unresolved_failures_stay(queue
     assert report.deleted == {"jobs": 3, "outbox_entries": 1, "magic_link_requests": 1}
     assert report.batches > 3, "the three old jobs went two at a time"
 
-    event = AuditEvent.objects.get(verb="retention.purged")
+    event = AuditEvent.objects.get(verb="retention.pruned")
     assert event.target_type == "supervision.retentionrule" and event.actor_id is None
     assert event.after == {"kind": "finished_work", "jobs": 3, "outbox_entries": 1, "magic_link_requests": 1}
     assert event.reason == "Finished more than 30 days ago"
@@ -90,7 +90,7 @@ def test_old_finished_rows_go_and_recent_ones_and_unresolved_failures_stay(queue
 def test_a_second_run_finds_nothing_and_writes_no_audit_row(queues):
     prune_finished_work(now=NOW)
     assert prune_finished_work(now=NOW).deleted == {}
-    assert AuditEvent.objects.filter(verb="retention.purged").count() == 1
+    assert AuditEvent.objects.filter(verb="retention.pruned").count() == 1
 
 
 def test_a_failed_job_resolved_by_a_retry_ages_like_any_other(queues):
@@ -114,8 +114,10 @@ def test_supervisors_set_the_days_and_can_stop_pruning(queues):
 
 def test_the_daily_retention_run_prunes_with_the_other_kinds(queues):
     report = run_retention(now=NOW)
-    assert report.purged == {"finished_work": 5}
-    assert AuditEvent.objects.filter(verb="retention.purged", after__kind="finished_work").count() == 1
+    assert report.pruned == {"jobs": 3, "outbox_entries": 1, "magic_link_requests": 1}
+    assert report.purged == {}, "no case's data was past its time"
+    assert AuditEvent.objects.filter(verb="retention.pruned", after__kind="finished_work").count() == 1
+    assert not AuditEvent.objects.filter(verb="retention.purged").exists()
 
 
 def test_the_command_prunes_and_says_how_much(queues, capsys):
