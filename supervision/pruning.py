@@ -7,8 +7,8 @@
   cutoff. Reversal entries stay: they carry the restoration's progress the case page
   shows for a reversed action, and there is one per reversal, not one per action;
 - sign-in link requests (appeals.MagicLinkRequest) older than a link's life, whatever
-  their rule: what a visitor typed is not kept a day longer than the job could use it
-  (the job deletes its own; these are what failed jobs left).
+  the rule's days: what a visitor typed is not kept a day longer than the job could use
+  it (the job deletes its own; these are what failed jobs left).
 
 A job that gave up, or an entry that gave up, stays until a person resolves it (a
 retry that succeeds makes it done, and then it ages like any other). No appeal window:
@@ -46,6 +46,8 @@ BATCH = 1000
 
 @dataclass
 class PruneReport:
+    """Rows deleted by table (the audit row's counts) and how many batches it took."""
+
     deleted: dict[str, int] = field(default_factory=dict)
     batches: int = 0
 
