@@ -16,13 +16,13 @@ def send_appeal_email(appeal_id: int, event: str) -> None:
         send_status_email(appeal, event)
 
 
-def send_magic_link_if_known(handle: str, email: str, language: str = "") -> None:
-    """What the writer typed, never a link: the job signs and renders for everyone
-    and sends only on a match (appeals.services.deliver_magic_link). `language`: the
-    browser's, for accounts the platform reports no language for."""
-    from appeals.services import deliver_magic_link
+def send_magic_link_request(request_id: int) -> None:
+    """What the writer typed is read from the `MagicLinkRequest` row, never carried in
+    the job's arguments; the job signs and renders for everyone and sends only on a
+    match (appeals.services.deliver_magic_link)."""
+    from appeals.services import deliver_requested_magic_link
 
-    deliver_magic_link(handle=handle, email=email, language=language)
+    deliver_requested_magic_link(request_id=request_id)
 
 
 def send_magic_link(account_id: int) -> None:

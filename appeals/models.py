@@ -187,3 +187,18 @@ class FollowerRestoration(models.Model):
 
     def __str__(self):
         return f"Follows of {self.follower} to {self.followee} (appeal #{self.appeal_id})"
+
+
+class MagicLinkRequest(models.Model):
+    """What a visitor typed on the sign-in page, kept only until the email job has read
+    it. The job (its outbox row, the admin, the RQ console) carries this row's id, never
+    the handle or email; the job deletes the row once it has run, and pruning
+    (supervision.pruning) removes any a failed job left behind. No admin page shows it."""
+
+    handle = models.CharField(max_length=64)
+    email = models.CharField(max_length=254)
+    language = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Sign-in link request #{self.pk}"

@@ -28,6 +28,7 @@ from appeals.models import (
     FollowerRestoration,
     FollowerVerdict,
     GenuineFollowerConsequence,
+    MagicLinkRequest,
     PurgedFollowerReview,
     RestorationStatus,
 )
@@ -68,18 +69,29 @@ def _lease() -> timedelta:
 
 def request_magic_link(*, handle: str, email: str, language: str = "") -> None:
     """Queue the sign-in link for handle + email. The request does the same work
-    whatever was typed (no lookup here: the job decides), so neither the page nor
-    its timing tells anyone which accounts exist. `language`: the page's, used when
-    the platform reports none for the account."""
+    whatever was typed (one insert, no lookup: the job decides), so neither the page
+    nor its timing tells anyone which accounts exist. What was typed goes into a
+    `MagicLinkRequest` the job reads by id, never into the job's arguments (the admin's
+    job list, the RQ console). `language`: the page's, used when the platform reports
+    none for the account."""
     handle = handle.strip().lstrip("@")
     email = email.strip()
     if not handle or not email:
         return
-    enqueue(
-        jobs.send_magic_link_if_known,
-        *((handle, email, language) if language else (handle, email)),
-        queue="email",
-    )
+    with transaction.atomic():
+        typed = MagicLinkRequest.objects.create(handle=handle[:64], email=email[:254], language=language[:10])
+        enqueue(jobs.send_magic_link_request, typed.pk, queue="email")
+
+
+def deliver_requested_magic_link(*, request_id: int) -> bool:
+    """The job's side of `request_magic_link`: deliver, then forget what was typed. A
+    request already handled (the job ran twice) does nothing."""
+    typed = MagicLinkRequest.objects.filter(pk=request_id).first()
+    if typed is None:
+        return False
+    sent = deliver_magic_link(handle=typed.handle, email=typed.email, language=typed.language)
+    MagicLinkRequest.objects.filter(pk=request_id).delete()
+    return sent
 
 
 def deliver_magic_link(*, handle: str, email: str, language: str = "") -> bool:

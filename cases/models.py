@@ -322,6 +322,8 @@ class Decision(models.Model):
                 condition=Q(approved_by__isnull=True) | Q(approved_at__isnull=False),
                 name="decision_approval_has_time",
             ),
+            # The target of the strikes' (decision, verdict) foreign key (cases.strikes).
+            models.UniqueConstraint(fields=["id", "is_violation"], name="decision_id_verdict_key"),
         ]
         indexes = [models.Index(fields=["decided_by", "decided_at"])]
 

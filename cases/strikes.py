@@ -35,11 +35,17 @@ class Strike(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     void_reason = models.TextField(blank=True)
+    # The decision's verdict, copied so the database can refuse a strike for a decision
+    # that found no violation: a composite foreign key (decision_id, decision_is_violation)
+    # → Decision (id, is_violation) keeps the copy true (migration 0015), the check below
+    # keeps it a violation. A write that bypasses the service still cannot get one in.
+    decision_is_violation = models.BooleanField(default=True, editable=False)
 
     class Meta:
         ordering = ["-issued_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["decision"], name="strike_one_per_decision"),
+            models.CheckConstraint(condition=Q(decision_is_violation=True), name="strike_only_for_a_violation"),
             models.CheckConstraint(condition=Q(expires_at__gt=F("issued_at")), name="strike_expires_after_issue"),
             models.CheckConstraint(
                 condition=Q(voided_at__isnull=True, void_reason="") | (Q(voided_at__isnull=False) & ~Q(void_reason="")),

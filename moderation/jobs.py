@@ -21,11 +21,15 @@ QUEUE_PRIORITY = ("audit", "enforcement", "restoration", "default", "email")
 def enqueue(func: Callable, *args, queue: str = "default", durable: bool = True, key: str = "", **kwargs) -> None:
     """Run `func(*args, **kwargs)` once the current transaction commits.
 
-    Arguments must be JSON-simple (ids, strings): jobs load their objects themselves.
+    Arguments must be JSON-simple ids (a few fixed words are fine): jobs load their
+    objects themselves. Never personal data: a job's arguments are shown in the admin
+    and the RQ console and kept in Redis and the outbox; an email address among them is
+    refused here (ValueError), so a test of the caller catches it.
     `durable=False` is for jobs with an outbox of their own (enforcement's
     `OutboxEntry`, the audit sequencer's cron): they are handed over after commit, and a
     lost hand-over is left to their own drain. `key` keeps one open job per key.
     """
+    _refuse_personal_data(func, [*args, *kwargs.values(), key])
     if settings.JOBS_RUN_INLINE:
 
         def _run():
@@ -57,6 +61,16 @@ def enqueue(func: Callable, *args, queue: str = "default", durable: bool = True,
 
     _send.job_key = (func, args, tuple(sorted(kwargs.items())), queue)
     transaction.on_commit(_send)
+
+
+def _refuse_personal_data(func: Callable, values) -> None:
+    from moderation.outbox import has_email_address
+
+    for value in values:
+        if isinstance(value, list):
+            _refuse_personal_data(func, value)
+        elif isinstance(value, str) and has_email_address(value):
+            raise ValueError(f"{func.__name__}: a job's arguments carry ids, never an email address")
 
 
 def enqueue_once(func: Callable, *args, queue: str = "default", **kwargs) -> None:

@@ -617,7 +617,8 @@ class BackgroundJob(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.func.rsplit('.', 1)[-1]}{tuple(self.args)} #{self.pk}"
+        # No arguments: this is the admin's title and the audit row's label of a retry.
+        return f"{self.func.rsplit('.', 1)[-1]} #{self.pk}"
 
     def state(self, now=None) -> str:
         return lease_state(self, now)

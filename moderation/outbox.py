@@ -10,11 +10,20 @@ handed to a second one, and records the outcome: done, retried with exponential
 backoff, or given up after `JOB_MAX_ATTEMPTS` (the admin's Retry, the supervisor
 dashboard's count). Jobs must be idempotent where they can be run twice (a worker
 dying after the work and before `done_at` is written runs it again).
+
+Arguments are ids, never personal data (a job that needs what someone typed reads it
+from a row of its own, appeals.MagicLinkRequest): the row is read by supervisors in the
+admin, and whatever is in it would also reach the audit log through a retry. Even so,
+people see a job's arguments only through `describe_call` (names; values only for ids),
+and errors are stored with email addresses blanked (`scrub_error`): an SMTP refusal
+names its recipient.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -67,6 +76,43 @@ def retry_delay(attempts: int) -> timedelta:
 
 def dotted(func: Callable) -> str:
     return f"{func.__module__}.{func.__qualname__}"
+
+
+_EMAIL = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
+
+
+def has_email_address(text: str) -> bool:
+    return bool(_EMAIL.search(text))
+
+
+def scrub_error(error: str) -> str:
+    """An error as stored and shown: email addresses blanked (a refused recipient is in
+    the SMTP error's text), at most 2,000 characters."""
+    return _EMAIL.sub("[email]", error)[:2000]
+
+
+def _describe_error(exc: Exception) -> str:
+    return scrub_error(f"{type(exc).__name__}: {exc}")
+
+
+def _shown(value) -> bool:
+    """Ids are shown; anything else (a string could be anything) is not."""
+    if isinstance(value, list):
+        return all(_shown(item) for item in value)
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def describe_call(job: BackgroundJob) -> str:
+    """The job's call for people (admin list and page): every argument by name, its value
+    only when it is an id, so nobody reads personal data off a job even if one carried
+    it. `send_appeal_email(appeal_id=4, event=…)`."""
+    name = job.func.rsplit(".", 1)[-1]
+    try:
+        bound = inspect.signature(import_string(job.func)).bind_partial(*job.args, **job.kwargs).arguments
+    except Exception:  # renamed or removed function, arguments that no longer fit
+        bound = {**{f"arg{i + 1}": value for i, value in enumerate(job.args)}, **job.kwargs}
+    shown = ", ".join(f"{key}={value if _shown(value) else '…'}" for key, value in bound.items())
+    return f"{name}({shown})"
 
 
 # Recording and handing over ---------------------------------------------------------
@@ -232,7 +278,7 @@ def run_job(job_id: int) -> str:
             import_string(job.func)(*job.args, **job.kwargs)
     except Exception as exc:
         logger.exception("background job %s (%s) failed", job_id, job.func)
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        error = _describe_error(exc)
         if job.attempts >= max_attempts():
             _give_up(job_id, token=token, error=error)
             return "gave up"
@@ -258,7 +304,7 @@ def record_inline_failure(func: Callable, args, kwargs, queue: str, exc: Excepti
             kwargs=dict(kwargs),
             queue=queue,
             attempts=1,
-            last_error=f"{type(exc).__name__}: {exc}"[:2000],
+            last_error=_describe_error(exc),
             next_attempt_at=timezone.now() + retry_delay(1),
         )
     except Exception:

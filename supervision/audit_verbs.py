@@ -19,6 +19,7 @@ SUPERVISION_VERBS = {
     "recall.failed": "{actor} could not finish the {target}: {reason}",
     "retention.rule_saved": "{actor} changed {target}",
     "retention.purged": "{actor} deleted data past its time under {target}: {reason}",
+    "retention.pruned": "{actor} deleted finished background work under {target}: {reason}",
 }
 
 for _verb, _template in SUPERVISION_VERBS.items():

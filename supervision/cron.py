@@ -31,5 +31,6 @@ cron.register(sample_for_qa_job, "default", interval=10 * 60, name="sample-for-q
 cron.register(notify_purge_lowered_writers_job, "default", interval=60, name="notify-purge-lowered-writers")
 cron.register(resume_follower_restorations_job, "restoration", interval=60, name="resume-follower-restorations")
 cron.register(resume_stalled_recalls_job, "default", interval=5 * 60, name="resume-stalled-recalls")
-# Deletes evidence, files and personal data past the retention policy (supervision.retention).
+# Deletes evidence, files, personal data and finished background work past the retention
+# policy (supervision.retention, supervision.pruning).
 cron.register(run_retention_job, "default", interval=24 * 60 * 60, name="run-retention")

@@ -276,6 +276,7 @@ class RetentionKind(models.TextChoices):
     SNAPSHOT = "snapshot", "Content snapshots"
     APPEAL_FILE = "appeal_file", "Appeal files"
     PERSONAL_DATA = "personal_data", "Writers' personal data"
+    FINISHED_WORK = "finished_work", "Finished background work (jobs, outbox entries)"
 
 
 class RetentionRule(models.Model):
@@ -287,7 +288,10 @@ class RetentionRule(models.Model):
     kind = models.CharField(max_length=16, choices=RetentionKind.choices, unique=True)
     keep_days_after_last_activity = models.PositiveIntegerField(
         validators=[MaxValueValidator(3650)],
-        help_text="Days kept after the appeal window closes, counted from the last decision or appeal.",
+        help_text=(
+            "Days kept after the appeal window closes, counted from the last decision or appeal "
+            "(finished background work: days after it finished; no appeal window)."
+        ),
     )
     is_active = models.BooleanField(default=True, help_text="Inactive: nothing of this kind is deleted.")
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,11 +1,14 @@
 """Retention: evidence, content snapshots, appeal files and writers' personal data are
 kept through the appeal window plus each kind's `RetentionRule` period after the last
 decision or appeal on them, then deleted by `run_retention` (a daily job,
-supervision/cron.py). What stays: the case, its decisions and statements of reasons,
-the actions, the notices' text and the whole audit trail; what goes: evidence bodies,
-data and files, snapshot text, appeal files, the emails on notices and appeals, the
-writer's statement on an appeal, and the writer's key (moderation.personal_data), which
-leaves personal data sealed in audit rows unreadable while their hashes still verify.
+supervision/cron.py). Finished background work (jobs, outbox entries) is a kind too,
+kept its rule's days after it finished (supervision.pruning, reported and audited
+apart: `pruned`, `retention.pruned`). What stays: the case,
+its decisions and statements of reasons, the actions, the notices' text and the whole
+audit trail; what goes: evidence bodies, data and files, snapshot text, appeal files,
+the emails on notices and appeals, the writer's statement on an appeal, and the
+writer's key (moderation.personal_data), which leaves personal data sealed in audit
+rows unreadable while their hashes still verify.
 
 A case under a legal hold (cases.LegalHold), or with an open appeal, keeps everything.
 Each case purged of a kind writes one `retention.purged` row naming the kind and the
@@ -33,6 +36,7 @@ from moderation.models import WriterKey
 from moderation.personal_data import shred_keys
 from supervision import permissions
 from supervision.models import RetentionKind, RetentionRule
+from supervision.pruning import prune_finished_work
 
 RULE_FIELDS = ("keep_days_after_last_activity", "is_active")
 
@@ -42,7 +46,10 @@ def appeal_window() -> timedelta:
 
 
 def cutoff_for(rule: RetentionRule, *, now: datetime) -> datetime:
-    """Data whose last activity is before this moment is past its time."""
+    """Data whose last activity is before this moment is past its time. Finished
+    background work is plumbing, not the record: no appeal window (supervision.pruning)."""
+    if rule.kind == RetentionKind.FINISHED_WORK:
+        return now - timedelta(days=rule.keep_days_after_last_activity)
     return now - appeal_window() - timedelta(days=rule.keep_days_after_last_activity)
 
 
@@ -123,6 +130,8 @@ class RetentionReport:
 
     purged: dict[str, int] = field(default_factory=dict)
     audit_rows: int = 0
+    # Finished background work deleted (supervision.pruning), by table: rows of no case.
+    pruned: dict[str, int] = field(default_factory=dict)
 
     def add(self, kind: str, count: int) -> None:
         self.purged[kind] = self.purged.get(kind, 0) + count
@@ -151,6 +160,9 @@ def run_retention(*, now: datetime | None = None) -> RetentionReport:
     now = now or timezone.now()
     report = RetentionReport()
     for rule in RetentionRule.objects.filter(is_active=True).order_by("kind"):
+        if rule.kind == RetentionKind.FINISHED_WORK:
+            report.pruned = prune_finished_work(rule=rule, now=now).deleted
+            continue
         cutoff = cutoff_for(rule, now=now)
         purge = PURGES[rule.kind]
         cases = cases_past(cutoff).filter(LEFT[rule.kind]()).order_by("pk")

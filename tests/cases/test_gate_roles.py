@@ -11,6 +11,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from rq import SimpleWorker
 
+from appeals.models import MagicLinkRequest
 from appeals.services import request_magic_link
 from cases.services import review
 from moderation.jobs import QUEUE_PRIORITY
@@ -131,7 +132,7 @@ def _ids(values):
 
 
 @override_settings(JOBS_RUN_INLINE=False, SITE_URL="https://backoffice.example")
-def test_the_magic_link_job_carries_what_the_writer_typed_and_builds_the_link_itself(
+def test_the_magic_link_job_carries_the_request_id_and_builds_the_link_itself(
     fake_redis,  # noqa: F811
     django_capture_on_commit_callbacks,
 ):
@@ -139,8 +140,10 @@ def test_the_magic_link_job_carries_what_the_writer_typed_and_builds_the_link_it
     with django_capture_on_commit_callbacks(execute=True):
         request_magic_link(handle=writer.handle, email=writer.email)
     jobs = _all_job_args()
-    # The same job for known and unknown writers (no oracle), and never a link or token.
-    assert jobs == [("appeals.jobs.send_magic_link_if_known", (writer.handle, writer.email), {})]
+    # The same job for known and unknown writers (no oracle), and never a link, a token
+    # or what the writer typed: the id of the row holding it (appeals.MagicLinkRequest).
+    typed = MagicLinkRequest.objects.get()
+    assert jobs == [("appeals.jobs.send_magic_link_request", (typed.pk,), {})]
     for _, args, kwargs in jobs:
         for value in [*args, *kwargs.values()]:
             assert isinstance(value, int) or ("://" not in value and ":" not in value), value

@@ -25,6 +25,7 @@ from tests.cases.review_factories import story_case
 from tests.factories import (
     AccountFactory,
     CaseFactory,
+    DecisionFactory,
     QueueFactory,
     StoryFactory,
     UserFactory,
@@ -378,3 +379,42 @@ def test_a_rule_without_strikes_records_none():
     case = CaseFactory(account=account, story=story, policy_family="ai", policy=pol, queue=QueueFactory())
     decide(case)
     assert not Strike.objects.exists()
+
+
+def test_the_database_refuses_a_strike_for_a_decision_that_found_no_violation():
+    """The service never issues one (settle_strikes); a raw write that bypasses it is
+    refused by the database too, however the copied verdict is set."""
+    from django.db import IntegrityError, transaction
+
+    case = story_case()
+    cleared = decide(case, violation=False)
+    assert not cleared.is_violation and not Strike.objects.exists()
+    pol = policy(case.policy.code)
+    row = dict(
+        account_id=case.account_id,
+        case=case,
+        decision=cleared,
+        policy=pol,
+        family=pol.family,
+        severity=pol.severity,
+        issued_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=90),
+    )
+    with pytest.raises(IntegrityError, match="strike_decision_verdict_fk"), transaction.atomic():
+        Strike.objects.create(**row)
+    with pytest.raises(IntegrityError, match="strike_only_for_a_violation"), transaction.atomic():
+        Strike.objects.create(**row, decision_is_violation=False)
+    assert not Strike.objects.exists()
+
+
+def test_a_decision_with_a_strike_cannot_be_rewritten_as_no_violation():
+    from django.db import IntegrityError, transaction
+
+    from cases.models import Decision
+
+    decision = decide(story_case())
+    strike = Strike.objects.get(decision=decision)
+    with pytest.raises(IntegrityError, match="strike_decision_verdict_fk"), transaction.atomic():
+        Decision.objects.filter(pk=decision.pk).update(is_violation=False, policy=None, outcomes=[])
+    with pytest.raises(IntegrityError, match="strike_decision_verdict_fk"), transaction.atomic():
+        Strike.objects.filter(pk=strike.pk).update(decision=DecisionFactory(is_violation=False, policy=None))
