@@ -8,8 +8,10 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db.models.signals import post_save
+from django.utils import timezone
 
 from cases.models import Case, EnforcementAction, Evidence, Signal
+from cases.services.intake import setwise
 from cases.services.intake.case_opening import lock_open_cases, new_case, propose_all
 from cases.services.intake.chunk_audit import audit_chunk
 from cases.services.intake.inputs import HUMAN_SOURCES, READER_FAMILY, IngestResult, SignalIn
@@ -25,6 +27,11 @@ from cases.services.intake.priority import refresh_cases_stats
 from cases.services.intake.reporters import muted_reporters
 from cases.services.intake.snapshots import signal_evidence, snapshot_evidence
 from moderation.models import ApiClient, SignalSource
+
+
+class LostRace(Exception):
+    """Another transaction wrote a row this chunk counted on writing: run it again."""
+
 
 SIGNAL_FKS = ["case", "client", "submitted_by", "account", "story", "reporter", "policy"]
 
@@ -227,17 +234,40 @@ class _Chunk:
         }
 
     def write(self) -> None:
-        """Every row of the chunk, in bulk where the database allows it."""
+        """Every row of the chunk, one set-based statement per table."""
         self._insert_cases()
-        Signal.objects.bulk_create([signal for _, signal, _ in self.signals])
+        self._insert_signals()
         for state in self.touched.values():
             if state.attached:
                 Signal.objects.filter(pk__in=state.attached).update(case=state.case)
-        Evidence.objects.bulk_create(
-            [row if kind == "snapshot" else signal_evidence(case, row) for kind, case, row in self.timeline]
-        )
+        evidence = [row if kind == "snapshot" else signal_evidence(case, row) for kind, case, row in self.timeline]
+        if setwise.available():
+            setwise.insert_rows(Evidence, evidence, now=timezone.now())
+        else:
+            Evidence.objects.bulk_create(evidence)
         propose_all([state for state in self.touched.values() if state.proposing])
         refresh_cases_stats([state.case for state in self.touched.values()], now=self.now)
+
+    def _insert_signals(self) -> None:
+        """The chunk's signals in one statement. The chunk holds its keys' advisory locks
+        and has re-read them, so ON CONFLICT never skips one; if it ever did, the chunk
+        is run again (ingest) and answers the stored signal as a duplicate."""
+        signals = [signal for _, signal, _ in self.signals]
+        if not setwise.available():
+            Signal.objects.bulk_create(signals)
+            return
+        conflict = "ON CONFLICT (client_id, idempotency_key) DO NOTHING"
+        ids = {
+            key: pk
+            for pk, key in setwise.insert_rows(
+                Signal, signals, now=timezone.now(), conflict=conflict, returning=("id", "idempotency_key")
+            )
+        }
+        if len(ids) != len(signals):
+            raise LostRace("a signal's key was stored by another transaction")
+        for signal in signals:
+            signal.pk = ids[signal.idempotency_key]
+            signal._state.adding, signal._state.db = False, "default"
 
     def _insert_cases(self) -> None:
         """The chunk's new cases in one statement, sorted by subject and family: the one
