@@ -20,7 +20,7 @@ from cases.services.intake.inputs import DEFAULT_REPORT_POLICY, IngestResult, Si
 from moderation.mirror.concurrency import ADVISORY_NAMESPACE, ATTEMPTS, backoff, is_race, lock_keys
 from moderation.models import ApiClient, Policy
 
-CHUNK_SIZE = 100
+CHUNK_SIZE = 250
 """Signals per transaction. Row locks on a chunk's cases, and the audit chain's lock
 at its end, are held for one chunk only, so other writers wait milliseconds."""
 

@@ -41,8 +41,8 @@ def refresh_cases_stats(cases: list[Case], *, now: datetime, write: bool = True)
     reporters = _reporter_reliabilities(counted)
     for case in cases:
         _apply_stats(case, stats.get(case.pk, {}), reporters.get(case.pk, {}), now=now)
-    if write:
-        update_rows(Case, cases, STATS_FIELDS)
+    if write:  # in id order, the order every writer locks cases in
+        update_rows(Case, sorted(cases, key=lambda case: case.pk), STATS_FIELDS)
 
 
 def _apply_stats(case: Case, stats: dict, reporters: dict[int, float], *, now: datetime) -> None:

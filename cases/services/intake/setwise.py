@@ -45,11 +45,12 @@ def insert_rows(model, objs: list, *, now, conflict: str = "", returning: tuple[
                 setattr(obj, f.attname, now)
     document = json.dumps([[_value(f, obj) for f in fields] for obj in objs], cls=_Encoder)
     columns = ", ".join(quote(f.column) for f in fields)
-    # Each element is an array of the row's values in column order: unpacked by position.
+    # Each element is an array of the row's values in column order: unpacked by position,
+    # in the document's order, so ids follow the order of `objs`.
     selected = ", ".join(_extract(f, n) for n, f in enumerate(fields))
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 (identifiers from the model's meta)
-        f"SELECT {selected} FROM jsonb_array_elements(%s::jsonb) AS r(v) {conflict}"
+        f"SELECT {selected} FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS r(v, n) ORDER BY r.n {conflict}"
     )
     if returning:
         sql += " RETURNING " + ", ".join(quote(c) for c in returning)
