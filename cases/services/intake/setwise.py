@@ -70,3 +70,22 @@ def _extract(field, n: int) -> str:
     if isinstance(field, JSONField):
         return f"NULLIF(r.v->{n}, 'null'::jsonb)" if field.null else f"r.v->{n}"
     return f"(r.v->>{n})::{field.db_type(connection)}"
+
+
+def update_rows(model, objs: list, fields: list[str]) -> None:
+    """UPDATE `fields` of each of `objs` (as held in memory) by primary key, in one
+    statement fed by one JSON document, rows visited in the order given (callers pass
+    them sorted by id, the order every writer locks them in)."""
+    if not objs:
+        return
+    meta, quote = model._meta, connection.ops.quote_name
+    columns = [meta.get_field(name) for name in fields]
+    table = quote(meta.db_table)
+    document = json.dumps([[obj.pk, *(_value(f, obj) for f in columns)] for obj in objs], cls=_Encoder)
+    sets = ", ".join(f"{quote(f.column)} = {_extract(f, n)}" for n, f in enumerate(columns, start=1))
+    sql = (
+        f"UPDATE {table} SET {sets} FROM jsonb_array_elements(%s::jsonb) AS r(v) "  # noqa: S608 (identifiers from meta)
+        f"WHERE {table}.{quote(meta.pk.column)} = (r.v->>0)::{meta.pk.rel_db_type(connection)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [document])
