@@ -5,8 +5,9 @@ checks them against RATIO_FLOORS); bench_raw.py prints them. PostgreSQL only.
 
 - ingest: 8 posters, each a thread with its own connection, post overlapping batches
   (partly repeated idempotency keys, shared accounts and stories, new to the
-  back-office) through the API view with Django's in-process test client (the whole
-  request path: authentication, validation, the service; no socket). Raw: the same
+  back-office) over HTTP to gunicorn serving the project as `make serve` does
+  (bench/served.py), 8 `requests` sessions; then (figures under "in_process") the same
+  plan on fresh keys through the API view with Django's in-process test client. Raw: the same
   unique rows, read back from cases_signal, inserted into a copy of the table (its
   indexes and unique key, no foreign keys) by multi-row INSERT from 8 connections, and
   by COPY from one.
@@ -122,21 +123,21 @@ def raw_connection():
 # --- ingest ---------------------------------------------------------------------------
 
 
-def _signal(n: int, accounts: int, stories: int) -> dict:
+def _signal(n: int, accounts: int, stories: int, prefix: str = "b") -> dict:
     if n % 2:
         story = n % stories
         account = story % accounts
         extra = {
-            "story": f"b-story-{story}",
+            "story": f"{prefix}-story-{story}",
             "story_data": {"title": f"Story {story}", "body": "Delve into it.", "paywalled": True},
         }
     else:
         account, extra = n % accounts, {}
     return {
-        "idempotency_key": f"b-{n}",
+        "idempotency_key": f"{prefix}-{n}",
         "source": "detector",
-        "account": f"b-acct-{account}",
-        "account_data": {"handle": f"bwriter{account}", "follower_count": account % 5000},
+        "account": f"{prefix}-acct-{account}",
+        "account_data": {"handle": f"{prefix}writer{account}", "follower_count": account % 5000},
         "policy": "ai.paywalled_generated" if n % 3 else "spam.duplicate",
         "detector": {"name": "ai-text-classifier", "version": "2.3.0"},
         "score": round(0.5 + (n % 50) / 100, 2),
@@ -145,9 +146,10 @@ def _signal(n: int, accounts: int, stories: int) -> dict:
     }
 
 
-def ingest_batches(scale: float) -> list[list[list[dict]]]:
+def ingest_batches(scale: float, *, prefix: str = "b") -> list[list[list[dict]]]:
     """Per poster, its batches: each batch shares a fifth of its keys with the next
-    poster's, and repeats a twentieth of its own; accounts and stories are shared."""
+    poster's, and repeats a twentieth of its own; accounts and stories are shared.
+    Another `prefix` gives the same plan on keys, accounts and stories of its own."""
     size = max(40, int(1000 * scale))
     rounds = 2
     accounts, stories = max(20, size // 4), max(10, size // 8)
@@ -159,51 +161,92 @@ def ingest_batches(scale: float) -> list[list[list[dict]]]:
             start = (r * POSTERS + poster) * step
             keys = list(range(start, start + size - size // 20))
             keys += keys[: size // 20]
-            batches.append([_signal(n, accounts, stories) for n in keys])
+            batches.append([_signal(n, accounts, stories, prefix) for n in keys])
         plan.append(batches)
     return plan
 
 
-def measure_ingest(scale: float) -> dict:
+def measure_ingest(scale: float, *, in_process: bool = True) -> dict:
+    """The plan of batches posted over HTTP to gunicorn (as production serves it): the
+    headline figures. With `in_process`, the same plan again (its own keys, accounts and
+    stories) through Django's test client, under "in_process"."""
+    from bench.served import gunicorn
+
+    with gunicorn() as base:
+        figures = _post_plan(scale, prefix="h", poster_for=_http_poster(base))
+    if in_process:
+        figures["in_process"] = _post_plan(scale, prefix="p", poster_for=_test_client_poster)
+    figures.update(_raw_inserts(figures.pop("keys")))
+    figures["ingest_share_of_raw_insert"] = figures["signals_per_s"] / figures["raw_insert_rows_per_s"]
+    figures["ingest_share_of_raw_copy"] = figures["signals_per_s"] / figures["raw_copy_rows_per_s"]
+    if in_process:
+        figures["in_process"].pop("keys")
+    return figures
+
+
+def _http_poster(base: str):
+    def poster_for(key: str):
+        import requests
+
+        http = requests.Session()
+        http.headers["Authorization"] = f"Api-Key {key}"
+
+        def post(body: list[dict]) -> int:
+            return http.post(f"{base}/api/v1/signals/", json=body, timeout=120).status_code
+
+        return post
+
+    return poster_for
+
+
+def _test_client_poster(key: str):
+    client = Client()
+
+    def post(body: list[dict]) -> int:
+        response = client.post(
+            "/api/v1/signals/", body, content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}"
+        )
+        return response.status_code
+
+    return post
+
+
+def _post_plan(scale: float, *, prefix: str, poster_for) -> dict:
+    """8 poster threads, each posting its batches in turn; what they were answered."""
     from cases.models import Case, Signal
     from cases.services.intake import create_api_client
 
     _, key = create_api_client(name=f"bench-posters-{random.randrange(10**9)}", allowed_sources=["detector"])
-    plan = ingest_batches(scale)
+    plan = ingest_batches(scale, prefix=prefix)
     answers: list[tuple[int, float]] = []
 
     def poster(i: int) -> None:
-        client = Client()
+        post = poster_for(key)
         for body in plan[i]:
             started = time.perf_counter()
-            response = client.post(
-                "/api/v1/signals/", body, content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}"
-            )
-            answers.append((response.status_code, time.perf_counter() - started))
+            code = post(body)
+            answers.append((code, time.perf_counter() - started))
 
-    before = Signal.objects.count()
+    before, cases_before = Signal.objects.count(), Case.objects.count()
     started = time.perf_counter()
     errors = in_threads(POSTERS, poster)
     elapsed = time.perf_counter() - started
     unique = {item["idempotency_key"] for batches in plan for batch in batches for item in batch}
     stored = Signal.objects.count() - before
-    figures = {
+    return {
         "posters": POSTERS,
         "batch": len(plan[0][0]),
         "requests": len(answers),
         "errors": len(errors) + sum(code not in (200, 201) for code, _ in answers),
-        "error_samples": errors[:3],
+        "error_samples": errors[:3] + [code for code, _ in answers if code not in (200, 201)][:3],
         "unique_signals": len(unique),
         "stored": stored,
-        "cases": Case.objects.count(),
+        "cases": Case.objects.count() - cases_before,
         "seconds": elapsed,
         "signals_per_s": stored / elapsed,
         "request_p95_ms": p([t for _, t in answers], 0.95),
+        "keys": unique,
     }
-    figures.update(_raw_inserts(unique))
-    figures["ingest_share_of_raw_insert"] = figures["signals_per_s"] / figures["raw_insert_rows_per_s"]
-    figures["ingest_share_of_raw_copy"] = figures["signals_per_s"] / figures["raw_copy_rows_per_s"]
-    return figures
 
 
 def _raw_inserts(keys: set[str]) -> dict:
@@ -509,8 +552,9 @@ def broken_ratios(figures: dict) -> list[str]:
     broken = []
     ingest, claims = figures.get("ingest"), figures.get("claim")
     if ingest:
-        if ingest["errors"] or ingest["stored"] != ingest["unique_signals"]:
-            broken.append(f"ingest: {ingest['errors']} errors, {ingest['stored']}/{ingest['unique_signals']} stored")
+        for label, run in (("ingest", ingest), ("ingest in-process", ingest.get("in_process"))):
+            if run and (run["errors"] or run["stored"] != run["unique_signals"]):
+                broken.append(f"{label}: {run['errors']} errors, {run['stored']}/{run['unique_signals']} stored")
         if ingest["ingest_share_of_raw_insert"] < RATIO_FLOORS["ingest_share_of_raw_insert"]:
             broken.append(f"ingest at {ingest['ingest_share_of_raw_insert']:.2%} of raw INSERT")
     if claims:

@@ -8,8 +8,10 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db.models.signals import post_save
+from django.utils import timezone
 
-from cases.models import Case, EnforcementAction, Evidence, Signal
+from cases.models import OPEN_CASE_STATUSES, Case, EnforcementAction, Evidence, Signal
+from cases.services.intake import setwise
 from cases.services.intake.case_opening import lock_open_cases, new_case, propose_all
 from cases.services.intake.chunk_audit import audit_chunk
 from cases.services.intake.inputs import HUMAN_SOURCES, READER_FAMILY, IngestResult, SignalIn
@@ -25,6 +27,17 @@ from cases.services.intake.priority import refresh_cases_stats
 from cases.services.intake.reporters import muted_reporters
 from cases.services.intake.snapshots import signal_evidence, snapshot_evidence
 from moderation.models import ApiClient, SignalSource
+
+_OPEN = "status IN ({})".format(", ".join(f"'{status.value}'" for status in OPEN_CASE_STATUSES))
+
+
+def _open_key(case: Case) -> tuple:
+    return case.account_id, case.story_id or 0, case.policy_family
+
+
+class LostRace(Exception):
+    """Another transaction wrote a row this chunk counted on writing: run it again."""
+
 
 SIGNAL_FKS = ["case", "client", "submitted_by", "account", "story", "reporter", "policy"]
 
@@ -227,29 +240,97 @@ class _Chunk:
         }
 
     def write(self) -> None:
-        """Every row of the chunk, in bulk where the database allows it."""
+        """Every row of the chunk, one set-based statement per table."""
         self._insert_cases()
-        Signal.objects.bulk_create([signal for _, signal, _ in self.signals])
+        self._insert_signals()
         for state in self.touched.values():
             if state.attached:
                 Signal.objects.filter(pk__in=state.attached).update(case=state.case)
-        Evidence.objects.bulk_create(
-            [row if kind == "snapshot" else signal_evidence(case, row) for kind, case, row in self.timeline]
-        )
+        evidence = [row if kind == "snapshot" else signal_evidence(case, row) for kind, case, row in self.timeline]
+        if setwise.available():
+            setwise.insert_rows(Evidence, evidence, now=timezone.now())
+        else:
+            Evidence.objects.bulk_create(evidence)
         propose_all([state for state in self.touched.values() if state.proposing])
         refresh_cases_stats([state.case for state in self.touched.values()], now=self.now)
+
+    def _insert_signals(self) -> None:
+        """The chunk's signals in one statement. The chunk holds its keys' advisory locks
+        and has re-read them, so ON CONFLICT never skips one; if it ever did, the chunk
+        is run again (ingest) and answers the stored signal as a duplicate."""
+        signals = [signal for _, signal, _ in self.signals]
+        if not setwise.available():
+            Signal.objects.bulk_create(signals)
+            return
+        conflict = "ON CONFLICT (client_id, idempotency_key) DO NOTHING"
+        ids = {
+            key: pk
+            for pk, key in setwise.insert_rows(
+                Signal, signals, now=timezone.now(), conflict=conflict, returning=("id", "idempotency_key")
+            )
+        }
+        if len(ids) != len(signals):
+            raise LostRace("a signal's key was stored by another transaction")
+        for signal in signals:
+            signal.pk = ids[signal.idempotency_key]
+            signal._state.adding, signal._state.db = False, "default"
 
     def _insert_cases(self) -> None:
         """The chunk's new cases in one statement, sorted by subject and family: the one
         order in which every chunk takes entries of the open-case unique index, so two
-        chunks never deadlock on it. If another chunk opened a case on the same subject
-        meanwhile, the statement fails and the chunk is run again (ingest), joining it."""
+        chunks never deadlock on it. A subject another chunk opened a case on a moment
+        ago is skipped (ON CONFLICT on case_one_open_per_subject_family) and this chunk's
+        signals join that case instead, as if it had been open when the chunk began."""
         if not self.opened:
             return
-        cases = sorted(self.opened, key=lambda c: (c.account_id, c.story_id or 0, c.policy_family))
-        Case.objects.bulk_create(cases)
-        for case in cases:  # bulk_create sends no post_save; its receivers (evidence builders) still hear
+        cases = sorted(self.opened, key=_open_key)
+        if setwise.available():
+            won = {
+                (account_id, story_id or 0, family): pk
+                for pk, account_id, story_id, family in setwise.insert_rows(
+                    Case,
+                    cases,
+                    now=timezone.now(),
+                    conflict=f"ON CONFLICT (account_id, COALESCE(story_id, 0), policy_family) WHERE {_OPEN} DO NOTHING",
+                    returning=("id", "account_id", "story_id", "policy_family"),
+                )
+            }
+            lost = [case for case in cases if _open_key(case) not in won]
+            gone = {id(case) for case in lost}
+            for case in cases:
+                if _open_key(case) in won:
+                    case.pk = won[_open_key(case)]
+                    case._state.adding, case._state.db = False, "default"
+            self._adopt(lost)
+            cases = [case for case in cases if id(case) not in gone]
+        else:
+            Case.objects.bulk_create(cases)
+        for case in cases:  # no post_save from a bulk insert; its receivers (evidence builders) still hear
             post_save.send(sender=Case, instance=case, created=True, update_fields=None, raw=False, using="default")
+
+    def _adopt(self, lost: list[Case]) -> None:
+        """Turn each case another chunk opened first into that one (locked), keeping what
+        this chunk's signals change on it; its snapshot and case.opened row are the
+        opener's."""
+        if not lost:
+            return
+        found = lock_open_cases({(c.account_id, c.story_id) for c in lost}, self.accounts)
+        winners = {_open_key(c): c for on_subject in found.values() for c in on_subject}
+        for case in lost:
+            winner = winners.get(_open_key(case))
+            if winner is None:  # closed again already: start over
+                raise LostRace("a case opened by another chunk is no longer open")
+            state = self.touched[id(case)]
+            human = any(s.source in HUMAN_SOURCES for s in state.signals) or bool(state.attached)
+            for f in Case._meta.concrete_fields:
+                setattr(case, f.attname, getattr(winner, f.attname))
+            case._state.adding, case._state.db = False, "default"
+            state.was_automated = winner.automated_origin
+            case.automated_origin = winner.automated_origin and not human
+            state.opened = None
+        gone = {id(case) for case in lost}
+        self.opened = [case for case in self.opened if id(case) not in gone]
+        self.timeline = [e for e in self.timeline if not (e[0] == "snapshot" and id(e[1]) in gone)]
 
     def results(self) -> dict[int, IngestResult]:
         return {

@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from cases.models import Queue, Signal
 from cases.routing import route
-from cases.services.intake.chunk import store_chunk
+from cases.services.intake.chunk import LostRace, store_chunk
 from cases.services.intake.inputs import DEFAULT_REPORT_POLICY, IngestResult, SignalIn
 from moderation.mirror.concurrency import ADVISORY_NAMESPACE, ATTEMPTS, backoff, is_race, lock_keys
 from moderation.models import ApiClient, Policy
 
-CHUNK_SIZE = 100
+CHUNK_SIZE = 250
 """Signals per transaction. Row locks on a chunk's cases, and the audit chain's lock
 at its end, are held for one chunk only, so other writers wait milliseconds."""
 
@@ -128,8 +128,8 @@ def _ingest_chunk(*, client, items, indexes, results, now, lookups) -> None:
                         now=now or timezone.now(),
                         lookups=lookups,
                     )
-        except (IntegrityError, OperationalError) as exc:
-            if not is_race(exc) or attempt == ATTEMPTS - 1:
+        except (IntegrityError, OperationalError, LostRace) as exc:
+            if not (isinstance(exc, LostRace) or is_race(exc)) or attempt == ATTEMPTS - 1:
                 raise
             backoff(attempt)
             continue

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from cases.models import Case, ReporterStanding, Signal
 from cases.priority import compute_priority
+from cases.services.intake import setwise
 from cases.services.intake.inputs import READER_SOURCES
 from moderation.audit import record_event
 from moderation.mirror.bulk import update_rows
@@ -41,8 +42,12 @@ def refresh_cases_stats(cases: list[Case], *, now: datetime, write: bool = True)
     reporters = _reporter_reliabilities(counted)
     for case in cases:
         _apply_stats(case, stats.get(case.pk, {}), reporters.get(case.pk, {}), now=now)
-    if write:
-        update_rows(Case, cases, STATS_FIELDS)
+    if write:  # in id order, the order every writer locks cases in
+        ordered = sorted(cases, key=lambda case: case.pk)
+        if setwise.available():
+            setwise.update_rows(Case, ordered, STATS_FIELDS)
+        else:
+            update_rows(Case, ordered, STATS_FIELDS)
 
 
 def _apply_stats(case: Case, stats: dict, reporters: dict[int, float], *, now: datetime) -> None:
