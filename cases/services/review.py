@@ -145,6 +145,12 @@ def claim_next_case(*, user, queue: Queue, now=None) -> Case | None:
             now=now,
             skip_memory=SKIP_MEMORY,
         )
+    return claim_next_case_orm(user=user, queue=queue, now=now)
+
+
+def claim_next_case_orm(*, user, queue: Queue, now) -> Case | None:
+    """The claim through the ORM: what SQLite runs, and what the one statement is held
+    to (tests/cases/test_claim_statement.py). The caller checked the permission."""
     with transaction.atomic():
         candidates = next_case_candidates(user=user, queue=queue, now=now)
         case = claims.claim_next(candidates, user=user, lease=lease(), now=now, refs=_refs, start=_starter(user))
