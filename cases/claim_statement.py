@@ -90,9 +90,10 @@ WITH skipped AS (
 ), events AS (
     INSERT INTO {events} ({audit.EVENT_COLUMNS})
     SELECT %(stamp)s, %(user)s, %(label)s, e.verb, 'cases.case', m.id::text,
-        left('Case #' || m.id || ' · @' || a.handle || ' · ' || m.policy_family, 200),
+        left('Case #' || m.id || ' · @' || (SELECT a.handle FROM {account} AS a WHERE a.id = m.account_id)
+             || ' · ' || m.policy_family, 200),
         m.id, NULL, e.before, e.after, e.reason
-    FROM moved AS m JOIN target AS t ON t.id = m.id JOIN {account} AS a ON a.id = m.account_id
+    FROM moved AS m JOIN target AS t ON t.id = m.id
     CROSS JOIN LATERAL (VALUES
         (1,
          CASE WHEN t.renewal THEN 'claim.renewed' ELSE 'claim.taken' END,
@@ -157,7 +158,7 @@ def _preparing_cursor():
     return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
 
 
-def claim_next(
+def statement(
     *,
     user,
     queue_id: int,
@@ -167,12 +168,10 @@ def claim_next(
     lease: timedelta,
     now: datetime,
     skip_memory: timedelta,
-) -> Case | None:
-    """Lease the reviewer's next case of the queue and start its review, in one statement
-    (see the module's docstring). None when nothing is claimable. The Case comes from the
-    statement's returned columns (its account is not loaded)."""
+) -> tuple[str, dict]:
+    """The claim's SQL and its parameters (claim_next runs them; tests EXPLAIN them)."""
     expires = now + lease
-    params = {
+    return _statement(claimable), {
         "user": user.pk,
         "label": audit.actor_label_for(user),
         "queue": queue_id,
@@ -186,8 +185,34 @@ def claim_next(
         "renewed_after": audit.json_text({"claim_expires_at": expires}),
         "started_after": audit.json_text({"status": to}),
     }
+
+
+def claim_next(
+    *,
+    user,
+    queue_id: int,
+    claimable: tuple[str, ...],
+    to: str,
+    allowed: Mapping[str, set[str] | frozenset[str]],
+    lease: timedelta,
+    now: datetime,
+    skip_memory: timedelta,
+) -> Case | None:
+    """Lease the reviewer's next case of the queue and start its review, in one statement
+    (see the module's docstring). None when nothing is claimable. The Case comes from
+    the statement's returned columns (its account is not loaded)."""
+    sql, params = statement(
+        user=user,
+        queue_id=queue_id,
+        claimable=claimable,
+        to=to,
+        allowed=allowed,
+        lease=lease,
+        now=now,
+        skip_memory=skip_memory,
+    )
     with _preparing_cursor() as cursor:
-        cursor.execute(_statement(claimable), params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cases import claim_statement
 from cases.models import Case, CaseStatus
 from cases.services import review
 from moderation import claims
@@ -69,6 +70,34 @@ def test_the_claim_query_takes_the_queue_order_from_an_index_without_sorting():
 
     assert "Sort" not in plan, plan
     assert "case_claim_order_idx" in plan, plan
+
+
+@pytest.mark.django_db
+def test_the_claim_statement_reads_the_queue_order_and_the_skip_list_from_their_indexes():
+    _require_postgres()
+    queue = QueueFactory()
+    _fill(queue, 3_000, statuses=("open", "open", "escalated", "decided", "dismissed"))
+    _fill(QueueFactory(), 500)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_case")
+    user, now = moderator(), timezone.now()
+    sql, params = claim_statement.statement(
+        user=user,
+        queue_id=queue.pk,
+        claimable=review.CLAIMABLE_STATUSES,
+        to=CaseStatus.IN_REVIEW,
+        allowed=review.CASE_FLOW,
+        lease=review.lease(),
+        now=now,
+        skip_memory=review.SKIP_MEMORY,
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "case_claim_order_idx" in plan, plan
+    assert "audit_skip_list_idx" in plan, plan
 
 
 @pytest.mark.django_db(transaction=True)
