@@ -23,8 +23,9 @@ from tests.factories import QueueFactory, moderator
 CLAIM_STATEMENTS = 1
 # SQLite (the ORM path): own live lease? (1); lock the next claimable case, the skip list
 # inline (1); one UPDATE of lease and status (1); the audit rows claim.taken and
-# case.review_started (2).
-ORM_CLAIM_STATEMENTS = 5
+# case.review_started, each an INSERT of the event and one of its sequencer entry (4:
+# SQLite has no data-modifying CTE).
+ORM_CLAIM_STATEMENTS = 7
 
 
 def _claim_statements(captured) -> list[str]:
