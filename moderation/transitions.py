@@ -41,15 +41,23 @@ def transition(
         if not transaction.get_connection().in_atomic_block:
             raise RuntimeError("transition(locked=True) needs the transaction that holds the row lock.")
         current = getattr(obj, field)
-        _check(obj, current, to, allowed)
+        check_move(obj, current, to, allowed)
         return _apply(obj, current, to, actor, verb, field, reason, extra_updates, case_ref, appeal_ref, also_save)
     with transaction.atomic():
         current = type(obj)._default_manager.select_for_update().values_list(field, flat=True).get(pk=obj.pk)
-        _check(obj, current, to, allowed)
+        check_move(obj, current, to, allowed)
         return _apply(obj, current, to, actor, verb, field, reason, extra_updates, case_ref, appeal_ref, also_save)
 
 
-def _check(obj, current, to, allowed) -> None:
+def sources(allowed: Mapping[str, set[str] | frozenset[str]], to: str) -> list[str]:
+    """The states from which a move to `to` is allowed: for a statement that checks and
+    makes the move itself in SQL (cases.claim_statement), with this table as its rule."""
+    return sorted(state for state, targets in allowed.items() if to in targets)
+
+
+def check_move(obj, current, to, allowed) -> None:
+    """Raise TransitionNotAllowed unless `allowed[current]` contains `to` (obj: the
+    instance or its model, for the message)."""
     if to not in allowed.get(current, ()):
         raise TransitionNotAllowed(f"{obj._meta.verbose_name} cannot go from {current!r} to {to!r}.")
 
