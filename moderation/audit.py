@@ -221,7 +221,7 @@ _FROM_DOCUMENT = (
 
 def _insert_queued_document(cursor, rows: list[list]) -> list[int]:
     """PostgreSQL: the events and their queue entries in one statement, from one JSON
-    document. The JSON columns travel as the same text _json_text makes for VALUES."""
+    document. The JSON columns travel as the same text json_text makes for VALUES."""
     document = json.dumps([[row[0].isoformat(), *row[1:]] for row in rows])
     cursor.execute(
         f"WITH e AS (INSERT INTO moderation_auditevent ({EVENT_COLUMNS}) {_FROM_DOCUMENT} RETURNING id) "  # noqa: S608
