@@ -732,9 +732,14 @@ def _standing_many(actions: list[EnforcementAction]) -> dict[int, list[dict]]:
     keys = {pk: key for pk, key in keys.items() if key is not None}
     if not keys:
         return {}
+    targets: dict[tuple, set] = {}
+    for outcomes, kind, target in keys.values():
+        targets.setdefault((outcomes, kind), set()).add(target)
+    # One term per attribute (a few), not per action: rows of targets no action asked for
+    # are dropped below by their key.
     wanted = Q(pk__in=[])
-    for outcomes, kind, target in set(keys.values()):
-        wanted |= Q(outcome__in=outcomes, **{f"{kind}_id": target})
+    for (outcomes, kind), ids in targets.items():
+        wanted |= Q(outcome__in=outcomes, **{f"{kind}_id__in": ids})
     by_key: dict[tuple, list] = {}
     rows = EnforcementAction.objects.filter(wanted, status=ActionStatus.APPLIED).order_by("applied_at", "id")
     for row in rows.only("id", "outcome", "effect", "account_id", "story_id"):
