@@ -634,18 +634,26 @@ def _lease_batch(action_ids: list[int], token: str) -> list[int]:
 def _apply_group_or_each(group, token, adapter, rest: list[int]) -> list[EnforcementAction]:
     try:
         return _apply_group(group, token, adapter, rest)
-    except Exception:
+    except Exception as exc:
         if len(group) == 1:
-            raise
+            return _broke_off(group[0], token, exc)
         logger.warning("a group of %s actions broke off; trying them one at a time", len(group), exc_info=True)
     applied = []
     for action in group:
         try:
             applied += _apply_group([action], token, adapter, [])
         except Exception as exc:
-            logger.exception("applying action %s broke off; its outbox entry retries it", action.pk)
-            _hand_back(action.pk, token, exc)
+            applied += _broke_off(action, token, exc)
     return applied
+
+
+def _broke_off(action: EnforcementAction, token: str, exc: Exception) -> list:
+    """`_crashed` for an action of a batch: its lease goes back with backoff."""
+    logger.error("applying action %s broke off; its outbox entry retries it", action.pk, exc_info=exc)
+    entry = OutboxEntry.objects.filter(action_id=action.pk, operation=OutboxOperation.APPLY).only("pk").first()
+    if entry is not None:
+        _crashed(entry, token, exc)
+    return []
 
 
 def _apply_group(group: list[EnforcementAction], token: str, adapter, rest: list[int]) -> list[EnforcementAction]:
@@ -769,13 +777,6 @@ def _mark_applied_many(done: list[tuple[EnforcementAction, dict]]) -> list[Enfor
         for action, effect in done
     ]
     return transition_many(moves, to=ActionStatus.APPLIED, allowed=ACTION_FLOW, actor=None, verb="action.applied")
-
-
-def _hand_back(action_id: int, token: str, exc: Exception) -> None:
-    """`_crashed` for an entry of a batch."""
-    entry = OutboxEntry.objects.filter(action_id=action_id, operation=OutboxOperation.APPLY).only("pk").first()
-    if entry is not None:
-        _crashed(entry, token, exc)
 
 
 def _apply_failed(entry: OutboxEntry, exc: PlatformError) -> EnforcementAction:

@@ -120,6 +120,9 @@ def test_a_group_that_breaks_is_tried_one_by_one_so_only_the_broken_action_waits
     assert EnforcementAction.objects.get(pk=ids[1]).status == ActionStatus.APPROVED
     assert broken.state() == "retrying" and broken.next_attempt_at > timezone.now() and broken.last_error
     assert {held[pk].state() for pk in ids if pk != ids[1]} == {"done"}
+    # Alone in its job (as the drain resends it), it breaks the same way, without taking the job down.
+    assert apply_actions_job([ids[1]]) == 0
+    assert (entries(ids)[ids[1]].state(), entries(ids)[ids[1]].attempts) == ("retrying", 2)
 
 
 def test_composing_actions_in_one_batch_end_as_applied_one_at_a_time(run_on_commit):
