@@ -490,25 +490,22 @@ class Browser:
 
 def measure_pages(scale: float) -> dict:
     """Staff pages with one client (in-process): p95 over repeated loads, and queries."""
-    from appeals.models import Appeal
     from cases.models import Case
-    from tests.factories import moderator, senior_moderator, supervisor
+    from tests.factories import appeals_reviewer, moderator, senior_moderator, supervisor
 
     queue = _queue("bench-pages")
     fill_queue(queue, max(300, int(5000 * scale)))
     case = Case.objects.filter(queue=queue).first()
+    appeal = _appeal()
     pages = {
         "queues (admin home)": (moderator(), "/admin/"),
+        "queue page": (moderator(), f"/admin/review/queue/{queue.slug}/"),
         "case list": (moderator(), "/admin/cases/case/"),
         "review page": (moderator(), f"/admin/review/case/{case.pk}/"),
+        "appeal page": (appeals_reviewer(), f"/admin/appeals/appeal/{appeal.pk}/change/"),
         "approvals": (senior_moderator(), "/admin/review/approvals/"),
         "supervisor dashboard": (supervisor(), "/admin/supervision/"),
     }
-    appeal = Appeal.objects.order_by("-id").first()
-    if appeal is not None:
-        from tests.factories import appeals_reviewer
-
-        pages["appeal page"] = (appeals_reviewer(), f"/admin/appeals/appeal/{appeal.pk}/change/")
     loads = max(5, int(20 * scale))
     figures = {}
     for name, (user, url) in pages.items():
@@ -527,6 +524,28 @@ def measure_pages(scale: float) -> dict:
             times.append(time.perf_counter() - started)
         figures[name] = {"status": status, "p95_ms": p(times, 0.95), "queries": len(queries)}
     return figures
+
+
+def _appeal(*, signals: int = 10, files: int = 3):
+    """An appeal as writers file them (tests/appeals): against an applied paywall removal
+    on a case of `signals` detector signals, with `files` attached drafts."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from appeals import services
+    from tests.appeals.factories import applied_action
+    from tests.factories import SignalFactory, StoryFactory
+
+    story = StoryFactory(is_paywalled=True)
+    action = applied_action("paywall.remove", story=story)
+    for _ in range(signals):
+        SignalFactory(detector=True, account=story.author, story=story, case=action.case)
+    return services.file_appeal(
+        account=action.account,
+        action=action,
+        writer_statement="I wrote it myself and can show the drafts to anyone who asks.",
+        contact_email="writer@example.com",
+        files=[SimpleUploadedFile(f"draft-{n}.pdf", b"%PDF-1.7\n" + b"x" * 32) for n in range(files)],
+    )
 
 
 def broken_ratios(figures: dict) -> list[str]:
