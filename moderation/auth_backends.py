@@ -6,9 +6,9 @@ permissions (Django's ModelBackend: one query for the user's own, one for its gr
 Loaded lazily that is five queries a request; here one statement returns the user row
 with all of them, read fresh on every request as before (a role taken away counts at
 the next request): nothing is cached across requests. The statement is written once
-from the models' metadata, not compiled by the ORM per request (compiling the
-equivalent queryset costs more CPU than the five queries' round trips). On SQLite the
-lazy reads stay.
+(moderation.rows), not compiled by the ORM per request: compiling the equivalent
+queryset costs more CPU than the five queries' round trips. On SQLite the lazy reads
+stay.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
+from moderation.rows import columns, instance
+
 
 @cache
 def _statement(alias: str) -> str:
@@ -28,10 +30,6 @@ def _statement(alias: str) -> str:
 
     user_model = get_user_model()
     qn = connection.ops.quote_name
-
-    def columns(model, table: str) -> str:
-        return ", ".join(f"{table}.{qn(f.column)}" for f in model._meta.concrete_fields)
-
     user_groups = user_model.groups.through._meta
     user_perms = user_model.user_permissions.through._meta
     group_perms = Group.permissions.through._meta
@@ -68,9 +66,9 @@ def signed_in_user(user_id):
     if row is None:
         return None
     width = len(user_model._meta.concrete_fields)
-    user = _instance(user_model, row[:width])
+    user = instance(user_model, row[:width])
     client_row = row[width : width + len(ApiClient._meta.concrete_fields)]
-    client = _instance(ApiClient, client_row) if client_row[0] is not None else None
+    client = instance(ApiClient, client_row) if client_row[0] is not None else None
     user_model.api_client.related.set_cached_value(user, client)
     if client is not None:
         ApiClient.user.field.set_cached_value(client, user)
@@ -80,18 +78,6 @@ def signed_in_user(user_id):
         user._user_perm_cache, user._group_perm_cache = set(own), set(groups)
         user._perm_cache = user._user_perm_cache | user._group_perm_cache
     return user
-
-
-def _instance(model, values):
-    """A model instance from its columns as the cursor returned them, converted as the
-    ORM would (JSON text to Python values)."""
-    fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        for convert in field.get_db_converters(connection):
-            value = convert(value, field, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
 class StaffModelBackend(ModelBackend):
