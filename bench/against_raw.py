@@ -354,6 +354,7 @@ def _queue(slug: str):
 
 def measure_claims(scale: float) -> dict:
     from cases.services import review
+    from moderation.auth_backends import signed_in_user
 
     cases = max(300, int(5000 * scale))
     per_reviewer = max(5, int(25 * scale))
@@ -362,7 +363,9 @@ def measure_claims(scale: float) -> dict:
     fill_queue(raw, cases)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE cases_case")
-    team = _team(REVIEWERS)
+    # Each reviewer as a signed-in request has it: loaded by the authentication backend
+    # with its roles and permissions (moderation.auth_backends), not a bare factory row.
+    team = [signed_in_user(user.pk) for user in _team(REVIEWERS)]
     took: list[tuple[int, float]] = []
 
     def reviewer(i: int) -> None:
