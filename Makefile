@@ -72,7 +72,7 @@ serve: export DEBUG = 0
 serve: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(VENV)/bin/gunicorn moderation.wsgi:application --bind $(HOST):$(PORT) \
+	$(VENV)/bin/gunicorn moderation.wsgi:application --config python:moderation.gunicorn_conf --bind $(HOST):$(PORT) \
 		--workers $(WEB_WORKERS) --threads $(WEB_THREADS) --timeout 60 --graceful-timeout 30 \
 		--max-requests 2000 --max-requests-jitter 200 --access-logfile -
 

@@ -39,6 +39,8 @@ def gunicorn(*, workers: int = 2, threads: int = 4):
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
         "moderation.wsgi:application",
+        "--config",
+        "python:moderation.gunicorn_conf",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
