@@ -30,6 +30,18 @@ def available() -> bool:
     return connection.vendor == "postgresql"
 
 
+def any_of(queryset, field: str, values):
+    """`queryset.filter(<field>__in=values)`, on PostgreSQL as `= ANY(%s)` with one array
+    parameter: Django compiles and adapts an IN list value by value (3 ms of Python for
+    1,000 idempotency keys, several times a batch)."""
+    values = list(values)
+    if not available():
+        return queryset.filter(**{f"{field}__in": values})
+    meta, quote = queryset.model._meta, connection.ops.quote_name
+    column = f"{quote(meta.db_table)}.{quote(meta.get_field(field).column)}"
+    return queryset.extra(where=[f"{column} = ANY(%s)"], params=[values])  # noqa: S610 (identifiers from meta, values bound)
+
+
 def insert_rows(model, objs: list, *, now, conflict: str = "", returning: tuple[str, ...] = ()) -> list[tuple]:
     """INSERT the in-memory `objs` (every concrete column but the primary key) in one
     statement; `conflict` is an ON CONFLICT clause, `returning` the columns to read back

@@ -28,6 +28,7 @@ KEY_MAX = _FIELD["idempotency_key"].max_length
 SOURCE_MAX = _FIELD["source"].max_length
 DETECTOR_NAME_MAX = _FIELD["detector_name"].max_length
 DETECTOR_VERSION_MAX = _FIELD["detector_version"].max_length
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 CLEANED = ("idempotency_key", "source", "reason", "detector_name", "detector_version", "score", "observed_at")
 
 
@@ -146,8 +147,11 @@ def _fits(row: SignalRow) -> bool:
 
 
 def _json(value) -> bool:
-    """Serialisable as the JSONField would store it (full_clean's check)."""
-    if type(value) in (list, dict) and not value:
+    """Serialisable as the JSONField would store it (full_clean's check); a flat object
+    or list of plain values (what detectors send) is, without encoding it."""
+    if type(value) is dict and all(type(k) is str and type(v) in _PLAIN for k, v in value.items()):
+        return True
+    if type(value) is list and all(type(v) in _PLAIN for v in value):
         return True
     try:
         json.dumps(value, cls=DjangoJSONEncoder)
