@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from cases.models import Evidence, EvidenceKind, Signal
-from cases.services.intake import ingest_signals
+from cases.services.intake import ingest_signals, setwise
 from cases.services.intake.signal_rows import SignalRow, check
 from tests.cases.intake_helpers import detector_signal, make_client
 from tests.factories import AccountFactory, StoryFactory
@@ -93,3 +93,17 @@ def test_check_passes_plain_rows_without_building_a_model(monkeypatch):
     monkeypatch.setattr(SignalRow, "model", lambda self: pytest.fail("full_clean ran for a plain row"))
 
     check(row)
+
+
+def test_the_model_path_other_databases_take_stores_the_same_rows(monkeypatch):
+    """SQLite bulk_creates models built from the rows (here forced on PostgreSQL)."""
+    monkeypatch.setattr(setwise, "available", lambda: False)
+    client, _ = make_client()
+    account = AccountFactory()
+
+    first, again = ingest_signals(client=client, items=[detector_signal(account, idempotency_key="same")] * 2)
+
+    signal = Signal.objects.get(pk=first.signal_id)
+    assert (signal.account, signal.case_id, signal.detector_name) == (account, first.case_id, "ai-text-classifier")
+    assert (again.status, again.signal_id) == ("duplicate", first.signal_id)
+    assert Evidence.objects.get(signal=signal).case_id == first.case_id
