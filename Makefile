@@ -64,17 +64,16 @@ worker: install
 
 # Production serving: gunicorn, DEBUG off. Needs SECRET_KEY, ALLOWED_HOSTS,
 # AUDIT_SIGNING_KEY(_FILE), DATABASE_URL, REDIS_URL from the environment; WEB_WORKERS
-# processes × WEB_THREADS threads (each thread may hold one database connection:
-# see README, "Production serving").
-WEB_WORKERS ?= 2
-WEB_THREADS ?= 4
+# processes × WEB_THREADS threads (each thread may hold one database connection); their
+# defaults and the rest in gunicorn.conf.py, which the HTTP benchmarks serve with too
+# (README, "Production serving").
 serve: export DEBUG = 0
+serve: export WEB_WORKERS := $(WEB_WORKERS)
+serve: export WEB_THREADS := $(WEB_THREADS)
 serve: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(VENV)/bin/gunicorn moderation.wsgi:application --config python:moderation.gunicorn_conf --bind $(HOST):$(PORT) \
-		--workers $(WEB_WORKERS) --threads $(WEB_THREADS) --timeout 60 --graceful-timeout 30 \
-		--max-requests 2000 --max-requests-jitter 200 --access-logfile -
+	$(VENV)/bin/gunicorn moderation.wsgi:application --config gunicorn.conf.py --bind $(HOST):$(PORT) --access-logfile -
 
 cron: install
 	$(PY) manage.py rqcron supervision.cron

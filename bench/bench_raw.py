@@ -64,7 +64,7 @@ def review_http(scale: float):
     with against_raw.jobs_to_redis():
         f = against_raw.measure_review_http(scale)
     yield (
-        f"Review next over HTTP (gunicorn, 2 processes × 4 threads), 20 reviewers: {f['requests']} requests, "
+        f"Review next over HTTP (gunicorn, {f['served_by']}), 20 reviewers: {f['requests']} requests, "
         f"{f['errors']} errors {f['error_samples'] or ''}, {f['double_claims']} double claims; "
         f"p50 {f['next_p50_ms']:.0f} ms, p95 {f['next_p95_ms']:.0f} ms"
     )

@@ -1,5 +1,5 @@
-"""The project served as in production (gunicorn, `make serve`'s options) on the
-benchmark's throwaway database, for the benchmarks that go over HTTP."""
+"""The project served as in production (gunicorn with `make serve`'s gunicorn.conf.py)
+on the benchmark's throwaway database, for the benchmarks that go over HTTP."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def shape(env: dict | None = None) -> str:
+    """What gunicorn.conf.py makes of the environment: "2 processes × 4 threads (gthread)"."""
+    import runpy
+    from unittest import mock
+
+    with mock.patch.dict(os.environ, env or {}):
+        conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return f"{conf['workers']} processes × {conf['threads']} threads ({conf['worker_class']})"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -24,15 +34,20 @@ def _free_port() -> int:
 
 
 @contextmanager
-def gunicorn(*, workers: int = 2, threads: int = 4):
-    """Yield the base URL of `workers` gunicorn processes × `threads` threads serving the
-    project on this process's database; stop them after."""
+def gunicorn(*, workers: int | None = None, threads: int | None = None):
+    """Yield the base URL of gunicorn serving the project on this process's database with
+    `make serve`'s configuration (gunicorn.conf.py: WEB_WORKERS × WEB_THREADS, from the
+    environment or its defaults, unless given here); stop it after."""
     port = _free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.settings_served",
         "BENCH_DATABASE_NAME": connection.settings_dict["NAME"],
     }
+    if workers:
+        env["WEB_WORKERS"] = str(workers)
+    if threads:
+        env["WEB_THREADS"] = str(threads)
     log_dir = tempfile.TemporaryDirectory(prefix="bench-gunicorn-")
     log_path = Path(log_dir.name) / "gunicorn.log"
     log = log_path.open("w")
@@ -40,15 +55,9 @@ def gunicorn(*, workers: int = 2, threads: int = 4):
         str(Path(sys.executable).with_name("gunicorn")),
         "moderation.wsgi:application",
         "--config",
-        "python:moderation.gunicorn_conf",
+        str(ROOT / "gunicorn.conf.py"),
         "--bind",
         f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--timeout",
-        "120",
     ]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -2,7 +2,7 @@
 
 The test settings on the benchmark's throwaway database, with what production has and
 the suite turns off: jobs handed to RQ after commit, the audit sequencer on its own
-schedule, the cache (rate limits, sessions' neighbours) in Redis shared by every process.
+schedule, the cache (rate limits, sessions) in Redis shared by every process.
 """
 
 import os
@@ -15,3 +15,4 @@ DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  
 JOBS_RUN_INLINE = not REDIS_URL  # noqa: F405
 AUDIT = {**AUDIT, "SEQUENCER_INLINE": None}  # noqa: F405
 CACHES = production.CACHES
+SESSION_ENGINE = production.SESSION_ENGINE

@@ -16,23 +16,17 @@ def apply_action_job(action_id: int, chunk=None) -> None:
 
 def apply_actions_job(action_ids: list[int]) -> int:
     """Many approved actions in one job (enqueued per transaction in chunks, and by the
-    outbox drain): RQ's cost per job is most of the cost of one action. Each action runs
-    on its own, under its outbox lease; one that fails is retried by its own entry and
-    does not stop the others. The reads the actions share (the actions with their
-    decisions, the gate's threshold, who is a staff person) are made once per job."""
-    import logging
+    outbox drain): leased together, applied a group per transaction, each action still
+    with its own entry, attempt and audit row (see `apply_actions`). Returns how many
+    were applied."""
+    from cases.services.enforcement import apply_actions
+    from moderation.jobs import enqueue
+    from moderation.models import Outcome
 
-    from cases.services.enforcement import load_apply_chunk
-
-    chunk = load_apply_chunk(action_ids=action_ids)
-    applied = 0
-    for action_id in action_ids:
-        try:
-            apply_action_job(action_id, chunk)
-            applied += 1
-        except Exception:
-            logging.getLogger(__name__).exception("action %s failed in a batch; its outbox entry retries it", action_id)
-    return applied
+    applied = apply_actions(action_ids=action_ids)
+    if any(action.outcome == Outcome.FOLLOWERS_PURGE for action in applied):
+        enqueue(notify_purge_lowered_writers_job, key="notify-purge-lowered-writers")
+    return len(applied)
 
 
 def notify_purge_lowered_writers_job() -> int:

@@ -15,6 +15,7 @@ from cases import decision_flow, permissions
 from cases.forms import AssignForm, BulkDecisionForm, DecisionForm, ReasonForm, RejectForm
 from cases.models import Case, Decision, Evidence, EvidenceKind, Queue
 from cases.selectors.cases import case_detail
+from cases.selectors.queues import queue_by_slug
 from cases.selectors.review import (
     actions_for_case,
     bulk_candidates,
@@ -42,7 +43,9 @@ def _admin_context(request, title: str) -> dict:
 
 @require_POST
 def review_next(request, slug: str):
-    queue = get_object_or_404(Queue, slug=slug)
+    queue = queue_by_slug(slug)
+    if queue is None:
+        raise Http404("No such queue.")
     try:
         case = review.claim_next_case(user=request.user, queue=queue)
     except PermissionDenied as exc:

@@ -116,12 +116,12 @@ def record_event(
         "target_label": str(target)[:200],
         "case_ref": case_ref,
         "appeal_ref": appeal_ref,
-        "before": _json_text(before),
-        "after": _json_text(after),
+        "before": json_text(before),
+        "after": json_text(after),
         "reason": reason,
     }
     event_id = _insert(fields)
-    _integrate_after_commit()
+    integrate_after_commit()
     event = AuditEvent(
         id=event_id, **{**fields, "before": json.loads(fields["before"]), "after": json.loads(fields["after"])}
     )
@@ -153,8 +153,8 @@ def record_events(*, actor, events: list[dict], batch_size: int = 1000) -> int:
             str(spec["target"])[:200],
             spec.get("case_ref"),
             spec.get("appeal_ref"),
-            _json_text(spec.get("before")),
-            _json_text(spec.get("after")),
+            json_text(spec.get("before")),
+            json_text(spec.get("after")),
             spec.get("reason", ""),
         ]
         for spec in events
@@ -168,17 +168,20 @@ def record_events(*, actor, events: list[dict], batch_size: int = 1000) -> int:
                 continue
             values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(chunk))
             _insert_queued(cursor, values, [value for row in chunk for value in row])
-    _integrate_after_commit()
+    integrate_after_commit()
     return len(rows)
 
 
-_INSERT_COLUMNS = (
+# The columns of an event INSERT, in the order record_event fills them (writers that build
+# their own statement, e.g. cases.claim_statement, name them the same way).
+EVENT_COLUMNS = (
     "occurred_at, actor_id, actor_label, verb, target_type, target_id, target_label, case_ref, appeal_ref, "
     '"before", "after", reason'
 )
 
 
-def _json_text(value: dict | None) -> str:
+def json_text(value: dict | None) -> str:
+    """How before/after are written: sorted keys, times as DjangoJSONEncoder gives them."""
     return json.dumps(value or {}, cls=DjangoJSONEncoder, sort_keys=True)
 
 
@@ -194,7 +197,7 @@ def _insert(fields: dict) -> int:
 def _insert_queued(cursor, values: str, params: list) -> list[int]:
     """Insert events and queue their ids for the sequencer: one statement on PostgreSQL
     (a data-modifying CTE), two on SQLite. Returns the new ids."""
-    insert = f"INSERT INTO moderation_auditevent ({_INSERT_COLUMNS}) VALUES {values} RETURNING id"  # noqa: S608
+    insert = f"INSERT INTO moderation_auditevent ({EVENT_COLUMNS}) VALUES {values} RETURNING id"  # noqa: S608
     if connection.vendor == "postgresql":
         cursor.execute(
             f"WITH e AS ({insert}) INSERT INTO moderation_auditpending (event_id) SELECT id FROM e RETURNING event_id",  # noqa: S608
@@ -218,17 +221,17 @@ _FROM_DOCUMENT = (
 
 def _insert_queued_document(cursor, rows: list[list]) -> list[int]:
     """PostgreSQL: the events and their queue entries in one statement, from one JSON
-    document. The JSON columns travel as the same text _json_text makes for VALUES."""
+    document. The JSON columns travel as the same text json_text makes for VALUES."""
     document = json.dumps([[row[0].isoformat(), *row[1:]] for row in rows])
     cursor.execute(
-        f"WITH e AS (INSERT INTO moderation_auditevent ({_INSERT_COLUMNS}) {_FROM_DOCUMENT} RETURNING id) "  # noqa: S608
+        f"WITH e AS (INSERT INTO moderation_auditevent ({EVENT_COLUMNS}) {_FROM_DOCUMENT} RETURNING id) "  # noqa: S608
         "INSERT INTO moderation_auditpending (event_id) SELECT id FROM e RETURNING event_id",
         [document],
     )
     return [row[0] for row in cursor.fetchall()]
 
 
-def _integrate_after_commit() -> None:
+def integrate_after_commit() -> None:
     """Inline mode (SQLite default, tests): integrate once this transaction commits.
     In production the RQ cron runs the sequencer instead (supervision/cron.py)."""
     from moderation.audit_sequencer import integrate_audit_log_job, runs_after_each_commit

@@ -441,7 +441,13 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"]),
+            # Every "Review next" reads the reviewer's skips of the last hour (the skip list,
+            # cases.services.review.recently_skipped and cases.claim_statement): this
+            # index holds skips only, so the read does not walk the reviewer's whole history.
+            models.Index(fields=["actor", "occurred_at"], condition=Q(verb="case.skipped"), name="audit_skip_list_idx"),
+        ]
         permissions = [("verify_audit_chain", "Can verify the audit chain")]
 
     def __str__(self):

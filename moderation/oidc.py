@@ -34,6 +34,7 @@ from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView, OIDCLogoutView
 
 from moderation.audit import record_event, register_verb
+from moderation.auth_backends import signed_in_user
 from moderation.models import OIDCIdentity
 from moderation.staff_security import PROVIDER_MFA_SESSION_KEY
 from moderation.validation import is_clean_identifier
@@ -240,7 +241,7 @@ class StaffOIDCBackend(OIDCAuthenticationBackend):
             raise SuspiciousOperation("id_token without exp or sub")
 
     def get_user(self, user_id):
-        user = super().get_user(user_id)
+        user = signed_in_user(user_id)
         return user if user is not None and self.user_can_authenticate(user) else None
 
     def get_or_create_user(self, access_token, id_token, payload):

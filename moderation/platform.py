@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.module_loading import import_string
 
+from moderation.mirror.bulk import update_rows
 from moderation.models import (
     Account,
     AccountStatus,
@@ -187,6 +188,78 @@ def _left(command: PlatformCommand) -> dict:
     return {"standing": keys} if keys else {}
 
 
+def _needs_story(command: PlatformCommand) -> None:
+    if command.story_id is None:
+        raise PlatformError(f"{command.outcome} needs a story.", retryable=False)
+
+
+def _story_change(story: Story, name: str, command: PlatformCommand) -> tuple[dict, bool]:
+    """Set what the story's attribute should be with this command standing (on the row
+    in memory); returns the effect and whether the row changed."""
+    standing = standing_of(command)
+    before = getattr(story, name)
+    baseline = _baseline(standing, "story", before)
+    after = compose(command.outcome, baseline, [s["outcome"] for s in standing] + [command.outcome])
+    if before != after:
+        setattr(story, name, after)
+    effect = {"story": {"id": story.pk, "field": name, "before": before, "after": after, "baseline": baseline}}
+    return effect, before != after
+
+
+def _account_status_change(account: Account, command: PlatformCommand) -> tuple[dict, bool]:
+    standing = standing_of(command)
+    before = account.status
+    baseline = _baseline(standing, "account_status", before)
+    # Strictest wins: restricting a suspended account leaves it suspended.
+    after = compose(command.outcome, baseline, [s["outcome"] for s in standing] + [command.outcome])
+    moved = after != before
+    if moved:
+        account.status = after
+    return {"account_status": {"id": account.pk, "before": before, "after": after, "baseline": baseline}}, moved
+
+
+def _partner_change(account: Account, command: PlatformCommand) -> tuple[dict, bool]:
+    before = {
+        "status": account.partner_status,
+        "enrolled_at": _iso(account.partner_enrolled_at),
+        "revoked_at": _iso(account.partner_revoked_at),
+    }
+    baseline = _baseline(standing_of(command), "partner", before)
+    moved = account.partner_status != PartnerStatus.REVOKED
+    if moved:
+        account.partner_status = PartnerStatus.REVOKED
+        account.partner_revoked_at = timezone.now()
+    effect = {
+        "partner": {
+            "id": account.pk,
+            "before": before,
+            "baseline": baseline,
+            "revoked_at": _iso(account.partner_revoked_at),
+        }
+    }
+    return effect, moved
+
+
+ACCOUNT_SETTERS = frozenset({*ACCOUNT_STATUS, Outcome.PARTNER_REVOKE})
+# What `apply_many` writes back of a changed row (its values held in memory, under lock).
+MANY_FIELDS = {
+    Account: ["status", "partner_status", "partner_revoked_at", "updated_at"],
+    Story: ["distribution", "is_paywalled", "is_removed", "updated_at"],
+}
+
+
+def _locked(model, ids: set[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    return {row.pk: row for row in model.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+def _row(rows: dict[int, Any], model, pk: int):
+    if pk not in rows:
+        raise model.DoesNotExist(f"{model._meta.label} {pk} does not exist.")
+    return rows[pk]
+
+
 class PlatformAdapter(ABC):
     """Base class. `transactional` adapters only write this database, so the caller
     may run a non-batched call inside its own transaction together with the state
@@ -199,6 +272,21 @@ class PlatformAdapter(ABC):
 
     @abstractmethod
     def apply(self, command: PlatformCommand, *, progress: Progress | None = None) -> dict: ...
+
+    def apply_many(self, commands: list[PlatformCommand]) -> list[dict | PlatformError]:
+        """Apply single changes (never batched outcomes) in the caller's transaction, one
+        answer per command: its effect, or the `PlatformError` that refused it alone. No
+        two commands set the same attribute of the same account or story (the caller
+        splits those into rounds), so each one's `standing` is complete. This default
+        takes one call per command, each in a savepoint so a refusal undoes only itself."""
+        answers: list[dict | PlatformError] = []
+        for command in commands:
+            try:
+                with transaction.atomic():
+                    answers.append(self.apply(command))
+            except PlatformError as exc:
+                answers.append(exc)
+        return answers
 
     @abstractmethod
     def reverse(self, command: PlatformCommand, effect: dict, *, progress: Progress | None = None) -> dict: ...
@@ -238,6 +326,42 @@ class LocalPlatformAdapter(PlatformAdapter):
             return self.purge_follows(command, progress=progress or NullProgress())
         return {"outcome": outcome.value}
 
+    def apply_many(self, commands: list[PlatformCommand]) -> list[dict | PlatformError]:
+        """Set-based: the accounts and stories the commands set are locked and read in one
+        statement each (in id order), each command's effect is worked out on the rows in
+        memory exactly as `apply` would, and the changed rows are written in one statement
+        per table. Other outcomes (holds, warnings) take `apply`, one by one."""
+        accounts = _locked(Account, {c.account_id for c in commands if c.outcome in ACCOUNT_SETTERS})
+        stories = _locked(Story, {c.story_id for c in commands if c.outcome in STORY_FIELD and c.story_id})
+        changed: dict[type, dict[int, Any]] = {Account: {}, Story: {}}
+        answers: list[dict | PlatformError] = []
+        for command in commands:
+            outcome = Outcome(command.outcome)
+            try:
+                if outcome in STORY_FIELD:
+                    _needs_story(command)
+                    row = _row(stories, Story, command.story_id)
+                    effect, moved = _story_change(row, STORY_FIELD[outcome][0], command)
+                elif outcome in ACCOUNT_STATUS or outcome == Outcome.PARTNER_REVOKE:
+                    row = _row(accounts, Account, command.account_id)
+                    change = _account_status_change if outcome in ACCOUNT_STATUS else _partner_change
+                    effect, moved = change(row, command)
+                else:
+                    answers.append(self.apply(command))
+                    continue
+            except PlatformError as exc:
+                answers.append(exc)
+                continue
+            if moved:
+                changed[type(row)][row.pk] = row
+            answers.append(effect)
+        now = timezone.now()
+        for model, rows in changed.items():
+            for row in rows.values():
+                row.updated_at = now
+            update_rows(model, list(rows.values()), MANY_FIELDS[model])
+        return answers
+
     def reverse(self, command: PlatformCommand, effect: dict, *, progress: Progress | None = None) -> dict:
         outcome = Outcome(command.outcome)
         with transaction.atomic():
@@ -259,18 +383,13 @@ class LocalPlatformAdapter(PlatformAdapter):
     # Stories -------------------------------------------------------------
 
     def _set_story(self, command: PlatformCommand, name: str) -> dict:
-        if command.story_id is None:
-            raise PlatformError(f"{command.outcome} needs a story.", retryable=False)
-        standing = standing_of(command)
+        _needs_story(command)
         with transaction.atomic(savepoint=False):
             story = Story.objects.select_for_update().get(pk=command.story_id)
-            before = getattr(story, name)
-            baseline = _baseline(standing, "story", before)
-            after = compose(command.outcome, baseline, [s["outcome"] for s in standing] + [command.outcome])
-            if before != after:
-                setattr(story, name, after)
+            effect, changed = _story_change(story, name, command)
+            if changed:
                 story.save(update_fields=[name, "updated_at"])
-        return {"story": {"id": story.pk, "field": name, "before": before, "after": after, "baseline": baseline}}
+        return effect
 
     def _restore_story(self, command: PlatformCommand, change: dict) -> dict:
         story = Story.objects.select_for_update().get(pk=change["id"])
@@ -298,17 +417,12 @@ class LocalPlatformAdapter(PlatformAdapter):
     # Accounts ------------------------------------------------------------
 
     def _set_account_status(self, command: PlatformCommand) -> dict:
-        standing = standing_of(command)
         with transaction.atomic(savepoint=False):
             account = Account.objects.select_for_update().get(pk=command.account_id)
-            before = account.status
-            baseline = _baseline(standing, "account_status", before)
-            # Strictest wins: restricting a suspended account leaves it suspended.
-            after = compose(command.outcome, baseline, [s["outcome"] for s in standing] + [command.outcome])
-            if after != before:
-                account.status = after
+            effect, changed = _account_status_change(account, command)
+            if changed:
                 account.save(update_fields=["status", "updated_at"])
-        return {"account_status": {"id": account.pk, "before": before, "after": after, "baseline": baseline}}
+        return effect
 
     def _restore_account_status(self, command: PlatformCommand, change: dict) -> dict:
         account = Account.objects.select_for_update().get(pk=change["id"])
@@ -321,27 +435,12 @@ class LocalPlatformAdapter(PlatformAdapter):
         return {"account_status": {"id": account.pk, "restored": target, **_left(command)}}
 
     def _revoke_partner(self, command: PlatformCommand) -> dict:
-        standing = standing_of(command)
         with transaction.atomic(savepoint=False):
             account = Account.objects.select_for_update().get(pk=command.account_id)
-            before = {
-                "status": account.partner_status,
-                "enrolled_at": _iso(account.partner_enrolled_at),
-                "revoked_at": _iso(account.partner_revoked_at),
-            }
-            baseline = _baseline(standing, "partner", before)
-            if account.partner_status != PartnerStatus.REVOKED:
-                account.partner_status = PartnerStatus.REVOKED
-                account.partner_revoked_at = timezone.now()
+            effect, changed = _partner_change(account, command)
+            if changed:
                 account.save(update_fields=["partner_status", "partner_revoked_at", "updated_at"])
-        return {
-            "partner": {
-                "id": account.pk,
-                "before": before,
-                "baseline": baseline,
-                "revoked_at": _iso(account.partner_revoked_at),
-            }
-        }
+        return effect
 
     def _restore_partner(self, command: PlatformCommand, change: dict) -> dict:
         account = Account.objects.select_for_update().get(pk=change["id"])
@@ -512,6 +611,39 @@ class HttpPlatformAdapter(PlatformAdapter):
     def apply(self, command: PlatformCommand, *, progress: Progress | None = None) -> dict:
         remote = self._post("/actions/apply", command.idempotency_key, self._payload(command))
         return {**self.local.apply(command, progress=progress), "platform": remote}
+
+    def apply_many(self, commands: list[PlatformCommand]) -> list[dict | PlatformError]:
+        """The platform's API takes one action a request (there is no bulk endpoint): each
+        command is its own POST with its own idempotency key, so a chunk resent after a
+        crash changes nothing twice there. The confirmed ones are mirrored locally in one
+        pass (`LocalPlatformAdapter.apply_many`)."""
+        accounts = dict(
+            Account.objects.filter(pk__in={c.account_id for c in commands}).values_list("pk", "platform_id")
+        )
+        stories = dict(
+            Story.objects.filter(pk__in={c.story_id for c in commands if c.story_id}).values_list("pk", "platform_id")
+        )
+        remote: list[dict | PlatformError] = []
+        for command in commands:
+            payload = {
+                **asdict(command),
+                "account_platform_id": accounts.get(command.account_id),
+                "story_platform_id": stories.get(command.story_id) if command.story_id else None,
+            }
+            try:
+                remote.append(self._post("/actions/apply", command.idempotency_key, payload))
+            except PlatformError as exc:
+                remote.append(exc)
+        confirmed = [c for c, r in zip(commands, remote, strict=True) if not isinstance(r, PlatformError)]
+        local = iter(self.local.apply_many(confirmed))
+        answers: list[dict | PlatformError] = []
+        for reply in remote:
+            if isinstance(reply, PlatformError):
+                answers.append(reply)
+                continue
+            mirrored = next(local)
+            answers.append(mirrored if isinstance(mirrored, PlatformError) else {**mirrored, "platform": reply})
+        return answers
 
     def reverse(self, command: PlatformCommand, effect: dict, *, progress: Progress | None = None) -> dict:
         payload = {**self._payload(command), "effect": {k: v for k, v in effect.items() if k != "platform"}}

@@ -182,7 +182,9 @@ LOGIN_URL = "admin:login"
 # Staff sign-in (moderation/staff_security.py). django-axes locks an account, and
 # separately an address, after AXES_FAILURE_LIMIT failed sign-ins, until the
 # cool-off passes or a supervisor lifts it (/admin/lockouts/).
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# StaffModelBackend: Django's ModelBackend reading a request's user, roles and permissions
+# in one query (moderation/auth_backends.py).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "moderation.auth_backends.StaffModelBackend"]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "1"))
@@ -370,6 +372,10 @@ PERMISSIONS_POLICY = {
 # Staff sessions end after SESSION_IDLE_MINUTES without a request (the expiry slides).
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "30")) * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# With Redis, a request reads its session from the cache, not the database, which stays
+# the record (moderation/sessions.py); a cached copy lives at most SESSION_CACHE_SECONDS.
+SESSION_ENGINE = "moderation.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
+SESSION_CACHE_SECONDS = int(os.environ.get("SESSION_CACHE_SECONDS", "60"))
 
 LOGGING = {
     "version": 1,

@@ -49,6 +49,10 @@ STORAGES = {
 JOBS_RUN_INLINE = True
 # Rate-limit counters must not leak between tests: each test starts with a clean local cache.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# A cache of this process alone cannot hold sessions other processes (a served test's
+# server, the rqworker) also read: sessions stay in the database (tests/moderation/
+# test_sessions.py runs the cached engine on its own).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Signed audit heads stay in the process (tests/conftest.py empties the sink per test);
 # the audit sequencer runs after each commit, like the jobs.
 AUDIT = {**AUDIT, "HEAD_SINK": "moderation.audit_heads.MemoryHeadSink", "SEQUENCER_INLINE": True}  # noqa: F405

@@ -57,7 +57,7 @@ from moderation.platform import (
     sharing_outcomes,
 )
 from moderation.roles import is_service_user
-from moderation.transitions import transition
+from moderation.transitions import Move, transition, transition_many
 
 logger = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ def _queue_apply(action: EnforcementAction) -> OutboxEntry:
     from cases import jobs
 
     entry, _ = OutboxEntry.objects.get_or_create(action=action, operation=OutboxOperation.APPLY)
-    enqueue_batched(jobs.apply_actions_job, action.pk, queue="enforcement")
+    enqueue_batched(jobs.apply_actions_job, action.pk, queue="enforcement", chunk=apply_per_job())
     return entry
 
 
@@ -510,7 +510,7 @@ class ApplyChunk:
 
 def _actions_to_apply():
     return EnforcementAction.objects.select_related(
-        "decision__decided_by", "decision__approved_by", "decision__case__account"
+        "decision__decided_by", "decision__approved_by", "decision__case__account", "story", "account"
     )
 
 
@@ -543,6 +543,240 @@ def apply_action(*, action_id: int, chunk: ApplyChunk | None = None) -> Enforcem
         finish=lambda locked, entry, effect: _mark_applied(locked, entry, effect, label=label),
         on_error=_apply_failed,
     )
+
+
+# Applying in bulk ----------------------------------------------------------------
+
+
+def apply_per_job() -> int:
+    """Actions handed to one `apply_actions_job` (by the drain and per transaction)."""
+    return _conf("OUTBOX_APPLY_PER_JOB", 500)
+
+
+def apply_per_commit() -> int:
+    """Actions a batch job applies in one transaction."""
+    return _conf("OUTBOX_APPLY_PER_COMMIT", 100)
+
+
+def apply_actions(*, action_ids: list[int]) -> list[EnforcementAction]:
+    """Job body of a batch (`apply_actions_job`): put many approved actions on the
+    platform at a cost per group of actions, not per action. Returns the ones applied.
+
+    One transaction leases every due apply entry of the batch (`SKIP LOCKED`: an entry
+    or action another worker or a decision holds right now is left to it, or to the
+    drain), each entry with its own attempt charged and the batch's lease token. Then
+    the actions go out `apply_per_commit()` at a time, each group in one transaction:
+    row locks on the accounts and stories they set, then on the actions and their
+    entries (still `approved`, still under our token), the actions standing on the same
+    attributes read once, the adapter's `apply_many`, and the moves to `applied` with
+    their audit rows and finished entries written set-based. A worker dying mid-batch
+    loses only the group it was in: groups committed before are applied and done, the
+    rest keep their leases until they run out and the drain sends them again one by
+    one. A refusal by the platform is that action's failed attempt alone; any other
+    error in a group has its actions tried one at a time, so only the one that breaks
+    hands its lease back with backoff. Purges (batched outcomes) and actions the human
+    gate refuses take the one-at-a-time path (`apply_action`)."""
+    chunk = load_apply_chunk(action_ids=action_ids)
+    adapter = get_adapter()
+    applied, grouped = [], []
+    for action_id in dict.fromkeys(action_ids):
+        action = chunk.actions.get(action_id)
+        if action is None or action.status != ActionStatus.APPROVED:
+            continue
+        refused = human_gate_problem(action.decision, action, threshold=chunk.threshold, people=chunk.people)
+        if refused or adapter.is_batched(action.outcome):
+            action = apply_action(action_id=action_id, chunk=chunk)
+            if action.status == ActionStatus.APPLIED:
+                applied.append(action)
+            continue
+        grouped.append(action_id)
+    token = uuid.uuid4().hex
+    leased = _lease_batch(grouped, token)
+    if len(leased) < len(grouped):
+        logger.info("%s of %s actions were held elsewhere and are left to it", len(grouped) - len(leased), len(grouped))
+    size = apply_per_commit()
+    for start in range(0, len(leased), size):
+        group = [chunk.actions[pk] for pk in leased[start : start + size]]
+        applied += _apply_group_or_each(group, token, adapter, leased[start + size :])
+    return applied
+
+
+def _lease_batch(action_ids: list[int], token: str) -> list[int]:
+    """Lease the due apply entries of these actions under one token and charge each an
+    attempt (on the entry and the action, as `_begin` does one at a time). Locks the
+    actions before their entries, the order every other writer of both keeps. Returns
+    the leased action ids in id order."""
+    if not action_ids:
+        return []
+    now = timezone.now()
+    free = Q(leased_until__isnull=True) | Q(leased_until__lte=now)
+    with transaction.atomic():
+        approved = EnforcementAction.objects.select_for_update(skip_locked=True).filter(
+            pk__in=action_ids, status=ActionStatus.APPROVED
+        )
+        locked = list(approved.order_by("pk").values_list("pk", flat=True))
+        entries = list(
+            OutboxEntry.objects.select_for_update(skip_locked=True)
+            .filter(free, action_id__in=locked, operation=OutboxOperation.APPLY, done_at=None, gave_up_at=None)
+            .order_by("action_id")
+            .values_list("pk", "action_id")
+        )
+        if not entries:
+            return []
+        OutboxEntry.objects.filter(pk__in=[pk for pk, _ in entries]).update(
+            attempts=F("attempts") + 1, lease_token=token, leased_until=now + outbox_lease()
+        )
+        leased = [action_id for _, action_id in entries]
+        EnforcementAction.objects.filter(pk__in=leased).update(attempts=F("attempts") + 1)
+    return leased
+
+
+def _apply_group_or_each(group, token, adapter, rest: list[int]) -> list[EnforcementAction]:
+    try:
+        return _apply_group(group, token, adapter, rest)
+    except Exception as exc:
+        if len(group) == 1:
+            return _broke_off(group[0], token, exc)
+        logger.warning("a group of %s actions broke off; trying them one at a time", len(group), exc_info=True)
+    applied = []
+    for action in group:
+        try:
+            applied += _apply_group([action], token, adapter, [])
+        except Exception as exc:
+            applied += _broke_off(action, token, exc)
+    return applied
+
+
+def _broke_off(action: EnforcementAction, token: str, exc: Exception) -> list:
+    """`_crashed` for an action of a batch: its lease goes back with backoff."""
+    logger.error("applying action %s broke off; its outbox entry retries it", action.pk, exc_info=exc)
+    entry = OutboxEntry.objects.filter(action_id=action.pk, operation=OutboxOperation.APPLY).only("pk").first()
+    if entry is not None:
+        _crashed(entry, token, exc)
+    return []
+
+
+def _apply_group(group: list[EnforcementAction], token: str, adapter, rest: list[int]) -> list[EnforcementAction]:
+    """One transaction: lock, apply and record a group of leased actions (`apply_actions`).
+    Actions that set the same attribute of one account or story go in rounds, so each
+    round reads what the earlier ones left standing."""
+    with transaction.atomic():
+        _lock_targets(group)
+        mine = set(
+            EnforcementAction.objects.select_for_update()
+            .filter(pk__in=[a.pk for a in group], status=ActionStatus.APPROVED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        entries = dict(
+            OutboxEntry.objects.select_for_update()
+            .filter(action_id__in=mine, operation=OutboxOperation.APPLY, lease_token=token, done_at=None)
+            .filter(gave_up_at=None)
+            .order_by("action_id")
+            .values_list("action_id", "pk")
+        )
+        lost = mine - set(entries)
+        if lost:
+            logger.warning("outbox entries of actions %s were taken over by another worker", sorted(lost))
+        todo = [a for a in group if a.pk in entries]
+        applied, refused = [], []
+        while todo:
+            round_, todo = _one_per_attribute(todo)
+            standing = _standing_many(round_)
+            commands = [command_for(a, standing=standing.get(a.pk)) for a in round_]
+            answers = adapter.apply_many(commands)
+            done = []
+            for action, answer in zip(round_, answers, strict=True):
+                (refused if isinstance(answer, PlatformError) else done).append((action, answer))
+            applied += _mark_applied_many(done)
+        now = timezone.now()
+        OutboxEntry.objects.filter(pk__in=[entries[a.pk] for a in applied]).update(
+            done_at=now, last_error="", next_attempt_at=None, leased_until=None, lease_token=""
+        )
+        for action, exc in refused:
+            _apply_failed(OutboxEntry(pk=entries[action.pk], action_id=action.pk), exc)
+        if rest:
+            # The rest of the batch is still ours: keep its lease from running out meanwhile.
+            OutboxEntry.objects.filter(action_id__in=rest, operation=OutboxOperation.APPLY, lease_token=token).update(
+                leased_until=now + outbox_lease()
+            )
+    return applied
+
+
+def _target_key(action: EnforcementAction) -> tuple | None:
+    """The attribute an action sets and the row it sets it on (None: it composes with none)."""
+    if not _composes(action):
+        return None
+    if action.outcome in STORY_OUTCOMES:
+        return (frozenset(sharing_outcomes(action.outcome)), "story", action.story_id)
+    return (frozenset(sharing_outcomes(action.outcome)), "account", action.account_id)
+
+
+def _one_per_attribute(actions: list[EnforcementAction]) -> tuple[list, list]:
+    """Split off a round in which no two actions set the same attribute of one row."""
+    round_, later, seen = [], [], set()
+    for action in actions:
+        key = _target_key(action)
+        if key is not None and key in seen:
+            later.append(action)
+            continue
+        if key is not None:
+            seen.add(key)
+        round_.append(action)
+    return round_, later
+
+
+def _lock_targets(actions: list[EnforcementAction]) -> None:
+    """`_lock_target` for a group: the accounts, then the stories, each in id order."""
+    accounts = {a.account_id for a in actions if _composes(a) and a.outcome not in STORY_OUTCOMES}
+    stories = {a.story_id for a in actions if _composes(a) and a.outcome in STORY_OUTCOMES and a.story_id}
+    if accounts:
+        list(Account.objects.select_for_update().filter(pk__in=accounts).order_by("pk").values_list("pk"))
+    if stories:
+        list(Story.objects.select_for_update().filter(pk__in=stories).order_by("pk").values_list("pk"))
+
+
+def _standing_many(actions: list[EnforcementAction]) -> dict[int, list[dict]]:
+    """`_standing_params` for many actions in one query (composing ones only)."""
+    keys = {a.pk: _target_key(a) for a in actions}
+    keys = {pk: key for pk, key in keys.items() if key is not None}
+    if not keys:
+        return {}
+    targets: dict[tuple, set] = {}
+    for outcomes, kind, target in keys.values():
+        targets.setdefault((outcomes, kind), set()).add(target)
+    # One term per attribute (a few), not per action: rows of targets no action asked for
+    # are dropped below by their key.
+    wanted = Q(pk__in=[])
+    for (outcomes, kind), ids in targets.items():
+        wanted |= Q(outcome__in=outcomes, **{f"{kind}_id__in": ids})
+    by_key: dict[tuple, list] = {}
+    rows = EnforcementAction.objects.filter(wanted, status=ActionStatus.APPLIED).order_by("applied_at", "id")
+    for row in rows.only("id", "outcome", "effect", "account_id", "story_id"):
+        by_key.setdefault(_target_key(row), []).append(row)
+    return {
+        pk: [
+            {"key": s.idempotency_key, "outcome": s.outcome, "effect": _own_effect(s.effect)}
+            for s in by_key.get(key, [])
+            if s.pk != pk
+        ]
+        for pk, key in keys.items()
+    }
+
+
+def _mark_applied_many(done: list[tuple[EnforcementAction, dict]]) -> list[EnforcementAction]:
+    """`_mark_applied` for a round: the moves to `applied` and their audit rows, set-based."""
+    now = timezone.now()
+    moves = [
+        Move(
+            obj=action,
+            extra_updates={"applied_at": now, "effect": effect, "last_error": ""},
+            reason=_decision_label(action),
+            case_ref=action.case_id,
+        )
+        for action, effect in done
+    ]
+    return transition_many(moves, to=ActionStatus.APPLIED, allowed=ACTION_FLOW, actor=None, verb="action.applied")
 
 
 def _apply_failed(entry: OutboxEntry, exc: PlatformError) -> EnforcementAction:
@@ -880,46 +1114,52 @@ def supersede_earlier_actions(*, decision: Decision, actor) -> Supersession:
 # The outbox drain ------------------------------------------------------------
 
 
-APPLY_BATCH = 100
-
-
 def drain_outbox(*, older_than: timedelta = timedelta(seconds=60), now=None, limit: int = 10_000) -> int:
     """Send due entries to the workers: new ones whose enqueue may have been lost (older
     than `older_than`), failed ones whose backoff ran out, and ones whose worker died
     (lease expired). An entry a live worker holds is never handed out twice; one that
     used up its attempts gives up (a failed action, or a failed reversal the admin can
-    retry)."""
+    retry). Applies go out `apply_per_job()` to a job; one whose worker died holding it
+    (a lease left to run out) goes out alone, so an action that kills its worker does
+    not charge the actions batched with it an attempt each time."""
     from cases import jobs
 
     now = now or timezone.now()
     due = Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True, created_at__lte=now - older_than)
     free = Q(leased_until__isnull=True) | Q(leased_until__lte=now)
-    pending = list(
+    # Tuples, not models: a drain after a bulk approval reads ten thousand rows.
+    pending = (
         OutboxEntry.objects.filter(due & free, done_at__isnull=True, gave_up_at__isnull=True)
-        .select_related("action")
-        .order_by("next_attempt_at", "id")[:limit]
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", "operation", "action_id", "action__status", "attempts", "lease_token")[:limit]
     )
-    sent, failed, applies = [], [], []
-    for entry in pending:
-        apply_due = entry.operation == OutboxOperation.APPLY and entry.action.status == ActionStatus.APPROVED
-        reverse_due = entry.operation == OutboxOperation.REVERSE and entry.action.status == ActionStatus.APPLIED
+    sent, failed, applies, alone, reversals = [], [], [], [], []
+    for pk, operation, action_id, status, attempts, lease_token in pending:
+        apply_due = operation == OutboxOperation.APPLY and status == ActionStatus.APPROVED
+        reverse_due = operation == OutboxOperation.REVERSE and status == ActionStatus.APPLIED
         if not (apply_due or reverse_due):
-            if entry.operation == OutboxOperation.APPLY and entry.action.status == ActionStatus.FAILED:
-                failed.append(entry.pk)  # failed before entries gave up with it: show it as such
+            if operation == OutboxOperation.APPLY and status == ActionStatus.FAILED:
+                failed.append(pk)  # failed before entries gave up with it: show it as such
             continue
-        if entry.attempts >= max_attempts():
-            _give_up_crashed(entry)
+        if attempts >= max_attempts():
+            _give_up_crashed(OutboxEntry.objects.get(pk=pk))
             continue
-        if apply_due:
-            applies.append(entry.action_id)
+        if not apply_due:
+            reversals.append(action_id)
         else:
-            enqueue(jobs.reverse_action_job, entry.action_id, queue="enforcement", durable=False)
-        sent.append(entry.pk)
-    for start in range(0, len(applies), APPLY_BATCH):
-        enqueue(jobs.apply_actions_job, applies[start : start + APPLY_BATCH], queue="enforcement", durable=False)
+            (alone if lease_token else applies).append(action_id)
+        sent.append(pk)
     # Not sent again before the job has had time to start (a lost job is sent again then).
+    # Written before the hand-over: a worker leasing these entries must not find them
+    # locked by this statement (it skips locked entries).
     OutboxEntry.objects.filter(pk__in=sent).update(next_attempt_at=now + older_than)
     OutboxEntry.objects.filter(pk__in=failed).update(gave_up_at=now)
+    size = apply_per_job()
+    batches = [[action_id] for action_id in alone] + [applies[i : i + size] for i in range(0, len(applies), size)]
+    for batch in batches:
+        enqueue(jobs.apply_actions_job, batch, queue="enforcement", durable=False)
+    for action_id in reversals:
+        enqueue(jobs.reverse_action_job, action_id, queue="enforcement", durable=False)
     return len(sent)
 
 

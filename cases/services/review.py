@@ -13,13 +13,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BigIntegerField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 import cases.review_audit_verbs  # noqa: F401
-from cases import permissions, statements
+from cases import claim_statement, permissions, statements
 from cases.models import (
     Case,
     CaseStatus,
@@ -126,10 +126,31 @@ def next_case_candidates(*, user, queue: Queue, now):
 
 
 def claim_next_case(*, user, queue: Queue, now=None) -> Case | None:
-    """Give the reviewer the highest-priority unclaimed case of the queue, leased."""
+    """Give the reviewer the highest-priority unclaimed case of the queue, leased.
+
+    On PostgreSQL the claim is one statement (cases.claim_statement: the same pick,
+    lease, status move and audit rows as the ORM path below, which SQLite runs); being
+    one statement it is atomic without a transaction of its own."""
     if not permissions.can_work_queue(user, queue):
         raise PermissionDenied(f"Your role may not work the {queue.name} queue.")
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        return claim_statement.claim_next(
+            user=user,
+            queue_id=queue.pk,
+            claimable=CLAIMABLE_STATUSES,
+            to=CaseStatus.IN_REVIEW,
+            allowed=CASE_FLOW,
+            lease=lease(),
+            now=now,
+            skip_memory=SKIP_MEMORY,
+        )
+    return claim_next_case_orm(user=user, queue=queue, now=now)
+
+
+def claim_next_case_orm(*, user, queue: Queue, now) -> Case | None:
+    """The claim through the ORM: what SQLite runs, and what the one statement is held
+    to (tests/cases/test_claim_statement.py). The caller checked the permission."""
     with transaction.atomic():
         candidates = next_case_candidates(user=user, queue=queue, now=now)
         case = claims.claim_next(candidates, user=user, lease=lease(), now=now, refs=_refs, start=_starter(user))

@@ -11,9 +11,12 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from cases import claim_statement
 from cases.models import Case, CaseStatus
 from cases.services import review
 from moderation import claims
+from moderation.audit import verify_chain
+from moderation.audit_sequencer import integrate
 from moderation.models import AuditEvent
 from tests.factories import AccountFactory, QueueFactory, moderator, policy
 
@@ -69,6 +72,34 @@ def test_the_claim_query_takes_the_queue_order_from_an_index_without_sorting():
     assert "case_claim_order_idx" in plan, plan
 
 
+@pytest.mark.django_db
+def test_the_claim_statement_reads_the_queue_order_and_the_skip_list_from_their_indexes():
+    _require_postgres()
+    queue = QueueFactory()
+    _fill(queue, 3_000, statuses=("open", "open", "escalated", "decided", "dismissed"))
+    _fill(QueueFactory(), 500)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_case")
+    user, now = moderator(), timezone.now()
+    sql, params = claim_statement.statement(
+        user=user,
+        queue_id=queue.pk,
+        claimable=review.CLAIMABLE_STATUSES,
+        to=CaseStatus.IN_REVIEW,
+        allowed=review.CASE_FLOW,
+        lease=review.lease(),
+        now=now,
+        skip_memory=review.SKIP_MEMORY,
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "case_claim_order_idx" in plan, plan
+    assert "audit_skip_list_idx" in plan, plan
+
+
 @pytest.mark.django_db(transaction=True)
 def test_twenty_reviewers_claiming_at_once_never_hold_the_same_case():
     _require_postgres()
@@ -117,3 +148,52 @@ def test_twenty_reviewers_claiming_at_once_never_hold_the_same_case():
     assert len({(case, user) for case, user, _, _ in held}) == len(held)
     assert AuditEvent.objects.filter(verb="claim.taken").count() == len(held)
     assert not Case.objects.filter(status=CaseStatus.IN_REVIEW).exists()
+    integrate()
+    report = verify_chain()
+    assert report.ok, report.summary()
+    assert report.pending == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_reviewers_take_over_expired_leases_each_their_own_and_the_audit_chain_verifies():
+    _require_postgres()
+    queue = QueueFactory()
+    gone, now = moderator(), timezone.now()
+    lapsed = _fill(queue, REVIEWERS, statuses=("in_review",))
+    Case.objects.filter(pk__in=[c.pk for c in lapsed]).update(
+        assignee=gone, claim_expires_at=now - timedelta(minutes=1)
+    )
+    reviewers = [moderator() for _ in range(REVIEWERS)]
+    barrier = threading.Barrier(REVIEWERS)
+    taken: dict[int, int] = {}
+    errors: list[str] = []
+
+    def reviewer(user):
+        try:
+            barrier.wait(timeout=10)
+            case = review.claim_next_case(user=user, queue=queue)
+            taken[user.pk] = case.pk
+        except Exception as exc:  # reported by the assertion below
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reviewer, args=(user,)) for user in reviewers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    assert sorted(taken.values()) == sorted(c.pk for c in lapsed)
+    holders = dict(Case.objects.filter(queue=queue).values_list("pk", "assignee_id"))
+    assert holders == {case: user for user, case in taken.items()}
+    expired = AuditEvent.objects.filter(verb="claim.taken", case_ref__in=taken.values())
+    assert sorted(expired.values_list("reason", flat=True)) == ["previous lease expired"] * REVIEWERS
+    assert {e.before["assignee"] for e in expired} == {gone.pk}
+    # A lease that ran out on a case already in review moves no status: no review_started.
+    assert not AuditEvent.objects.filter(verb="case.review_started", case_ref__in=taken.values()).exists()
+    integrate()
+    report = verify_chain()
+    assert report.ok, report.summary()
+    assert report.pending == 0

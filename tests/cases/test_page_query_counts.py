@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import CaseStatus
+from cases.selectors.queues import queue_by_slug
 from cases.services import review
 from tests.cases.review_factories import detector_signal, story_case
 from tests.factories import (
@@ -90,3 +91,41 @@ def test_the_review_page_reads_the_signals_for_its_statement_previews_once(clien
     signal_reads = [q["sql"] for q in run.captured_queries if q["sql"].startswith('SELECT "cases_signal"."source"')]
     assert len(signal_reads) == 1, signal_reads
     assert len(page.context["catalogue"]) > 1
+
+
+def _review_next(client, queue) -> list[str]:
+    with CaptureQueriesContext(connection) as run:
+        response = client.post(reverse("review:next", args=[queue.slug]))
+    assert response.status_code == 302 and "/review/case/" in response["Location"]
+    return [q["sql"] for q in run.captured_queries]
+
+
+def test_review_next_costs_the_same_queries_for_a_short_and_a_long_queue(client):
+    """Around the claim, the request reads its session, its user (roles, permissions and
+    API client with it, on PostgreSQL) and the queue, once each."""
+    client.force_login(moderator())
+    short, long = QueueFactory(), QueueFactory()
+    story_case(queue=short)
+    for _ in range(25):
+        story_case(queue=long)
+    counts = []
+    for queue in (short, long):
+        sql = _review_next(client, queue)
+        assert len([s for s in sql if '"cases_queue"' in s and "cases_case" not in s]) == 1
+        if connection.vendor == "postgresql":
+            assert len([s for s in sql if '"auth_' in s]) == 1, sql
+        counts.append(len(sql))
+    assert counts[0] == counts[1]
+
+
+def test_review_next_on_an_unknown_queue_is_a_404(client):
+    client.force_login(moderator())
+    assert client.post(reverse("review:next", args=["no-such-queue"])).status_code == 404
+
+
+def test_the_queue_read_for_review_next_is_the_stored_queue():
+    queue = QueueFactory(allowed_roles=["moderator"], sla_hours=12)
+    found = queue_by_slug(queue.slug)
+    assert found == queue and found.allowed_roles == ["moderator"] and found.sla_hours == 12
+    assert found.description == queue.description and found.is_escalation is False
+    assert queue_by_slug("no-such-queue") is None
