@@ -19,7 +19,7 @@ from cases.filters import CaseFilter
 from cases.models import ActionStatus, Case, EnforcementAction, Signal
 from cases.selectors import cases_visible_to
 from cases.selectors.cases import with_client_stats
-from cases.services.intake import SignalIn, ingest_signals
+from cases.services.intake import SignalIn, ingest_signals, setwise
 from cases.signal_fast_path import fast_validate
 from moderation.apikeys import CLIENT_THROTTLES
 from moderation.models import (
@@ -350,10 +350,16 @@ class SignalIngestView(APIView):
         return {
             "client": client,
             "policies": {p.code: p for p in Policy.objects.current()},
-            "accounts": set(Account.objects.filter(platform_id__in=account_ids).values_list("platform_id", flat=True)),
-            "handles": dict(Account.objects.filter(handle__in=handles).values_list("handle", "platform_id")),
+            "accounts": set(
+                setwise.any_of(Account.objects.all(), "platform_id", account_ids).values_list("platform_id", flat=True)
+            ),
+            "handles": dict(
+                setwise.any_of(Account.objects.all(), "handle", handles).values_list("handle", "platform_id")
+            ),
             "stories": dict(
-                Story.objects.filter(platform_id__in=story_ids).values_list("platform_id", "author__platform_id")
+                setwise.any_of(Story.objects.all(), "platform_id", story_ids).values_list(
+                    "platform_id", "author__platform_id"
+                )
             ),
         }
 

@@ -139,7 +139,7 @@ def propose_all(states: list) -> None:
 def _proposal(case: Case, signal, outcome: str) -> EnforcementAction:
     action = EnforcementAction(
         case=case,
-        proposed_by_signal=signal,
+        proposed_by_signal_id=signal.pk,
         outcome=outcome,
         account=case.account,
         story=case.story if outcome in STORY_OUTCOMES else None,

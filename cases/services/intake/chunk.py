@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from cases.models import OPEN_CASE_STATUSES, Case, EnforcementAction, Evidence, Signal
+from cases.models import OPEN_CASE_STATUSES, Case, EnforcementAction, Evidence, EvidenceKind, Signal
 from cases.services.intake import setwise
 from cases.services.intake.case_opening import lock_open_cases, new_case, propose_all
 from cases.services.intake.chunk_audit import audit_chunk
@@ -25,7 +25,8 @@ from cases.services.intake.mirror import (
 )
 from cases.services.intake.priority import refresh_cases_stats
 from cases.services.intake.reporters import muted_reporters
-from cases.services.intake.snapshots import signal_evidence, snapshot_evidence
+from cases.services.intake.signal_rows import SignalRow, check
+from cases.services.intake.snapshots import signal_evidence_content, signal_evidence_values, snapshot_evidence
 from moderation.models import ApiClient, SignalSource
 
 _OPEN = "status IN ({})".format(", ".join(f"'{status.value}'" for status in OPEN_CASE_STATUSES))
@@ -39,9 +40,6 @@ class LostRace(Exception):
     """Another transaction wrote a row this chunk counted on writing: run it again."""
 
 
-SIGNAL_FKS = ["case", "client", "submitted_by", "account", "story", "reporter", "policy"]
-
-
 @dataclass
 class Touched:
     """What a chunk did to one case, for the stats refresh and the audit rows."""
@@ -49,9 +47,9 @@ class Touched:
     case: Case
     was_automated: bool
     opened: dict | None = None  # the case.opened audit payload
-    signals: list[Signal] = field(default_factory=list)
+    signals: list[SignalRow] = field(default_factory=list)
     attached: list[int] = field(default_factory=list)  # earlier 'show less' signals it took up
-    proposing: list[Signal] = field(default_factory=list)
+    proposing: list[SignalRow] = field(default_factory=list)
     proposals: list[EnforcementAction] = field(default_factory=list)
 
 
@@ -79,9 +77,9 @@ class _Chunk:
         self.touched: dict[int, Touched] = {}  # by id(): a case opened here has no pk until write()
         self.opened: list[Case] = []  # cases this chunk opens, inserted together by write()
         self.timeline: list = []  # signals and snapshots, in the order their evidence is written
-        self.waiting: dict[tuple, list[Signal]] = {}  # 'show less' signals without a case, per subject
+        self.waiting: dict[tuple, list] = {}  # 'show less' signals without a case, per subject
         self.ignored: dict[int, dict] = {}  # item index -> facts it tried to change
-        self.signals: list[tuple[int, Signal, list[str]]] = []
+        self.signals: list[tuple[int, SignalRow, list[str]]] = []
         self.case_at_store: dict[int, Case | None] = {}
 
     def _subject(self, item: SignalIn) -> tuple[int, int | None]:
@@ -120,13 +118,13 @@ class _Chunk:
             ignored.update(ignored_facts(story, item.story_data, STORY_DATA_FIELDS, prefix="story_data"))
         return created, ignored
 
-    def _signal(self, item: SignalIn) -> Signal:
+    def _signal(self, item: SignalIn) -> SignalRow:
         reporter = self.accounts[item.reporter] if item.reporter else None
         policy = item.policy
         if policy is None and item.source == SignalSource.READER_REPORT:
             policy = self.lookups.default_policy()
-        signal = Signal(
-            client=self.client,
+        signal = SignalRow(
+            client_id=self.client.pk,
             idempotency_key=item.idempotency_key,
             source=item.source,
             account=self.accounts[item.account],
@@ -142,11 +140,10 @@ class _Chunk:
             observed_at=item.observed_at or self.now,
             set_aside=reporter is not None and reporter.pk in self.muted_ids,
         )
-        # The related rows were just loaded or created; re-checking each FK would cost a query apiece.
-        signal.full_clean(exclude=SIGNAL_FKS, validate_unique=False, validate_constraints=False)
+        check(signal)
         return signal
 
-    def _rule_case(self, subject: tuple, signal: Signal) -> tuple[Case, bool, list[Signal]]:
+    def _rule_case(self, subject: tuple, signal: SignalRow) -> tuple[Case, bool, list[SignalRow]]:
         """The open case of the signal's family on the subject, or a new one."""
         family = signal.policy.family if signal.policy else READER_FAMILY
         case = next((c for c in self.open_cases.get(subject, []) if c.policy_family == family), None)
@@ -154,7 +151,7 @@ class _Chunk:
             return case, False, [signal]
         return self._open_case(subject, signal, family), True, [signal]
 
-    def _show_less_case(self, subject: tuple, signal: Signal) -> tuple[Case, bool, list[Signal]] | None:
+    def _show_less_case(self, subject: tuple, signal: SignalRow) -> tuple[Case, bool, list] | None:
         """'Show less' names no rule: it joins any open case on the subject, and alone
         opens one only once enough distinct readers said it."""
         on_subject = self.open_cases.get(subject, [])
@@ -169,7 +166,7 @@ class _Chunk:
         queued.clear()
         return case, True, joining
 
-    def _waiting_on(self, subject: tuple, signal: Signal) -> list[Signal]:
+    def _waiting_on(self, subject: tuple, signal: SignalRow) -> list:
         """Stored 'show less' signals on the subject still waiting for enough readers."""
         if subject not in self.waiting:
             self.waiting[subject] = list(
@@ -185,7 +182,7 @@ class _Chunk:
             )
         return self.waiting[subject]
 
-    def _open_case(self, subject: tuple, signal: Signal, family: str) -> Case:
+    def _open_case(self, subject: tuple, signal: SignalRow, family: str) -> Case:
         """A new case, in memory: write() inserts the chunk's new cases in one statement."""
         account, story = signal.account, signal.story
         queue = self.lookups.queue(
@@ -209,7 +206,7 @@ class _Chunk:
             self.touched[id(case)] = Touched(case=case, was_automated=case.automated_origin)
         return self.touched[id(case)]
 
-    def _join(self, signal: Signal, case: Case, opened: bool, joining: list[Signal]) -> None:
+    def _join(self, signal: SignalRow, case: Case, opened: bool, joining: list) -> None:
         """Put the signals on the case's timeline (and a snapshot when it just opened)."""
         state = self._touch(case)
         for joined in joining:
@@ -246,13 +243,25 @@ class _Chunk:
         for state in self.touched.values():
             if state.attached:
                 Signal.objects.filter(pk__in=state.attached).update(case=state.case)
-        evidence = [row if kind == "snapshot" else signal_evidence(case, row) for kind, case, row in self.timeline]
-        if setwise.available():
-            setwise.insert_rows(Evidence, evidence, now=timezone.now())
-        else:
-            Evidence.objects.bulk_create(evidence)
+        self._insert_evidence()
         propose_all([state for state in self.touched.values() if state.proposing])
         refresh_cases_stats([state.case for state in self.touched.values()], now=self.now)
+
+    def _insert_evidence(self) -> None:
+        """The timeline's evidence rows in one statement, in timeline order (ids follow it)."""
+        if not setwise.available():
+            Evidence.objects.bulk_create(
+                [
+                    row if kind == "snapshot" else Evidence(case=case, signal_id=row.pk, **_evidence_fields(row))
+                    for kind, case, row in self.timeline
+                ]
+            )
+            return
+        rows = [
+            setwise.values_of(row) if kind == "snapshot" else signal_evidence_values(case, row)
+            for kind, case, row in self.timeline
+        ]
+        setwise.insert_values(Evidence, rows, now=timezone.now())
 
     def _insert_signals(self) -> None:
         """The chunk's signals in one statement. The chunk holds its keys' advisory locks
@@ -260,20 +269,25 @@ class _Chunk:
         is run again (ingest) and answers the stored signal as a duplicate."""
         signals = [signal for _, signal, _ in self.signals]
         if not setwise.available():
-            Signal.objects.bulk_create(signals)
+            stored = Signal.objects.bulk_create([signal.model() for signal in signals])
+            for signal, model in zip(signals, stored, strict=True):
+                signal.pk = model.pk
             return
         conflict = "ON CONFLICT (client_id, idempotency_key) DO NOTHING"
         ids = {
             key: pk
-            for pk, key in setwise.insert_rows(
-                Signal, signals, now=timezone.now(), conflict=conflict, returning=("id", "idempotency_key")
+            for pk, key in setwise.insert_values(
+                Signal,
+                [signal.values() for signal in signals],
+                now=timezone.now(),
+                conflict=conflict,
+                returning=("id", "idempotency_key"),
             )
         }
         if len(ids) != len(signals):
             raise LostRace("a signal's key was stored by another transaction")
         for signal in signals:
             signal.pk = ids[signal.idempotency_key]
-            signal._state.adding, signal._state.db = False, "default"
 
     def _insert_cases(self) -> None:
         """The chunk's new cases in one statement, sorted by subject and family: the one
@@ -342,3 +356,7 @@ class _Chunk:
             )
             for i, signal, _ in self.signals
         }
+
+
+def _evidence_fields(signal: SignalRow) -> dict:
+    return {"kind": EvidenceKind.SIGNAL, **signal_evidence_content(signal)}

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from cases.models import Queue, Signal
 from cases.routing import route
+from cases.services.intake import setwise
 from cases.services.intake.chunk import LostRace, store_chunk
 from cases.services.intake.inputs import DEFAULT_REPORT_POLICY, IngestResult, SignalIn
 from moderation.mirror.concurrency import ADVISORY_NAMESPACE, ATTEMPTS, backoff, is_race, lock_keys
@@ -62,7 +63,7 @@ def existing_results(client: ApiClient, keys: list[str]) -> dict[str, IngestResu
     """The signals this client already stored under these keys, answered as duplicates."""
     found = {}
     for start in range(0, len(keys), 1000):
-        rows = Signal.objects.filter(client=client, idempotency_key__in=keys[start : start + 1000])
+        rows = setwise.any_of(Signal.objects.filter(client=client), "idempotency_key", keys[start : start + 1000])
         for key, pk, case_id in rows.values_list("idempotency_key", "pk", "case_id"):
             found[key] = IngestResult(IngestResult.DUPLICATE, pk, case_id)
     return found

@@ -30,23 +30,74 @@ def available() -> bool:
     return connection.vendor == "postgresql"
 
 
+def any_of(queryset, field: str, values):
+    """`queryset.filter(<field>__in=values)`, on PostgreSQL as `= ANY(%s)` with one array
+    parameter: Django compiles and adapts an IN list value by value (3 ms of Python for
+    1,000 idempotency keys, several times a batch)."""
+    values = list(values)
+    if not available():
+        return queryset.filter(**{f"{field}__in": values})
+    meta, quote = queryset.model._meta, connection.ops.quote_name
+    column = f"{quote(meta.db_table)}.{quote(meta.get_field(field).column)}"
+    return queryset.extra(where=[f"{column} = ANY(%s)"], params=[values])  # noqa: S610 (identifiers from meta, values bound)
+
+
 def insert_rows(model, objs: list, *, now, conflict: str = "", returning: tuple[str, ...] = ()) -> list[tuple]:
     """INSERT the in-memory `objs` (every concrete column but the primary key) in one
     statement; `conflict` is an ON CONFLICT clause, `returning` the columns to read back
     (rows in no particular order). auto_now/auto_now_add columns are set to `now`."""
     if not objs:
         return []
-    meta, quote = model._meta, connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    fields = _columns(model)
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert_rows")  # FKs to rows saved since
         for f in fields:
-            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            if _automatic(f):
                 setattr(obj, f.attname, now)
     document = json.dumps([[_value(f, obj) for f in fields] for obj in objs], cls=_Encoder)
+    return _insert(model, fields, document, conflict=conflict, returning=returning)
+
+
+def insert_values(model, rows: list[dict], *, now, conflict: str = "", returning: tuple[str, ...] = ()) -> list[tuple]:
+    """insert_rows for rows given as {attname: value} (no model instances: building one
+    costs more than its row's share of the statement). A column a row leaves out takes
+    the field's default; auto_now/auto_now_add columns take `now`."""
+    if not rows:
+        return []
+    fields = _columns(model)
+    defaults = [(f.attname, now if _automatic(f) else _default(f), _automatic(f)) for f in fields]
+    document = json.dumps(
+        [[default if auto else row.get(name, default) for name, default, auto in defaults] for row in rows],
+        cls=_Encoder,
+    )
+    return _insert(model, fields, document, conflict=conflict, returning=returning)
+
+
+def values_of(obj) -> dict:
+    """An unsaved instance as {attname: value} for insert_values (FKs to rows saved since)."""
+    obj._prepare_related_fields_for_save(operation_name="insert_values")
+    return {f.attname: _value(f, obj) for f in _columns(type(obj))}
+
+
+def _columns(model) -> list:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def _automatic(field) -> bool:
+    return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+
+
+def _default(field):
+    if isinstance(field, FileField):
+        return ""
+    return field.get_default()
+
+
+def _insert(model, fields: list, document: str, *, conflict: str, returning: tuple[str, ...]) -> list[tuple]:
+    meta, quote = model._meta, connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     # Each element is an array of the row's values in column order: unpacked by position,
-    # in the document's order, so ids follow the order of `objs`.
+    # in the document's order, so ids follow the order of the rows given.
     selected = ", ".join(_extract(f, n) for n, f in enumerate(fields))
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 (identifiers from the model's meta)

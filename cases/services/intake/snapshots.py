@@ -73,6 +73,17 @@ def _profile_snapshot(case: Case) -> tuple[dict, str, str]:
 
 def signal_evidence(case: Case, signal: Signal) -> Evidence:
     """The evidence row (unsaved) a signal puts on its case's timeline."""
+    return Evidence(case=case, kind=EvidenceKind.SIGNAL, signal=signal, **signal_evidence_content(signal))
+
+
+def signal_evidence_values(case: Case, signal) -> dict:
+    """The same row as column values ({attname: value}), for setwise.insert_values;
+    `signal` is a Signal or a chunk's SignalRow, already inserted."""
+    return {"case_id": case.pk, "kind": EvidenceKind.SIGNAL, "signal_id": signal.pk, **signal_evidence_content(signal)}
+
+
+def signal_evidence_content(signal) -> dict:
+    """Title, body and data of a signal's evidence row."""
     if signal.source == SignalSource.DETECTOR:
         title = f"{signal.detector_name} {signal.detector_version}: {signal.policy.code}"
         if signal.score is not None:
@@ -81,13 +92,10 @@ def signal_evidence(case: Case, signal: Signal) -> Evidence:
         title = f"{signal.get_source_display()} from @{signal.reporter.handle}"
     else:
         title = signal.get_source_display()
-    return Evidence(
-        case=case,
-        kind=EvidenceKind.SIGNAL,
-        signal=signal,
-        title=title[:300],
-        body=signal.reason,
-        data={
+    return {
+        "title": title[:300],
+        "body": signal.reason,
+        "data": {
             "source": signal.source,
             "policy": signal.policy.code if signal.policy else None,
             "detector": {"name": signal.detector_name, "version": signal.detector_version}
@@ -96,4 +104,4 @@ def signal_evidence(case: Case, signal: Signal) -> Evidence:
             "score": signal.score,
             "observed_at": signal.observed_at.isoformat(),
         },
-    )
+    }
