@@ -68,3 +68,40 @@ def test_with_redis_the_job_goes_through_a_real_queue_and_a_worker_applies_it(dj
     assert not story.is_paywalled
     assert action.status == ActionStatus.APPLIED
     assert queue.count == 0
+
+
+RAN: list[int] = []
+
+
+def note_run(n: int) -> None:
+    RAN.append(n)
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="real RQ queues need REDIS_URL (CI sets it)")
+def test_the_jobs_of_one_transaction_go_to_redis_together_and_each_runs_once(django_capture_on_commit_callbacks):
+    import django_rq
+    from rq import SimpleWorker
+
+    from moderation.models import BackgroundJob
+
+    RAN.clear()
+    queue = django_rq.get_queue("default")
+    queue.empty()
+    with override_settings(JOBS_RUN_INLINE=False), django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            for n in range(30):
+                enqueue(note_run, n)
+            try:
+                with transaction.atomic():
+                    enqueue(note_run, 99)
+                    raise RuntimeError("this part of the intake failed")
+            except RuntimeError:
+                pass
+    assert len(callbacks) == 1, "one hand-over for the transaction, not one a job"
+    jobs = BackgroundJob.objects.filter(func__endswith="note_run")
+    assert jobs.count() == 30
+    assert not jobs.filter(enqueued_at__isnull=True).exists(), "every row marked handed over"
+    assert queue.count == 31, "the rolled-back job rides along"
+    assert django_rq.get_worker("default", worker_class=SimpleWorker).work(burst=True)
+    assert sorted(RAN) == list(range(30)), "the rolled-back job is skipped, the others run once"
+    assert jobs.filter(done_at__isnull=False).count() == 30
