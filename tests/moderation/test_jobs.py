@@ -87,16 +87,19 @@ def test_the_jobs_of_one_transaction_go_to_redis_together_and_each_runs_once(dja
     RAN.clear()
     queue = django_rq.get_queue("default")
     queue.empty()
-    with override_settings(JOBS_RUN_INLINE=False), django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with transaction.atomic():
-            for n in range(30):
-                enqueue(note_run, n)
-            try:
-                with transaction.atomic():
-                    enqueue(note_run, 99)
-                    raise RuntimeError("this part of the intake failed")
-            except RuntimeError:
-                pass
+    with (
+        override_settings(JOBS_RUN_INLINE=False),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        transaction.atomic(),
+    ):
+        for n in range(30):
+            enqueue(note_run, n)
+        try:
+            with transaction.atomic():
+                enqueue(note_run, 99)
+                raise RuntimeError("this part of the intake failed")
+        except RuntimeError:
+            pass
     assert len(callbacks) == 1, "one hand-over for the transaction, not one a job"
     jobs = BackgroundJob.objects.filter(func__endswith="note_run")
     assert jobs.count() == 30
