@@ -36,7 +36,7 @@ from django.db import connection
 from django.utils import timezone
 
 from cases.models import Case
-from moderation import audit
+from moderation import audit, rows
 from moderation.models import Account, AuditEvent, AuditPending
 from moderation.transitions import check_move, sources
 
@@ -60,7 +60,7 @@ def _statement(claimable: tuple[str, ...]) -> str:
         if verb not in audit.VERBS:
             raise ValueError(f"Unregistered audit verb {verb!r}")
     statuses = ", ".join("'" + status.replace("'", "''") + "'" for status in claimable)
-    columns = ", ".join(f'c."{f.column}"' for f in Case._meta.concrete_fields)
+    columns = rows.columns(Case, "c")
     expires_before = _ISO_TIME.format(t="t.claim_expires_at")
     case, account = Case._meta.db_table, Account._meta.db_table
     events, pending = AuditEvent._meta.db_table, AuditPending._meta.db_table
@@ -222,4 +222,4 @@ def claim_next(
     if values[0] is None:
         check_move(Case, status_before, to, allowed)
     audit.integrate_after_commit()
-    return Case.from_db(connection.alias, [f.attname for f in Case._meta.concrete_fields], values)
+    return rows.instance(Case, values)

@@ -89,10 +89,27 @@ def enqueue_batched(func: Callable, item, *, queue: str = "default", chunk: int 
     (RQ's per-job cost dwarfs applying one action). Not durable: the caller keeps its
     own outbox (enforcement's `OutboxEntry`, whose drain batches the same way). An
     item whose savepoint rolled back may ride along: the job re-checks each item."""
-    key = ("batched", func, queue)
+
+    def send(items: list) -> None:
+        for start in range(0, len(items), chunk):
+            if settings.JOBS_RUN_INLINE:  # now, in commit order, as a single enqueue would
+                try:
+                    func(items[start : start + chunk])
+                except Exception:
+                    logger.exception("inline batch job %s failed", func)
+            else:
+                enqueue(func, items[start : start + chunk], queue=queue, durable=False)
+
+    on_commit_batched(("batched", func, queue), item, send)
+
+
+def on_commit_batched(key, item, send: Callable[[list], None]) -> None:
+    """Call `send(items)` once after commit with every `item` asked for under `key` in
+    this transaction (at once outside one). Whoever receives the items re-checks them:
+    one whose savepoint rolled back may ride along."""
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
-        enqueue(func, [item], queue=queue, durable=False)
+        send([item])
         return
     for _, callback, _ in conn.run_on_commit:
         if getattr(callback, "batch_key", None) == key and not callback.sent:
@@ -102,14 +119,7 @@ def enqueue_batched(func: Callable, item, *, queue: str = "default", chunk: int 
 
     def _send():
         _send.sent = True
-        for start in range(0, len(items), chunk):
-            if settings.JOBS_RUN_INLINE:  # now, in commit order, as a single enqueue would
-                try:
-                    func(items[start : start + chunk])
-                except Exception:
-                    logger.exception("inline batch job %s failed", func)
-            else:
-                enqueue(func, items[start : start + chunk], queue=queue, durable=False)
+        send(items)
 
     _send.batch_key = key
     _send.items = items

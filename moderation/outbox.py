@@ -148,24 +148,9 @@ def _hand_over_on_commit(job_id: int, queue: str) -> None:
     (`hand_over_many`: one Redis round trip and one UPDATE), not one connection and one
     UPDATE each: an intake batch that opens 500 cases records 500 jobs. A job whose
     savepoint rolled back may ride along; its row is gone and `run_job` skips it."""
-    conn = transaction.get_connection()
-    if not conn.in_atomic_block:
-        hand_over(job_id, queue)
-        return
-    for _, callback, _ in conn.run_on_commit:
-        if getattr(callback, "handover_queue", None) == queue and not callback.sent:
-            callback.job_ids.append(job_id)
-            return
-    job_ids = [job_id]
+    from moderation.jobs import on_commit_batched
 
-    def _send():
-        _send.sent = True
-        hand_over_many(job_ids, queue)
-
-    _send.handover_queue = queue
-    _send.job_ids = job_ids
-    _send.sent = False
-    transaction.on_commit(_send)
+    on_commit_batched(("hand-over", queue), job_id, lambda job_ids: hand_over_many(job_ids, queue))
 
 
 def hand_over_many(job_ids: list[int], queue: str) -> int:
