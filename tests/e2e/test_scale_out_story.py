@@ -86,6 +86,7 @@ def test_two_hosts_and_two_workers_keep_every_promise(worker):
     redis.Redis.from_url(settings.REDIS_URL).flushdb()  # no rate-limit counts left by an earlier run
     writers = [AccountFactory() for _ in range(STORIES)]
     stories = [StoryFactory(author=writer) for writer in writers]
+    bystander = StoryFactory()  # a writer nobody reported
     _, key = create_api_client(name="spam-classifier", allowed_sources=["detector"], scopes=["signals"])
     team = [moderator() for _ in range(MODERATORS)]
 
@@ -177,6 +178,9 @@ def test_two_hosts_and_two_workers_keep_every_promise(worker):
     letters = Counter(message["To"] for message in worker.mails())
     for writer in writers:
         assert letters[writer.email] == 1, f"{writer.handle} got {letters[writer.email]} letters"
+    bystander.refresh_from_db()
+    assert not bystander.is_removed and letters[bystander.author.email] == 0
+    assert not Case.objects.filter(account=bystander.author).exists()
     run_sequencer()
     report = verify_chain()
     assert report.ok, report.summary()
