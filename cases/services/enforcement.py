@@ -343,11 +343,14 @@ def _composes(action: EnforcementAction) -> bool:
 
 def _lock_target(action: EnforcementAction) -> None:
     """Serialise everything that sets one attribute: applies and reversals of actions on
-    the same account (or story) take its row lock before reading what stands."""
+    the same account (or story) take its row lock before reading what stands.
+
+    FOR NO KEY UPDATE conflicts with itself, so applies still queue up, but not with
+    the KEY SHARE a signal chunk's foreign key check takes: ingest never waits on it."""
     if action.outcome in STORY_OUTCOMES and action.story_id:
-        list(Story.objects.select_for_update().filter(pk=action.story_id).values_list("pk"))
+        list(Story.objects.select_for_update(no_key=True).filter(pk=action.story_id).values_list("pk"))
     else:
-        list(Account.objects.select_for_update().filter(pk=action.account_id).values_list("pk"))
+        list(Account.objects.select_for_update(no_key=True).filter(pk=action.account_id).values_list("pk"))
 
 
 def standing_actions(action: EnforcementAction):
@@ -731,9 +734,9 @@ def _lock_targets(actions: list[EnforcementAction]) -> None:
     accounts = {a.account_id for a in actions if _composes(a) and a.outcome not in STORY_OUTCOMES}
     stories = {a.story_id for a in actions if _composes(a) and a.outcome in STORY_OUTCOMES and a.story_id}
     if accounts:
-        list(Account.objects.select_for_update().filter(pk__in=accounts).order_by("pk").values_list("pk"))
+        list(Account.objects.select_for_update(no_key=True).filter(pk__in=accounts).order_by("pk").values_list("pk"))
     if stories:
-        list(Story.objects.select_for_update().filter(pk__in=stories).order_by("pk").values_list("pk"))
+        list(Story.objects.select_for_update(no_key=True).filter(pk__in=stories).order_by("pk").values_list("pk"))
 
 
 def _standing_many(actions: list[EnforcementAction]) -> dict[int, list[dict]]:

@@ -42,6 +42,11 @@ def backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2**attempt)))
 
 
+class Overtaken(Exception):
+    """Another writer committed a row this transaction was about to create. Nothing
+    to wait for: the row is there now, so the transaction runs again at once."""
+
+
 def retried(service):
     """Run `service` again (whole transaction) after a race, up to ATTEMPTS times.
 
@@ -53,6 +58,9 @@ def retried(service):
         for attempt in range(ATTEMPTS):
             try:
                 return service(*args, **kwargs)
+            except Overtaken:
+                if connection.in_atomic_block or attempt == ATTEMPTS - 1:
+                    raise
             except (IntegrityError, OperationalError) as exc:
                 if connection.in_atomic_block or not is_race(exc) or attempt == ATTEMPTS - 1:
                     raise

@@ -21,7 +21,7 @@ from django.utils import timezone
 import moderation.mirror.audit_verbs  # noqa: F401  (registers the verbs used below)
 from moderation.audit import record_event, record_events
 from moderation.mirror.bulk import update_rows
-from moderation.mirror.concurrency import retried
+from moderation.mirror.concurrency import Overtaken, insert_missing, retried
 from moderation.models import (
     Account,
     ApiClient,
@@ -209,9 +209,11 @@ class _FactsPlan:
         return [*self.created, *self.updated.values()]
 
     def write(self, *, extra_fields: Iterable[str] = ()) -> None:
-        # Sorted: the one order in which every writer takes the platform_id index (no deadlocks).
-        self.created.sort(key=lambda row: row.platform_id)
-        self.model.objects.bulk_create(self.created, batch_size=_WRITE_BATCH)
+        # insert_missing sorts by platform_id, the one order in which every writer (signal
+        # chunks too) takes the platform_id index, so they wait on each other, never deadlock.
+        for start in range(0, len(self.created), _WRITE_BATCH):
+            if insert_missing(self.model, self.created[start : start + _WRITE_BATCH]):
+                raise Overtaken  # a signal's pending copy committed meanwhile: plan again as an update
         if self.updated:
             fields = sorted({*self.changed_fields, *extra_fields, "facts_version", "facts_pending", "updated_at"})
             now = timezone.now()
@@ -261,11 +263,16 @@ def _enrol(account: Account, *, now: datetime) -> None:
 
 
 def _locked_by_platform_id(model, platform_ids: Iterable[str]) -> dict[str, Model]:
-    """The rows a batch updates, locked in id order so two batches never deadlock."""
+    """The rows a batch updates, locked in id order so two batches never deadlock.
+
+    FOR NO KEY UPDATE: a signal chunk inserting a case or signal that points at the row
+    (its foreign key check takes KEY SHARE) neither waits for the batch nor deadlocks
+    with it; the mirror never changes the key the foreign keys use."""
     ids = sorted(set(platform_ids))
     found: dict[str, Model] = {}
     for start in range(0, len(ids), _IN_CHUNK):
-        rows = model.objects.select_for_update().filter(platform_id__in=ids[start : start + _IN_CHUNK]).order_by("id")
+        rows = model.objects.select_for_update(no_key=True).filter(platform_id__in=ids[start : start + _IN_CHUNK])
+        rows = rows.order_by("id")
         found.update({row.platform_id: row for row in rows})
     return found
 

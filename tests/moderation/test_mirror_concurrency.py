@@ -7,11 +7,13 @@ import random
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from cases.services.intake import create_api_client
+from moderation.mirror.services import mirror_accounts
 from moderation.models import Account
+from tests.factories import AccountFactory, CaseFactory, SignalFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ACCOUNTS = "/api/v1/platform/accounts/"
@@ -74,3 +76,42 @@ def test_mirror_batches_and_signals_creating_the_same_accounts_at_once_all_get_a
     assert Account.objects.filter(platform_id__in=IDS).count() == len(accounts)
     assert mirrored <= set(accounts)
     assert all(not accounts[pid].facts_pending and accounts[pid].follower_count == 7 for pid in mirrored)
+
+
+def test_a_mirror_update_does_not_wait_for_a_signal_being_stored_about_the_account():
+    """A signal chunk's foreign key checks (deferred: they run at its commit) take KEY
+    SHARE on the account; the mirror's row lock (FOR NO KEY UPDATE) must not conflict
+    with them, or a chunk committing and a mirror batch inserting the chunk's new
+    accounts wait on each other: the deadlock CI saw."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row lock modes are PostgreSQL's")
+    client, _ = create_api_client(name="platform-mirror", scopes=["platform"])
+    account = AccountFactory(platform_id="m-held", follower_count=3)
+    signal_stored, mirror_done = threading.Event(), threading.Event()
+
+    def store_a_signal_and_hold_the_transaction() -> None:
+        try:
+            with transaction.atomic():
+                SignalFactory(case=CaseFactory(account=account), account=account)
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the checks a commit runs, now
+                signal_stored.set()
+                mirror_done.wait(timeout=10)
+        finally:
+            connection.close()
+
+    chunk = threading.Thread(target=store_a_signal_and_hold_the_transaction)
+    chunk.start()
+    assert signal_stored.wait(timeout=10)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")
+        mirror_accounts(client=client, items=[{"platform_id": "m-held", "sequence": 9, "follower_count": 8}])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+        mirror_done.set()
+        chunk.join(timeout=10)
+    account.refresh_from_db()
+    assert account.follower_count == 8
+    assert account.signals.count() == 1
