@@ -64,7 +64,7 @@ def enqueue(func: Callable, *args, queue: str = "default", durable: bool = True,
 
 
 def _refuse_personal_data(func: Callable, values) -> None:
-    from moderation.outbox import has_email_address
+    from moderation.log_privacy import has_email_address
 
     for value in values:
         if isinstance(value, list):

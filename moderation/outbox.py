@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from moderation.audit import register_verb
+from moderation.log_privacy import blank_email_addresses
 from moderation.models import BackgroundJob
 
 logger = logging.getLogger(__name__)
@@ -78,17 +78,10 @@ def dotted(func: Callable) -> str:
     return f"{func.__module__}.{func.__qualname__}"
 
 
-_EMAIL = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
-
-
-def has_email_address(text: str) -> bool:
-    return bool(_EMAIL.search(text))
-
-
 def scrub_error(error: str) -> str:
     """An error as stored and shown: email addresses blanked (a refused recipient is in
     the SMTP error's text), at most 2,000 characters."""
-    return _EMAIL.sub("[email]", error)[:2000]
+    return blank_email_addresses(error)[:2000]
 
 
 def _describe_error(exc: Exception) -> str:

@@ -380,7 +380,9 @@ SESSION_CACHE_SECONDS = int(os.environ.get("SESSION_CACHE_SECONDS", "60"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A traceback may hold a writer's email address: every line is blanked on its way out.
+    "filters": {"no_email_addresses": {"()": "moderation.log_privacy.BlankEmailAddresses"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["no_email_addresses"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 

@@ -4,7 +4,10 @@ a retry sees no writer's handle or email, and the sign-in link still arrives."""
 
 from __future__ import annotations
 
+import io
+import logging
 import smtplib
+from contextlib import contextmanager
 from datetime import timedelta
 
 import django_rq
@@ -30,6 +33,18 @@ TYPED = (HANDLE, EMAIL, *STRANGER)
 
 def later(seconds=120):
     return timezone.now() + timedelta(seconds=seconds)
+
+
+@contextmanager
+def console_log():
+    """What the configured console handler (settings.LOGGING) prints, captured."""
+    (console,) = [h for h in logging.getLogger().handlers if h.name == "console"]
+    printed = io.StringIO()
+    previous = console.setStream(printed)
+    try:
+        yield printed
+    finally:
+        console.setStream(previous)
 
 
 def ask_for_links(client, run_on_commit):
@@ -124,10 +139,15 @@ def test_a_refused_recipient_is_not_written_into_the_job_error_nor_the_audit_of_
     monkeypatch.setattr(notifications.EmailMessage, "send", refuse)
     redis_switch.up = True
     ask_for_links(client, run_on_commit)
-    redis_switch.work()
+    with console_log() as printed:
+        redis_switch.work()
     failed = BackgroundJob.objects.get(gave_up_at__isnull=False)
     assert "SMTPRecipientsRefused" in failed.last_error and "[email]" in failed.last_error
     assert EMAIL not in failed.last_error
+    # What the worker printed (the failure with its traceback) went out blanked too.
+    assert "Traceback" in printed.getvalue() and "SMTPRecipientsRefused" in printed.getvalue()
+    assert "[email]" in printed.getvalue()
+    assert_nothing_typed_in(printed.getvalue())
 
     changelist = reverse("admin:moderation_backgroundjob_changelist")
     boss = supervisor()
