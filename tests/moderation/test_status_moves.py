@@ -34,7 +34,7 @@ def _refused_by_the_database(model, pk: int, target: str) -> bool:
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute(f"UPDATE {table} SET status = %s WHERE id = %s", [target, pk])  # noqa: S608
+                cursor.execute(f"UPDATE {table} SET status = %s WHERE id = %s", [target, pk])
             transaction.set_rollback(True)
     except IntegrityError as refusal:
         return "status moves" in str(refusal)
