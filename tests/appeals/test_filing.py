@@ -116,6 +116,7 @@ def test_one_open_appeal_per_action_without_revealing_the_first(client, paywall_
 
 def test_a_decided_appeal_does_not_block_a_new_one(client, paywall_notice, reviewer):
     assert _post(client, paywall_notice).status_code == 302
+    Appeal.objects.update(status=AppealStatus.IN_REVIEW)  # as the database allows: reviewed, then decided
     Appeal.objects.update(status=AppealStatus.UPHELD, decided_by=reviewer, decided_at=timezone.now())
     assert _post(client, paywall_notice).status_code == 302
     assert Appeal.objects.count() == 2
