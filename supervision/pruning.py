@@ -73,11 +73,10 @@ def _delete_batch(model: type[Model], condition: str, params: list, after_id: in
     skip = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     # The table comes from the model and the condition from `_targets`; values are bound.
     # `= ANY(ARRAY(…))`, not `IN (…)`: from a few thousand ids PostgreSQL plans IN as a
-    # hash join over a sequential scan of the whole table, on every batch.
-    sql = (
-        f"DELETE FROM {table} WHERE id = ANY(ARRAY(SELECT id FROM {table} WHERE id > %s AND {condition} "  # noqa: S608
-        f"ORDER BY id LIMIT %s{skip})) RETURNING id"
-    )
+    # hash join over a sequential scan of the whole table, on every batch. SQLite has no arrays.
+    batch = f"SELECT id FROM {table} WHERE id > %s AND {condition} ORDER BY id LIMIT %s{skip}"  # noqa: S608
+    among = f"= ANY(ARRAY({batch}))" if connection.vendor == "postgresql" else f"IN ({batch})"
+    sql = f"DELETE FROM {table} WHERE id {among} RETURNING id"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [after_id, *params, limit])
         ids = [row[0] for row in cursor.fetchall()]

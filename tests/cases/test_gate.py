@@ -67,6 +67,8 @@ def test_a_suspension_under_a_warning_decision_is_refused_however_it_is_written(
     with refuses("not one of the outcomes"):
         EnforcementAction.objects.filter(pk=sneaked.pk).update(status="approved")
     with refuses("not one of the outcomes"):
+        raw("UPDATE cases_enforcementaction SET status = 'approved' WHERE id = %s", [sneaked.pk])
+    with refuses("not one of the outcomes|status moves"):  # straight to applied: both rules refuse it
         raw(
             "UPDATE cases_enforcementaction SET status = 'applied', applied_at = %s WHERE id = %s",
             [timezone.now(), sneaked.pk],
