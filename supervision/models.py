@@ -312,10 +312,13 @@ class RetentionRule(models.Model):
 
 
 class RolledUpDay(models.Model):
-    """A closed day whose counts the rollup tables hold; a day without a row (or with a
-    stale mark) is counted live."""
+    """A day whose counts the rollup tables hold, from its midnight up to `through` (the
+    next midnight once the day is over; today, ROLLUP_LAG before the last run). A day
+    without a row, the rest of a day after `through`, and a day with a stale mark are
+    counted live."""
 
     day = models.DateField(unique=True)
+    through = models.DateTimeField()
     rolled_at = models.DateTimeField()
 
     class Meta:

@@ -146,20 +146,19 @@ def local_day(moment: datetime) -> date:
     return timezone.localtime(moment, timezone.get_default_timezone()).date()
 
 
-def spans_of(days) -> list[tuple[datetime, datetime]]:
-    """Consecutive days merged into [start, end) spans."""
-    spans: list[tuple[datetime, datetime]] = []
-    run_start = previous = None
-    for day in sorted(days):
-        if previous is not None and day == previous + timedelta(days=1):
-            previous = day
-            continue
-        if run_start is not None:
-            spans.append((day_start(run_start), day_start(previous + timedelta(days=1))))
-        run_start = previous = day
-    if run_start is not None:
-        spans.append((day_start(run_start), day_start(previous + timedelta(days=1))))
-    return spans
+def day_end(day: date) -> datetime:
+    return day_start(day + timedelta(days=1))
+
+
+def merged_spans(spans) -> list[tuple[datetime, datetime]]:
+    """[start, end) spans in order, touching ones merged."""
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(spans):
+        if merged and merged[-1][1] >= start:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def in_spans(path: str, spans) -> Q:
@@ -172,31 +171,36 @@ def in_spans(path: str, spans) -> Q:
 
 @dataclass(frozen=True)
 class Split:
-    """How the measures over a window are counted: `rolled` days come from the rollup
-    (rolled up, no later write marked them stale), the `live` spans (today, days not
-    rolled up yet, stale days, part-days at the window's edges) from the live tables.
-    Together they cover the window exactly once, so rollup + live = the live count."""
+    """How the measures over a window are counted: the rolled-up part of each fresh day
+    (rolled up, no later write marked it stale) from the rollup, the rest (today since
+    the last run, days not rolled up yet, stale days, part-days at the window's edges)
+    from the live tables. The two cover the window exactly once, so rollup + live is
+    the live count."""
 
     start: datetime
     end: datetime
-    fresh: frozenset = frozenset()
+    fresh: tuple[tuple[date, datetime], ...] = ()
     rolled_at: datetime | None = None
-    last_rolled_day: date | None = None
+
+    @property
+    def rolled_through(self) -> datetime | None:
+        return max((through for _, through in self.fresh), default=None)
 
     def part(self, start: datetime, end: datetime, *, cuts: tuple[datetime, ...] = ()) -> tuple[list, list]:
-        """(rolled days, live spans) for [start, end): a day comes from the rollup when it
-        lies wholly inside and no cut (another window's edge the caller splits sums at)
-        falls inside it."""
-        days = []
-        for day in sorted(self.fresh):
-            first, after = day_start(day), day_start(day + timedelta(days=1))
-            if first >= start and after <= end and not any(first < cut < after for cut in cuts):
+        """(rolled days, live spans) for [start, end): a day's rolled-up part counts when
+        it lies inside and no cut (another window's edge the caller splits sums at) falls
+        inside the day."""
+        days, rolled = [], []
+        for day, through in self.fresh:
+            first, after = day_start(day), day_end(day)
+            if first >= start and through <= end and not any(first < cut < after for cut in cuts):
                 days.append(day)
+                rolled.append((first, through))
         live, cursor = [], start
-        for first, after in spans_of(days):
+        for first, through in merged_spans(rolled):
             if cursor < first:
                 live.append((cursor, first))
-            cursor = after
+            cursor = through
         if cursor < end:
             live.append((cursor, end))
         return days, live
@@ -208,17 +212,17 @@ def rollup_split(*, period: Period, rollup: bool = True) -> Split:
     start = min(period.start, period.trend_start)
     if not rollup or not rollup_in_use():
         return Split(start=start, end=period.end)
-    rows = list(
+    rows = tuple(
         RolledUpDay.objects.filter(day__gte=local_day(start), day__lte=local_day(period.end))
         .exclude(day__in=RollupStaleMark.objects.values("day"))
-        .values_list("day", "rolled_at")
+        .order_by("day")
+        .values_list("day", "through", "rolled_at")
     )
     return Split(
         start=start,
         end=period.end,
-        fresh=frozenset(day for day, _ in rows),
-        rolled_at=max((at for _, at in rows), default=None),
-        last_rolled_day=max((day for day, _ in rows), default=None),
+        fresh=tuple((day, through) for day, through, _ in rows),
+        rolled_at=max((at for _, _, at in rows), default=None),
     )
 
 

@@ -743,9 +743,10 @@ def _reverse_batch(recall: DetectorRecall, action_ids: list[int]) -> list[dict]:
 
 # --- the dashboard's daily rollup ---------------------------------------------------------
 
-# A day is rolled up this long after it ended: a write the triggers did not mark (its day
-# was still today) has committed by then, unless its transaction stayed open this long.
-ROLLUP_LAG = timedelta(hours=1)
+# The rollup counts up to this long before it runs. The triggers mark writes to facts
+# older than a minute, so a write they did not mark has committed by the time a run
+# counts its fact, unless its transaction stayed open for the rest of this lag.
+ROLLUP_LAG = timedelta(minutes=15)
 ROLLUP_DAYS_PER_TRANSACTION = 31
 
 
@@ -771,16 +772,18 @@ def _upsert(model, queryset, columns: list[str], constraint: str, totals: list[s
         )
 
 
-def _roll_up(days: list[date], *, now: datetime) -> int:
-    """Recount `days` from the live tables, in one transaction; returns the stale marks
-    it cleared. The marks are read first and deleted by id: a write committing meanwhile
-    leaves a mark this run did not read, so its day stays stale until the next run."""
+def _roll_up(days: list[tuple[date, datetime]], *, now: datetime) -> int:
+    """Recount each (day, through) from the live tables, in one transaction; returns the
+    stale marks it cleared. The marks are read first and deleted by id: a write
+    committing meanwhile leaves a mark this run did not read, so its day stays stale
+    until the next run."""
     tz = timezone.get_default_timezone()
-    spans = selectors.spans_of(days)
+    spans = selectors.merged_spans((selectors.day_start(day), through) for day, through in days)
+    only = [day for day, _ in days]
     with transaction.atomic():
-        marks = list(RollupStaleMark.objects.filter(day__in=days).values_list("pk", flat=True))
+        marks = list(RollupStaleMark.objects.filter(day__in=only).values_list("pk", flat=True))
         for model in (CaseDailyCounts, DetectorDailyCounts, SignalDailyCounts):
-            model.objects.filter(day__in=days).delete()
+            model.objects.filter(day__in=only).delete()
         _upsert(
             CaseDailyCounts,
             Case.objects.filter(selectors.in_spans("opened_at", spans))
@@ -813,40 +816,46 @@ def _roll_up(days: list[date], *, now: datetime) -> int:
             ["signals"],
         )
         RolledUpDay.objects.bulk_create(
-            [RolledUpDay(day=day, rolled_at=now) for day in days],
+            [RolledUpDay(day=day, through=through, rolled_at=now) for day, through in days],
             update_conflicts=True,
             unique_fields=["day"],
-            update_fields=["rolled_at"],
+            update_fields=["through", "rolled_at"],
         )
         RollupStaleMark.objects.filter(pk__in=marks).delete()
     return len(marks)
 
 
-def days_to_roll_up(*, now: datetime, since: date | None = None, everything: bool = False) -> list[date]:
-    """Closed days (ended ROLLUP_LAG ago) from `since` (default: the first case or signal)
-    that are not rolled up yet or were marked stale; with `everything`, all of them."""
-    last = selectors.local_day(now - ROLLUP_LAG) - timedelta(days=1)
+def days_to_roll_up(*, now: datetime, since: date | None = None, everything: bool = False) -> list:
+    """(day, through) for each day from `since` (default: the first case or signal) to
+    today that is not rolled up to its end, was marked stale, or (with `everything`) any.
+    `through` is the day's end, or ROLLUP_LAG before `now` for today."""
+    cutoff = now - ROLLUP_LAG
+    last = selectors.local_day(cutoff)
     if since is None:
         firsts = [
             Case.objects.aggregate(first=Min("opened_at"))["first"],
             Signal.objects.aggregate(first=Min("received_at"))["first"],
         ]
-        firsts = [selectors.local_day(f) for f in firsts if f is not None]
-        since = min(firsts, default=last + timedelta(days=1))
+        since = min((selectors.local_day(f) for f in firsts if f is not None), default=last)
     wanted = {since + timedelta(days=n) for n in range((last - since).days + 1)}
     if not everything:
-        wanted -= set(RolledUpDay.objects.filter(day__gte=since, day__lte=last).values_list("day", flat=True))
+        wanted -= {
+            day
+            for day, through in RolledUpDay.objects.filter(day__gte=since, day__lte=last).values_list("day", "through")
+            if through >= selectors.day_end(day)
+        }
         wanted |= set(RollupStaleMark.objects.filter(day__lte=last).values_list("day", flat=True))
-    return sorted(wanted)
+    return [(day, min(selectors.day_end(day), cutoff)) for day in sorted(wanted)]
 
 
 def roll_up_supervision_days(
     *, now: datetime | None = None, since: date | None = None, everything: bool = False
 ) -> RollupRun:
-    """Fill the dashboard's daily rollup for closed days: those not rolled up yet and those
-    a later write marked stale (supervision 0007's triggers), a month per transaction.
-    Daily from supervision/cron.py, hourly is fine too; safe to overlap and re-run. Off
-    PostgreSQL there are no triggers to keep it fresh, so it does nothing."""
+    """Fill the dashboard's daily rollup: days not rolled up to their end yet (today up to
+    ROLLUP_LAG ago) and days a later write marked stale (supervision 0007's triggers), a
+    month per transaction. Every few minutes from supervision/cron.py; a finished day is
+    counted once, so a run recounts only today and stale days. Safe to overlap and re-run.
+    Off PostgreSQL no triggers keep it fresh, so it does nothing (the dashboard counts live)."""
     run = RollupRun()
     if not selectors.rollup_in_use():
         return run

@@ -1,7 +1,8 @@
 """The supervisor dashboard's daily rollup: counts per closed day, and the PostgreSQL
 triggers that mark a day stale whenever a later write changes what it counted (a signal
 joining a case opened days ago, a case escalated to another queue, a human report
-clearing a case's detectors-only origin, rows deleted or back-dated). Elsewhere the
+clearing a case's detectors-only origin, rows deleted or back-dated). A day here is a day
+in settings.TIME_ZONE; the rollup counts a day up to ROLLUP_LAG ago, so today's part too. Elsewhere the
 rollup is never read (supervision.selectors.rollup_in_use), so SQLite needs no triggers.
 """
 
@@ -12,21 +13,20 @@ from django.db import migrations, models
 
 DETECTOR = "detector"
 MARK = "INSERT INTO supervision_rollupstalemark (day)"
-# A day is "past" once it ended in the time zone the dashboard counts days in.
-DAY = "(({col}) AT TIME ZONE TG_ARGV[0])::date"
-TODAY = "(clock_timestamp() AT TIME ZONE TG_ARGV[0])::date"
+DAY = "((t) AT TIME ZONE TG_ARGV[0])::date"
+# Facts older than this when a write changes them may already be rolled up (the rollup
+# only counts up to ROLLUP_LAG ago, supervision.services); newer ones cannot be yet.
+PAST = "t < clock_timestamp() - interval '1 minute'"
 
-# Cases: a past day's counts change when a case of it is inserted, deleted, back-dated,
+# Cases: a day's counts change when a case of it is inserted late, deleted, back-dated,
 # moved to another queue or policy, or loses its detectors-only origin.
 CASE_ROWS = f"""
 CREATE FUNCTION supervision_rollup_case_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        {MARK} SELECT DISTINCT {DAY.format(col="opened_at")} FROM new_rows
-        WHERE {DAY.format(col="opened_at")} < {TODAY};
+        {MARK} SELECT DISTINCT {DAY} FROM (SELECT opened_at FROM new_rows) v (t) WHERE {PAST};
     ELSE
-        {MARK} SELECT DISTINCT {DAY.format(col="opened_at")} FROM old_rows
-        WHERE {DAY.format(col="opened_at")} < {TODAY};
+        {MARK} SELECT DISTINCT {DAY} FROM (SELECT opened_at FROM old_rows) v (t) WHERE {PAST};
     END IF;
     RETURN NULL;
 END $$;
@@ -37,8 +37,7 @@ CREATE TRIGGER supervision_rollup_cases_deleted AFTER DELETE ON cases_case
 
 CREATE FUNCTION supervision_rollup_case_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {MARK} SELECT DISTINCT d FROM (VALUES ({DAY.format(col="OLD.opened_at")}), ({DAY.format(col="NEW.opened_at")})) v (d)
-    WHERE d < {TODAY};
+    {MARK} SELECT DISTINCT {DAY} FROM (VALUES (OLD.opened_at), (NEW.opened_at)) v (t) WHERE {PAST};
     RETURN NULL;
 END $$;
 CREATE TRIGGER supervision_rollup_case_changed AFTER UPDATE ON cases_case FOR EACH ROW
@@ -50,28 +49,27 @@ CREATE TRIGGER supervision_rollup_case_changed AFTER UPDATE ON cases_case FOR EA
 
 # Signals: the day they were received, and for a detector's signal the day its case
 # opened, when it is the first signal of that detector version on the case (a second
-# one changes no count, so the hot path of ingest marks nothing).
+# one changes no count, so ingest on busy cases marks nothing).
 SIGNAL_ROWS = f"""
 CREATE FUNCTION supervision_rollup_signal_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        {MARK} SELECT DISTINCT d FROM (
-            SELECT {DAY.format(col="n.received_at")} FROM new_rows n
+        {MARK} SELECT DISTINCT {DAY} FROM (
+            SELECT received_at FROM new_rows
             UNION ALL
-            SELECT {DAY.format(col="c.opened_at")} FROM new_rows n JOIN cases_case c ON c.id = n.case_id
-            WHERE n.source = '{DETECTOR}' AND {DAY.format(col="c.opened_at")} < {TODAY}
+            SELECT c.opened_at FROM new_rows n JOIN cases_case c ON c.id = n.case_id
+            WHERE n.source = '{DETECTOR}' AND c.opened_at < clock_timestamp() - interval '1 minute'
               AND NOT EXISTS (
                 SELECT FROM cases_signal s
                 WHERE s.case_id = n.case_id AND s.source = '{DETECTOR}' AND s.detector_name = n.detector_name
                   AND s.detector_version = n.detector_version AND s.id NOT IN (SELECT id FROM new_rows))
-        ) v (d) WHERE d < {TODAY};
+        ) v (t) WHERE {PAST};
     ELSE
-        {MARK} SELECT DISTINCT d FROM (
-            SELECT {DAY.format(col="o.received_at")} FROM old_rows o
+        {MARK} SELECT DISTINCT {DAY} FROM (
+            SELECT received_at FROM old_rows
             UNION ALL
-            SELECT {DAY.format(col="c.opened_at")} FROM old_rows o JOIN cases_case c ON c.id = o.case_id
-            WHERE o.source = '{DETECTOR}'
-        ) v (d) WHERE d < {TODAY};
+            SELECT c.opened_at FROM old_rows o JOIN cases_case c ON c.id = o.case_id WHERE o.source = '{DETECTOR}'
+        ) v (t) WHERE {PAST};
     END IF;
     RETURN NULL;
 END $$;
@@ -82,16 +80,14 @@ CREATE TRIGGER supervision_rollup_signals_deleted AFTER DELETE ON cases_signal
 
 CREATE FUNCTION supervision_rollup_signal_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {MARK} SELECT DISTINCT d FROM (
-        SELECT {DAY.format(col="OLD.received_at")} WHERE OLD.received_at IS DISTINCT FROM NEW.received_at
-                                                    OR OLD.source IS DISTINCT FROM NEW.source
+    {MARK} SELECT DISTINCT {DAY} FROM (
+        SELECT OLD.received_at WHERE OLD.received_at IS DISTINCT FROM NEW.received_at OR OLD.source <> NEW.source
         UNION ALL
-        SELECT {DAY.format(col="NEW.received_at")} WHERE OLD.received_at IS DISTINCT FROM NEW.received_at
-                                                    OR OLD.source IS DISTINCT FROM NEW.source
+        SELECT NEW.received_at WHERE OLD.received_at IS DISTINCT FROM NEW.received_at OR OLD.source <> NEW.source
         UNION ALL
-        SELECT {DAY.format(col="c.opened_at")} FROM cases_case c
+        SELECT c.opened_at FROM cases_case c
         WHERE (c.id = OLD.case_id AND OLD.source = '{DETECTOR}') OR (c.id = NEW.case_id AND NEW.source = '{DETECTOR}')
-    ) v (d) WHERE d < {TODAY};
+    ) v (t) WHERE {PAST};
     RETURN NULL;
 END $$;
 CREATE TRIGGER supervision_rollup_signal_changed AFTER UPDATE ON cases_signal FOR EACH ROW
@@ -145,6 +141,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('day', models.DateField(unique=True)),
+                ('through', models.DateTimeField()),
                 ('rolled_at', models.DateTimeField()),
             ],
             options={
