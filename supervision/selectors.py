@@ -213,7 +213,9 @@ def rollup_split(*, period: Period, rollup: bool = True) -> Split:
     if not rollup or not rollup_in_use():
         return Split(start=start, end=period.end)
     rows = tuple(
-        RolledUpDay.objects.filter(day__gte=local_day(start), day__lte=local_day(period.end))
+        RolledUpDay.objects.filter(
+            day__gte=local_day(start), day__lte=local_day(period.end - timedelta(microseconds=1))
+        )
         .exclude(day__in=RollupStaleMark.objects.values("day"))
         .order_by("day")
         .values_list("day", "through", "rolled_at")
