@@ -7,18 +7,21 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from cases.models import Case, CaseStatus, Signal, VerdictSource
 from moderation.models import SignalSource
 from supervision import selectors
 from supervision.models import RolledUpDay, RollupStaleMark
 from supervision.services import roll_up_supervision_days
-from tests.factories import CaseFactory, SignalFactory, supervisor
+from tests.factories import AccountFactory, CaseFactory, SignalFactory, supervisor
 from tests.supervision.world import NOW, PERIOD, at, build_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 LATER = at(31)  # the rollup runs after the period: every day of it is over
+PERIOD_QUERY = {"start": "2026-03-02", "end": "2026-03-29"}
 
 
 def measures(*, rollup: bool, period=PERIOD) -> dict:
@@ -150,6 +153,36 @@ def test_the_backfill_command_reports_what_it_rolled_up():
 
 def test_the_dashboard_says_how_far_the_rollup_goes(client, world):
     client.force_login(supervisor(username="sam"))
-    html = client.get("/admin/supervision/", {"start": "2026-03-02", "end": "2026-03-29"}).content.decode()
+    html = client.get("/admin/supervision/", PERIOD_QUERY).content.decode()
     status = html.split('id="rollup-status">')[1].split("</p>")[0]
     assert "up to 30 Mar 2026, 00:00" in status and "last run 31 Mar 2026, 00:00" in status
+
+
+def _dashboard_queries(client) -> int:
+    client.get("/admin/supervision/", PERIOD_QUERY)  # warm the per-process caches outside the count
+    with CaptureQueriesContext(connection) as run:
+        assert client.get("/admin/supervision/", PERIOD_QUERY).status_code == 200
+    return len(run.captured_queries)
+
+
+def _grow(world, cases: int) -> None:
+    """More cases across the period, each with detector signals of several versions and a
+    reader's report."""
+    for n in range(cases):
+        case = CaseFactory(
+            queue=world.queues["ab"[n % 2]], opened_at=at(2 + n % 27, n % 24), sla_due_at=at(28), automated_origin=True
+        )
+        for version in ("1.0", "2.0", f"3.{n % 4}"):
+            SignalFactory(case=case, account=case.account, detector=True, detector_version=version)
+        SignalFactory(case=case, account=case.account, source=SignalSource.READER_REPORT, reporter=AccountFactory())
+
+
+def test_the_dashboard_costs_the_same_queries_for_a_small_and_a_large_platform(client, world):
+    client.force_login(supervisor(username="sam"))
+    rolled_small = _dashboard_queries(client)
+    _grow(world, 3)
+    stale_small = _dashboard_queries(client)
+    _grow(world, 40)
+    assert _dashboard_queries(client) == stale_small
+    roll_up_supervision_days(now=LATER)
+    assert _dashboard_queries(client) == rolled_small
