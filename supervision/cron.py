@@ -41,4 +41,4 @@ cron.register(resume_stalled_recalls_job, "default", interval=5 * 60, name="resu
 cron.register(run_retention_job, "default", interval=24 * 60 * 60, name="run-retention")
 # The supervisor dashboard's daily rollup (supervision.services.roll_up_supervision_days):
 # a finished day is counted once, so each run recounts today's part and stale days only.
-cron.register(roll_up_supervision_days_job, "default", interval=15 * 60, name="roll-up-supervision-days")
+cron.register(roll_up_supervision_days_job, "default", interval=5 * 60, name="roll-up-supervision-days")

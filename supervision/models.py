@@ -328,19 +328,28 @@ class RolledUpDay(models.Model):
         return f"{self.day} (rolled up {self.rolled_at:%Y-%m-%d %H:%M})"
 
 
+class RollupKind(models.TextChoices):
+    """The rollup's three tables: a late write marks only the one whose counts it changes."""
+
+    CASES = "cases", "Cases opened"
+    DETECTORS = "detectors", "Cases per detector version"
+    SIGNALS = "signals", "Signals received"
+
+
 class RollupStaleMark(models.Model):
     """A day some later write changed after it may have been rolled up. Written only by
     PostgreSQL triggers on cases and signals (migration 0007), append-only so a write never
     waits on another; the rollup recomputes the day and deletes the marks it read."""
 
     day = models.DateField()
+    kind = models.CharField(max_length=16, choices=RollupKind.choices)
     marked_at = models.DateTimeField(db_default=models.functions.Now())
 
     class Meta:
         indexes = [models.Index(fields=["day"], name="rollup_stale_day_idx")]
 
     def __str__(self):
-        return f"{self.day} stale"
+        return f"{self.day} {self.kind} stale"
 
 
 class CaseDailyCounts(models.Model):

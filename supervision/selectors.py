@@ -43,6 +43,7 @@ from supervision.models import (
     QASample,
     QAStatus,
     RolledUpDay,
+    RollupKind,
     RollupStaleMark,
     SignalDailyCounts,
 )
@@ -171,29 +172,32 @@ def in_spans(path: str, spans) -> Q:
 
 @dataclass(frozen=True)
 class Split:
-    """How the measures over a window are counted: the rolled-up part of each fresh day
-    (rolled up, no later write marked it stale) from the rollup, the rest (today since
-    the last run, days not rolled up yet, stale days, part-days at the window's edges)
-    from the live tables. The two cover the window exactly once, so rollup + live is
-    the live count."""
+    """How the measures over a window are counted: the rolled-up part of each day whose
+    table no later write marked stale comes from the rollup; the rest (today since the
+    last run, days not rolled up yet, stale days, part-days at the window's edges) from
+    the live tables. The two cover the window exactly once, so rollup + live is the live
+    count."""
 
     start: datetime
     end: datetime
-    fresh: tuple[tuple[date, datetime], ...] = ()
+    rolled: tuple[tuple[date, datetime], ...] = ()
+    stale: frozenset = frozenset()
     rolled_at: datetime | None = None
 
     @property
     def rolled_through(self) -> datetime | None:
-        return max((through for _, through in self.fresh), default=None)
+        return max((through for _, through in self.rolled), default=None)
 
-    def part(self, start: datetime, end: datetime, *, cuts: tuple[datetime, ...] = ()) -> tuple[list, list]:
-        """(rolled days, live spans) for [start, end): a day's rolled-up part counts when
-        it lies inside and no cut (another window's edge the caller splits sums at) falls
-        inside the day."""
+    def part(self, start: datetime, end: datetime, *, kind: str, cuts: tuple[datetime, ...] = ()) -> tuple[list, list]:
+        """(rolled days, live spans) of `kind` for [start, end): a day's rolled-up part
+        counts when it lies inside, its `kind` is not marked stale and no cut (another
+        window's edge the caller splits sums at) falls inside the day."""
         days, rolled = [], []
-        for day, through in self.fresh:
+        for day, through in self.rolled:
             first, after = day_start(day), day_end(day)
-            if first >= start and through <= end and not any(first < cut < after for cut in cuts):
+            if (day, kind) in self.stale or first < start or through > end:
+                continue
+            if not any(first < cut < after for cut in cuts):
                 days.append(day)
                 rolled.append((first, through))
         live, cursor = [], start
@@ -207,23 +211,25 @@ class Split:
 
 
 def rollup_split(*, period: Period, rollup: bool = True) -> Split:
-    """One query: the fresh rolled-up days of the period and its trend window. With
-    `rollup=False` (or off PostgreSQL) everything is counted live."""
+    """Two queries: the rolled-up days of the period and its trend window, and their stale
+    marks. With `rollup=False` (or off PostgreSQL) everything is counted live."""
     start = min(period.start, period.trend_start)
     if not rollup or not rollup_in_use():
         return Split(start=start, end=period.end)
+    first, last = local_day(start), local_day(period.end - timedelta(microseconds=1))
     rows = tuple(
-        RolledUpDay.objects.filter(
-            day__gte=local_day(start), day__lte=local_day(period.end - timedelta(microseconds=1))
-        )
-        .exclude(day__in=RollupStaleMark.objects.values("day"))
+        RolledUpDay.objects.filter(day__gte=first, day__lte=last)
         .order_by("day")
         .values_list("day", "through", "rolled_at")
+    )
+    stale = frozenset(
+        RollupStaleMark.objects.filter(day__gte=first, day__lte=last).values_list("day", "kind").distinct()
     )
     return Split(
         start=start,
         end=period.end,
-        fresh=tuple((day, through) for day, through, _ in rows),
+        rolled=tuple((day, through) for day, through, _ in rows),
+        stale=stale,
         rolled_at=max((at for _, _, at in rows), default=None),
     )
 
@@ -236,7 +242,7 @@ def _case_openings(split: Split, period: Period, *, key, rollup_key) -> tuple[di
     """Cases opened, by key: ({key: count in the period}, {key: {week: count}} over the
     trend window). Rolled-up days from CaseDailyCounts, the rest counted live."""
     window_start = min(period.start, period.trend_start)
-    days, live = split.part(window_start, period.end, cuts=(period.start, period.trend_start))
+    days, live = split.part(window_start, period.end, kind=RollupKind.CASES, cuts=(period.start, period.trend_start))
     weeks = {w.date() for w in period.weeks()}
     in_period: dict = defaultdict(int)
     weekly: dict = defaultdict(lambda: defaultdict(int))
@@ -508,7 +514,7 @@ def detector_measures(*, period: Period, split: Split | None = None) -> list[dic
         .order_by()
     )
     # Each case opened on one day, so the distinct counts of whole days add up exactly.
-    days, live = (split or rollup_split(period=period)).part(period.start, period.end)
+    days, live = (split or rollup_split(period=period)).part(period.start, period.end, kind=RollupKind.DETECTORS)
     opened = list(
         DetectorDailyCounts.objects.filter(day__in=days).values(name, version).annotate(cases=Sum("cases")).order_by()
     ) + list(
@@ -574,7 +580,8 @@ def automation_shares(*, period: Period, split: Split | None = None) -> dict:
     opened by detectors alone. Actions: applied in the period on a case opened by
     detectors alone or proposed by a detector signal, vs the rest. (A person decided
     every one of them.)"""
-    days, live = (split or rollup_split(period=period)).part(period.start, period.end)
+    split = split or rollup_split(period=period)
+    days, live = split.part(period.start, period.end, kind=RollupKind.SIGNALS)
     signals = _added(
         SignalDailyCounts.objects.filter(day__in=days).aggregate(
             total=Sum("signals"), automated=Sum("signals", filter=Q(source=SignalSource.DETECTOR))
@@ -583,6 +590,7 @@ def automation_shares(*, period: Period, split: Split | None = None) -> dict:
             total=Count("id"), automated=Count("id", filter=Q(source=SignalSource.DETECTOR))
         ),
     )
+    days, live = split.part(period.start, period.end, kind=RollupKind.CASES)
     cases = _added(
         CaseDailyCounts.objects.filter(day__in=days).aggregate(
             total=Sum("cases"), automated=Sum("cases", filter=Q(automated_origin=True))

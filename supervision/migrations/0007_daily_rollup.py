@@ -12,8 +12,8 @@ import django.db.models.functions.datetime
 from django.db import migrations, models
 
 DETECTOR = "detector"
-MARK = "INSERT INTO supervision_rollupstalemark (day)"
-DAY = "((t) AT TIME ZONE TG_ARGV[0])::date"
+MARK = "INSERT INTO supervision_rollupstalemark (day, kind)"
+DAY = "((t) AT TIME ZONE TG_ARGV[0])::date, k"
 # Facts older than this when a write changes them may already be rolled up (the rollup
 # only counts up to ROLLUP_LAG ago, supervision.services); newer ones cannot be yet.
 PAST = "t < clock_timestamp() - interval '1 minute'"
@@ -24,9 +24,11 @@ CASE_ROWS = f"""
 CREATE FUNCTION supervision_rollup_case_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        {MARK} SELECT DISTINCT {DAY} FROM (SELECT opened_at FROM new_rows) v (t) WHERE {PAST};
+        {MARK} SELECT DISTINCT {DAY} FROM (SELECT opened_at, 'cases' FROM new_rows) v (t, k) WHERE {PAST};
     ELSE
-        {MARK} SELECT DISTINCT {DAY} FROM (SELECT opened_at FROM old_rows) v (t) WHERE {PAST};
+        {MARK} SELECT DISTINCT {DAY} FROM (
+            SELECT opened_at, 'cases' FROM old_rows UNION ALL SELECT opened_at, 'detectors' FROM old_rows
+        ) v (t, k) WHERE {PAST};
     END IF;
     RETURN NULL;
 END $$;
@@ -37,7 +39,10 @@ CREATE TRIGGER supervision_rollup_cases_deleted AFTER DELETE ON cases_case
 
 CREATE FUNCTION supervision_rollup_case_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {MARK} SELECT DISTINCT {DAY} FROM (VALUES (OLD.opened_at), (NEW.opened_at)) v (t) WHERE {PAST};
+    {MARK} SELECT DISTINCT {DAY} FROM (VALUES (OLD.opened_at, 'cases'), (NEW.opened_at, 'cases'),
+        (OLD.opened_at, CASE WHEN OLD.opened_at IS DISTINCT FROM NEW.opened_at THEN 'detectors' END),
+        (NEW.opened_at, CASE WHEN OLD.opened_at IS DISTINCT FROM NEW.opened_at THEN 'detectors' END)
+    ) v (t, k) WHERE k IS NOT NULL AND {PAST};
     RETURN NULL;
 END $$;
 CREATE TRIGGER supervision_rollup_case_changed AFTER UPDATE ON cases_case FOR EACH ROW
@@ -55,21 +60,22 @@ CREATE FUNCTION supervision_rollup_signal_rows() RETURNS trigger LANGUAGE plpgsq
 BEGIN
     IF TG_OP = 'INSERT' THEN
         {MARK} SELECT DISTINCT {DAY} FROM (
-            SELECT received_at FROM new_rows
+            SELECT received_at, 'signals' FROM new_rows
             UNION ALL
-            SELECT c.opened_at FROM new_rows n JOIN cases_case c ON c.id = n.case_id
+            SELECT c.opened_at, 'detectors' FROM new_rows n JOIN cases_case c ON c.id = n.case_id
             WHERE n.source = '{DETECTOR}' AND c.opened_at < clock_timestamp() - interval '1 minute'
               AND NOT EXISTS (
                 SELECT FROM cases_signal s
                 WHERE s.case_id = n.case_id AND s.source = '{DETECTOR}' AND s.detector_name = n.detector_name
                   AND s.detector_version = n.detector_version AND s.id NOT IN (SELECT id FROM new_rows))
-        ) v (t) WHERE {PAST};
+        ) v (t, k) WHERE {PAST};
     ELSE
         {MARK} SELECT DISTINCT {DAY} FROM (
-            SELECT received_at FROM old_rows
+            SELECT received_at, 'signals' FROM old_rows
             UNION ALL
-            SELECT c.opened_at FROM old_rows o JOIN cases_case c ON c.id = o.case_id WHERE o.source = '{DETECTOR}'
-        ) v (t) WHERE {PAST};
+            SELECT c.opened_at, 'detectors' FROM old_rows o JOIN cases_case c ON c.id = o.case_id
+            WHERE o.source = '{DETECTOR}'
+        ) v (t, k) WHERE {PAST};
     END IF;
     RETURN NULL;
 END $$;
@@ -81,13 +87,15 @@ CREATE TRIGGER supervision_rollup_signals_deleted AFTER DELETE ON cases_signal
 CREATE FUNCTION supervision_rollup_signal_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     {MARK} SELECT DISTINCT {DAY} FROM (
-        SELECT OLD.received_at WHERE OLD.received_at IS DISTINCT FROM NEW.received_at OR OLD.source <> NEW.source
+        SELECT OLD.received_at, 'signals'
+        WHERE OLD.received_at IS DISTINCT FROM NEW.received_at OR OLD.source <> NEW.source
         UNION ALL
-        SELECT NEW.received_at WHERE OLD.received_at IS DISTINCT FROM NEW.received_at OR OLD.source <> NEW.source
+        SELECT NEW.received_at, 'signals'
+        WHERE OLD.received_at IS DISTINCT FROM NEW.received_at OR OLD.source <> NEW.source
         UNION ALL
-        SELECT c.opened_at FROM cases_case c
+        SELECT c.opened_at, 'detectors' FROM cases_case c
         WHERE (c.id = OLD.case_id AND OLD.source = '{DETECTOR}') OR (c.id = NEW.case_id AND NEW.source = '{DETECTOR}')
-    ) v (t) WHERE {PAST};
+    ) v (t, k) WHERE {PAST};
     RETURN NULL;
 END $$;
 CREATE TRIGGER supervision_rollup_signal_changed AFTER UPDATE ON cases_signal FOR EACH ROW
@@ -166,6 +174,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('day', models.DateField()),
+                ('kind', models.CharField(choices=[('cases', 'Cases opened'), ('detectors', 'Cases per detector version'), ('signals', 'Signals received')], max_length=16)),
                 ('marked_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
             ],
             options={

@@ -47,7 +47,7 @@ def world():
 
 def test_whole_days_come_from_the_rollup_and_match_the_live_count(world):
     split = selectors.rollup_split(period=PERIOD)
-    days, live = split.part(PERIOD.start, PERIOD.end)
+    days, live = split.part(PERIOD.start, PERIOD.end, kind="cases")
     assert len(days) == 28 and live == []
     assert not RollupStaleMark.objects.exists()
     assert_rollup_equals_live()
@@ -62,7 +62,7 @@ def test_whole_days_come_from_the_rollup_and_match_the_live_count(world):
 
 def test_a_period_that_does_not_start_at_midnight_counts_its_part_days_live(world):
     period = selectors.Period(at(2, 11), at(25, 6))
-    days, live = selectors.rollup_split(period=period).part(period.start, period.end)
+    days, live = selectors.rollup_split(period=period).part(period.start, period.end, kind="cases")
     assert live == [(at(2, 11), at(3)), (at(25), at(25, 6))]
     assert_rollup_equals_live(period)
 
@@ -79,8 +79,15 @@ def test_late_facts_mark_their_day_and_the_dashboard_still_counts_them(world):
     # A case opened today for 5 March, as an import would back-date it.
     CaseFactory(queue=queue_b, opened_at=at(5, 9), sla_due_at=at(6, 9), status=CaseStatus.OPEN)
 
-    stale = set(RollupStaleMark.objects.values_list("day", flat=True))
-    assert {at(2).date(), at(3).date(), at(5).date(), at(9).date()} <= stale
+    stale = set(RollupStaleMark.objects.values_list("day", "kind"))
+    assert {
+        (at(2).date(), "detectors"),
+        (at(3).date(), "cases"),
+        (at(5).date(), "cases"),
+        (at(9).date(), "cases"),
+    } <= stale
+    # Cases inserted or moved change no signal count: those stay read from the rollup.
+    assert not {day for day, kind in stale if kind == "signals"}
     assert_rollup_equals_live()
     detectors = {d["version"]: d["cases"] for d in measures(rollup=True)["detectors"]}
     assert detectors["9.9"] == 1
@@ -91,7 +98,7 @@ def test_late_facts_mark_their_day_and_the_dashboard_still_counts_them(world):
     run = roll_up_supervision_days(now=LATER)
     assert {at(2).date(), at(3).date(), at(5).date(), at(9).date()} <= {day for day, _ in run.days}
     assert not RollupStaleMark.objects.exists()
-    days, live = selectors.rollup_split(period=PERIOD).part(PERIOD.start, PERIOD.end)
+    days, live = selectors.rollup_split(period=PERIOD).part(PERIOD.start, PERIOD.end, kind="detectors")
     assert len(days) == 28 and live == []
     assert_rollup_equals_live()
 
@@ -107,7 +114,7 @@ def test_signals_received_late_and_deleted_stay_counted_right(world):
     c7 = world.cases["c7"]
     late = SignalFactory(case=c7, account=c7.account, source=SignalSource.STAFF)
     Signal.objects.filter(pk=late.pk).update(received_at=at(21, 8))
-    assert at(21).date() in set(RollupStaleMark.objects.values_list("day", flat=True))
+    assert set(RollupStaleMark.objects.values_list("day", "kind")) == {(at(21).date(), "signals")}
     assert_rollup_equals_live()
     assert measures(rollup=True)["automation"]["signals"]["total"] == 8  # 7 in the world's period, and this one
     Signal.objects.filter(pk=late.pk).delete()
@@ -137,7 +144,7 @@ def test_today_counts_from_the_rollup_up_to_its_last_run_and_live_after():
     build_world()
     today = selectors.Period(at(25), at(26))
     roll_up_supervision_days(now=at(25, 12))
-    days, live = selectors.rollup_split(period=today).part(today.start, today.end)
+    days, live = selectors.rollup_split(period=today).part(today.start, today.end, kind="signals")
     assert days == [at(25).date()]
     assert live == [(at(25, 11) + timedelta(minutes=45), at(26))]
     assert_rollup_equals_live(today)
