@@ -146,7 +146,11 @@ class Case(models.Model):
             # The supervisor dashboard counts the days its daily rollup does not hold (today,
             # days a late write made stale) live; its backlog and SLA figures per queue read
             # open cases, and closed ones by when they closed, from the index alone.
-            models.Index(fields=["opened_at"], name="case_opened_idx"),
+            models.Index(
+                fields=["opened_at"],
+                include=["queue", "policy", "policy_family", "automated_origin"],
+                name="case_opened_idx",
+            ),
             models.Index(
                 fields=["queue", "sla_due_at"],
                 condition=Q(status__in=["open", "in_review", "awaiting_approval", "escalated"]),
@@ -220,7 +224,7 @@ class Signal(models.Model):
             models.Index(fields=["reporter", "source"], name="signal_reporter_idx"),
             models.Index(fields=["account", "story", "source"], name="signal_subject_idx"),
             # The supervisor dashboard's live tail: signals received since the last rolled-up day.
-            models.Index(fields=["received_at"], name="signal_received_idx"),
+            models.Index(fields=["received_at"], include=["source"], name="signal_received_idx"),
         ]
 
     def __str__(self):

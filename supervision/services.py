@@ -789,7 +789,7 @@ def _roll_up(days: list[tuple[date, datetime]], *, now: datetime) -> int:
             Case.objects.filter(selectors.in_spans("opened_at", spans))
             .annotate(day=TruncDate("opened_at", tzinfo=tz))
             .values("day", "queue_id", "policy_id", "policy_family", "automated_origin")
-            .annotate(cases=Count("id"))
+            .annotate(cases=Count("opened_at"))
             .order_by(),
             ["day", "queue_id", "policy_id", "policy_family", "automated_origin", "cases"],
             "case_daily_counts_key",
@@ -809,7 +809,7 @@ def _roll_up(days: list[tuple[date, datetime]], *, now: datetime) -> int:
             SignalDailyCounts,
             Signal.objects.filter(selectors.in_spans("received_at", spans))
             .values("source", day=TruncDate("received_at", tzinfo=tz))
-            .annotate(signals=Count("id"))
+            .annotate(signals=Count("received_at"))
             .order_by(),
             ["day", "source", "signals"],
             "signal_daily_counts_key",

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(fields=['opened_at'], name='case_opened_idx'),
+            index=models.Index(fields=['opened_at'], include=('queue', 'policy', 'policy_family', 'automated_origin'), name='case_opened_idx'),
         ),
         migrations.AddIndex(
             model_name='case',
@@ -35,6 +35,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='signal',
-            index=models.Index(fields=['received_at'], name='signal_received_idx'),
+            index=models.Index(fields=['received_at'], include=('source',), name='signal_received_idx'),
         ),
     ]
