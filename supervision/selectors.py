@@ -183,7 +183,6 @@ class Split:
     rolled: tuple[tuple[date, datetime], ...] = ()
     stale: frozenset = frozenset()
     rolled_at: datetime | None = None
-    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def rolled_through(self) -> datetime | None:
@@ -246,35 +245,11 @@ def _case_days(split: Split, period: Period) -> tuple[list, list]:
     return split.part(window_start, period.end, kind=RollupKind.CASES, cuts=(period.start, period.trend_start))
 
 
-def _live_case_openings(split: Split, period: Period) -> list[dict]:
-    """Cases opened in the live spans by day, queue, policy key and origin, with how many
-    fall in the trend window (`n`) and in the period: one query a page, shared by the
-    queue, policy and automation measures. Counted on opened_at, not the id, so the rows
-    come from case_opened_idx alone."""
-    key = (period.start, period.end)
-    if key not in split.memo:
-        _, live = _case_days(split, period)
-        split.memo[key] = list(
-            Case.objects.filter(in_spans("opened_at", live))
-            .values(
-                day=TruncDate("opened_at", tzinfo=timezone.get_default_timezone()),
-                queue_key=F("queue_id"),
-                code=_policy_key(),
-                automated=F("automated_origin"),
-            )
-            .annotate(
-                n=Count("opened_at", filter=Q(opened_at__gte=period.trend_start)),
-                in_period=Count("opened_at", filter=period.q("opened_at")),
-            )
-            .order_by()
-        )
-    return split.memo[key]
-
-
-def _case_openings(split: Split, period: Period, *, live_key: str, rollup_key) -> tuple[dict, dict]:
+def _case_openings(split: Split, period: Period, *, key, rollup_key) -> tuple[dict, dict]:
     """Cases opened, by key: ({key: count in the period}, {key: {week: count}} over the
-    trend window). Rolled-up days from CaseDailyCounts, the rest counted live."""
-    days, _ = _case_days(split, period)
+    trend window). Rolled-up days from CaseDailyCounts, the rest counted live (on
+    opened_at, not the id, so the rows come from case_opened_idx alone)."""
+    days, live = _case_days(split, period)
     weeks = {w.date() for w in period.weeks()}
     in_period: dict = defaultdict(int)
     weekly: dict = defaultdict(lambda: defaultdict(int))
@@ -286,10 +261,18 @@ def _case_openings(split: Split, period: Period, *, live_key: str, rollup_key) -
             in_period[row["key"]] += row["n"]
         if _monday(row["day"]) in weeks and first >= period.trend_start:
             weekly[row["key"]][_monday(row["day"])] += row["n"]
-    for row in _live_case_openings(split, period):
-        in_period[row[live_key]] += row["in_period"]
+    for row in (
+        Case.objects.filter(in_spans("opened_at", live))
+        .values(day=TruncDate("opened_at", tzinfo=timezone.get_default_timezone()), key=key)
+        .annotate(
+            n=Count("opened_at", filter=Q(opened_at__gte=period.trend_start)),
+            in_period=Count("opened_at", filter=period.q("opened_at")),
+        )
+        .order_by()
+    ):
+        in_period[row["key"]] += row["in_period"]
         if row["n"] and _monday(row["day"]) in weeks:
-            weekly[row[live_key]][_monday(row["day"])] += row["n"]
+            weekly[row["key"]][_monday(row["day"])] += row["n"]
     return in_period, weekly
 
 
@@ -330,7 +313,7 @@ def queue_measures(*, period: Period, now: datetime | None = None, split: Split 
         )
         .order_by()
     }
-    inflow, weekly = _case_openings(split, period, live_key="queue_key", rollup_key=F("queue_id"))
+    inflow, weekly = _case_openings(split, period, key=F("queue_id"), rollup_key=F("queue_id"))
     series = _weekly_series(weekly, "inflow", period)
     empty = [{"week": w, "inflow": 0} for w in _weeks(period)]
     result = []
@@ -487,7 +470,7 @@ def policy_measures(*, period: Period, split: Split | None = None) -> list[dict]
         .order_by()
     )
     split = split or rollup_split(period=period)
-    opened, weekly = _case_openings(split, period, live_key="code", rollup_key=_policy_key())
+    opened, weekly = _case_openings(split, period, key=_policy_key(), rollup_key=_policy_key())
     series = _weekly_series(weekly, "cases", period)
     merged: dict[str, dict] = defaultdict(
         lambda: {**dict.fromkeys(MARK_FIELDS, 0), "applied": 0, "overturned": 0, "cases": 0}
@@ -612,17 +595,14 @@ def automation_shares(*, period: Period, split: Split | None = None) -> dict:
             total=Count("received_at"), automated=Count("received_at", filter=Q(source=SignalSource.DETECTOR))
         ),
     )
-    days, _ = _case_days(split, period)
-    in_period = [day for day in days if period.start <= day_start(day) < period.end]
-    live = _live_case_openings(split, period)
+    days, live = split.part(period.start, period.end, kind=RollupKind.CASES)
     cases = _added(
-        CaseDailyCounts.objects.filter(day__in=in_period).aggregate(
+        CaseDailyCounts.objects.filter(day__in=days).aggregate(
             total=Sum("cases"), automated=Sum("cases", filter=Q(automated_origin=True))
         ),
-        {
-            "total": sum(row["in_period"] for row in live),
-            "automated": sum(row["in_period"] for row in live if row["automated"]),
-        },
+        Case.objects.filter(in_spans("opened_at", live)).aggregate(
+            total=Count("opened_at"), automated=Count("opened_at", filter=Q(automated_origin=True))
+        ),
     )
     actions = EnforcementAction.objects.filter(period.q("applied_at")).aggregate(
         total=Count("id"), automated=Count("id", filter=_automated_action())

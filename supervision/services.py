@@ -748,6 +748,7 @@ def _reverse_batch(recall: DetectorRecall, action_ids: list[int]) -> list[dict]:
 # counts its fact, unless its transaction stayed open for the rest of this lag.
 ROLLUP_LAG = timedelta(minutes=15)
 ROLLUP_DAYS_PER_TRANSACTION = 31
+ROLLUP_HISTORY = timedelta(days=120)
 
 
 @dataclass
@@ -826,9 +827,10 @@ def _roll_up(days: list[tuple[date, datetime]], *, now: datetime) -> int:
 
 
 def days_to_roll_up(*, now: datetime, since: date | None = None, everything: bool = False) -> list:
-    """(day, through) for each day from `since` (default: the first case or signal) to
-    today that is not rolled up to its end, was marked stale, or (with `everything`) any.
-    `through` is the day's end, or ROLLUP_LAG before `now` for today."""
+    """(day, through) for each day from `since` (default: the first case or signal, or
+    ROLLUP_HISTORY ago if that is earlier) to today that is not rolled up to its end, was
+    marked stale, or (with `everything`) any. `through` is the day's end, or ROLLUP_LAG
+    before `now` for today."""
     cutoff = now - ROLLUP_LAG
     last = selectors.local_day(cutoff)
     if since is None:
@@ -836,7 +838,9 @@ def days_to_roll_up(*, now: datetime, since: date | None = None, everything: boo
             Case.objects.aggregate(first=Min("opened_at"))["first"],
             Signal.objects.aggregate(first=Min("received_at"))["first"],
         ]
-        since = min((selectors.local_day(f) for f in firsts if f is not None), default=last)
+        # Empty days are rolled up too (as zeros), back far enough for the default period
+        # and its trend window, so the page never counts live what has no rows.
+        since = min([selectors.local_day(f) for f in firsts if f is not None] + [last - ROLLUP_HISTORY])
     wanted = {since + timedelta(days=n) for n in range((last - since).days + 1)}
     if not everything:
         wanted -= {
