@@ -753,7 +753,9 @@ ROLLUP_HISTORY = timedelta(days=120)
 
 @dataclass
 class RollupRun:
-    days: list[date] = field(default_factory=list)
+    """What a run counted: (day, through) pairs, and the stale marks it cleared."""
+
+    days: list[tuple[date, datetime]] = field(default_factory=list)
     stale_marks: int = 0
 
 
@@ -826,7 +828,9 @@ def _roll_up(days: list[tuple[date, datetime]], *, now: datetime) -> int:
     return len(marks)
 
 
-def days_to_roll_up(*, now: datetime, since: date | None = None, everything: bool = False) -> list:
+def days_to_roll_up(
+    *, now: datetime, since: date | None = None, everything: bool = False
+) -> list[tuple[date, datetime]]:
     """(day, through) for each day from `since` (default: the first case or signal, or
     ROLLUP_HISTORY ago if that is earlier) to today that is not rolled up to its end, was
     marked stale, or (with `everything`) any. `through` is the day's end, or ROLLUP_LAG
