@@ -143,6 +143,25 @@ class Case(models.Model):
             models.Index(fields=["status", "sla_due_at"], name="case_sla_idx"),
             models.Index(fields=["assignee", "claim_expires_at"], name="case_claim_idx"),
             models.Index(fields=["account", "status"], name="case_account_idx"),
+            # The supervisor dashboard counts the days its daily rollup does not hold (today,
+            # days a late write made stale) live; its backlog and SLA figures per queue read
+            # open cases, and closed ones by when they closed, from the index alone.
+            models.Index(
+                fields=["opened_at"],
+                include=["queue", "policy", "policy_family", "automated_origin"],
+                name="case_opened_idx",
+            ),
+            models.Index(
+                fields=["queue", "sla_due_at"],
+                condition=Q(status__in=["open", "in_review", "awaiting_approval", "escalated"]),
+                name="case_open_backlog_idx",
+            ),
+            models.Index(
+                fields=["decided_at"],
+                include=["queue", "opened_at", "sla_due_at"],
+                condition=Q(status__in=["decided", "dismissed"]),
+                name="case_closed_idx",
+            ),
         ]
 
     def __str__(self):
@@ -204,6 +223,8 @@ class Signal(models.Model):
             models.Index(fields=["detector_name", "detector_version"], name="signal_detector_idx"),
             models.Index(fields=["reporter", "source"], name="signal_reporter_idx"),
             models.Index(fields=["account", "story", "source"], name="signal_subject_idx"),
+            # The supervisor dashboard's live tail: signals received since the last rolled-up day.
+            models.Index(fields=["received_at"], include=["source"], name="signal_received_idx"),
         ]
 
     def __str__(self):
@@ -325,7 +346,11 @@ class Decision(models.Model):
             # The target of the strikes' (decision, verdict) foreign key (cases.strikes).
             models.UniqueConstraint(fields=["id", "is_violation"], name="decision_id_verdict_key"),
         ]
-        indexes = [models.Index(fields=["decided_by", "decided_at"])]
+        indexes = [
+            models.Index(fields=["decided_by", "decided_at"]),
+            # The supervision measures read decisions made in a period.
+            models.Index(fields=["decided_at"], name="decision_decided_idx"),
+        ]
 
     def __str__(self):
         return f"Decision on case #{self.case_id}"
@@ -467,6 +492,8 @@ class EnforcementAction(models.Model):
         indexes = [
             models.Index(fields=["status", "outcome"]),
             models.Index(fields=["account", "status"]),
+            # The supervision measures read actions applied in a period.
+            models.Index(fields=["applied_at"], name="action_applied_idx"),
         ]
 
     def __str__(self):

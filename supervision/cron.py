@@ -13,7 +13,12 @@ from appeals.jobs import check_restorations, resume_follower_restorations_job
 from cases.jobs import drain_outbox_job, notify_purge_lowered_writers_job, refresh_urgent_priorities_job
 from moderation.audit_sequencer import integrate_audit_log_job
 from moderation.outbox import drain_jobs_job
-from supervision.jobs import resume_stalled_recalls_job, run_retention_job, sample_for_qa_job
+from supervision.jobs import (
+    resume_stalled_recalls_job,
+    roll_up_supervision_days_job,
+    run_retention_job,
+    sample_for_qa_job,
+)
 
 # Chains committed audit events and signs a head; its own queue so a long job never delays it.
 cron.register(
@@ -34,3 +39,6 @@ cron.register(resume_stalled_recalls_job, "default", interval=5 * 60, name="resu
 # Deletes evidence, files, personal data and finished background work past the retention
 # policy (supervision.retention, supervision.pruning).
 cron.register(run_retention_job, "default", interval=24 * 60 * 60, name="run-retention")
+# The supervisor dashboard's daily rollup (supervision.services.roll_up_supervision_days):
+# a finished day is counted once, so each run recounts today's part and stale days only.
+cron.register(roll_up_supervision_days_job, "default", interval=5 * 60, name="roll-up-supervision-days")

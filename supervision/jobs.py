@@ -42,3 +42,11 @@ def run_retention_job() -> dict:
     from supervision.retention import run_retention
 
     return run_retention().purged
+
+
+def roll_up_supervision_days_job() -> int:
+    """Every few minutes (supervision/cron.py): the dashboard's daily rollup, today up to
+    ROLLUP_LAG ago and any day a late write made stale. Safe to overlap and re-run."""
+    from supervision.services import roll_up_supervision_days
+
+    return len(roll_up_supervision_days().days)

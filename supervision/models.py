@@ -306,3 +306,103 @@ class RetentionRule(models.Model):
 
     def __str__(self):
         return f"Retention: {self.get_kind_display()}"
+
+
+# --- daily rollup of the dashboard's counts (supervision.rollup) ---------------------------
+
+
+class RolledUpDay(models.Model):
+    """A day whose counts the rollup tables hold, from its midnight up to `through` (the
+    next midnight once the day is over; today, ROLLUP_LAG before the last run). A day
+    without a row, the rest of a day after `through`, and a day with a stale mark are
+    counted live."""
+
+    day = models.DateField(unique=True)
+    through = models.DateTimeField()
+    rolled_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self):
+        return f"{self.day} (rolled up {self.rolled_at:%Y-%m-%d %H:%M})"
+
+
+class RollupKind(models.TextChoices):
+    """The rollup's three tables: a late write marks only the one whose counts it changes."""
+
+    CASES = "cases", "Cases opened"
+    DETECTORS = "detectors", "Cases per detector version"
+    SIGNALS = "signals", "Signals received"
+
+
+class RollupStaleMark(models.Model):
+    """A day some later write changed after it may have been rolled up. Written only by
+    PostgreSQL triggers on cases and signals (migration 0007), append-only so a write never
+    waits on another; the rollup recomputes the day and deletes the marks it read."""
+
+    day = models.DateField()
+    kind = models.CharField(max_length=16, choices=RollupKind.choices)
+    marked_at = models.DateTimeField(db_default=models.functions.Now())
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="rollup_stale_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} {self.kind} stale"
+
+
+class CaseDailyCounts(models.Model):
+    """Cases opened on a day, by where they sit now: queue, policy, detectors alone or not."""
+
+    day = models.DateField()
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    policy = models.ForeignKey(Policy, null=True, on_delete=models.CASCADE, related_name="+")
+    policy_family = models.CharField(max_length=32)
+    automated_origin = models.BooleanField()
+    cases = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "queue", "policy", "policy_family", "automated_origin"],
+                nulls_distinct=False,
+                name="case_daily_counts_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.queue_id}/{self.policy_family}: {self.cases}"
+
+
+class DetectorDailyCounts(models.Model):
+    """Cases opened on a day that a detector name and version contributed a signal to."""
+
+    day = models.DateField()
+    detector_name = models.CharField(max_length=100)
+    detector_version = models.CharField(max_length=50)
+    cases = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "detector_name", "detector_version"], name="detector_daily_counts_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.detector_name} {self.detector_version}: {self.cases}"
+
+
+class SignalDailyCounts(models.Model):
+    """Signals received on a day, by source."""
+
+    day = models.DateField()
+    source = models.CharField(max_length=16)
+    signals = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "source"], name="signal_daily_counts_key")]
+
+    def __str__(self):
+        return f"{self.day} {self.source}: {self.signals}"

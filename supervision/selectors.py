@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Cast, Coalesce, Concat, TruncWeek
+from django.db.models.functions import Cast, Coalesce, Concat, TruncDate, TruncWeek
 from django.urls import reverse
 from django.utils import timezone
 
@@ -35,7 +36,17 @@ from cases.models import (
 )
 from moderation.models import AuditEvent, Outcome, SignalSource
 from supervision.aggregates import PercentileCont, Seconds
-from supervision.models import QAKind, QASample, QAStatus
+from supervision.models import (
+    CaseDailyCounts,
+    DetectorDailyCounts,
+    QAKind,
+    QASample,
+    QAStatus,
+    RolledUpDay,
+    RollupKind,
+    RollupStaleMark,
+    SignalDailyCounts,
+)
 
 CLOSED_CASE_STATUSES = (CaseStatus.DECIDED, CaseStatus.DISMISSED)
 DECIDED_APPEAL_STATUSES = (AppealStatus.UPHELD, AppealStatus.OVERTURNED, AppealStatus.PARTIALLY_OVERTURNED)
@@ -118,50 +129,212 @@ def _precisions(m: dict) -> dict:
     }
 
 
+# --- the daily rollup's split: whole days it holds, spans counted live --------------------
+
+
+def rollup_in_use() -> bool:
+    """The rollup is kept fresh by PostgreSQL triggers (migration supervision 0007); on
+    SQLite every measure is counted live."""
+    return connection.vendor == "postgresql"
+
+
+def day_start(day: date) -> datetime:
+    """Midnight starting `day` in the default time zone, the one the rollup counts days in."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
+
+
+def local_day(moment: datetime) -> date:
+    return timezone.localtime(moment, timezone.get_default_timezone()).date()
+
+
+def day_end(day: date) -> datetime:
+    return day_start(day + timedelta(days=1))
+
+
+def merged_spans(spans) -> list[tuple[datetime, datetime]]:
+    """[start, end) spans in order, touching ones merged."""
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(spans):
+        if merged and merged[-1][1] >= start:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def in_spans(path: str, spans) -> Q:
+    """`path` falls in one of the spans (matches nothing when there are none)."""
+    q = Q(pk__in=[])
+    for start, end in spans:
+        q |= Q(**{f"{path}__gte": start, f"{path}__lt": end})
+    return q
+
+
+@dataclass(frozen=True)
+class Split:
+    """How the measures over a window are counted: the rolled-up part of each day whose
+    table no later write marked stale comes from the rollup; the rest (today since the
+    last run, days not rolled up yet, stale days, part-days at the window's edges) from
+    the live tables. The two cover the window exactly once, so rollup + live is the live
+    count."""
+
+    start: datetime
+    end: datetime
+    rolled: tuple[tuple[date, datetime], ...] = ()
+    stale: frozenset = frozenset()
+    rolled_at: datetime | None = None
+
+    @property
+    def rolled_through(self) -> datetime | None:
+        return max((through for _, through in self.rolled), default=None)
+
+    def part(self, start: datetime, end: datetime, *, kind: str, cuts: tuple[datetime, ...] = ()) -> tuple[list, list]:
+        """(rolled days, live spans) of `kind` for [start, end): a day's rolled-up part
+        counts when it lies inside, its `kind` is not marked stale and no cut (another
+        window's edge the caller splits sums at) falls inside the day."""
+        days, rolled = [], []
+        for day, through in self.rolled:
+            first, after = day_start(day), day_end(day)
+            if (day, kind) in self.stale or first < start or through > end:
+                continue
+            if not any(first < cut < after for cut in cuts):
+                days.append(day)
+                rolled.append((first, through))
+        live, cursor = [], start
+        for first, through in merged_spans(rolled):
+            if cursor < first:
+                live.append((cursor, first))
+            cursor = through
+        if cursor < end:
+            live.append((cursor, end))
+        return days, live
+
+
+def rollup_split(*, period: Period, rollup: bool = True) -> Split:
+    """Two queries: the rolled-up days of the period and its trend window, and their stale
+    marks. With `rollup=False` (or off PostgreSQL) everything is counted live."""
+    start = min(period.start, period.trend_start)
+    if not rollup or not rollup_in_use():
+        return Split(start=start, end=period.end)
+    first, last = local_day(start), local_day(period.end - timedelta(microseconds=1))
+    rows = tuple(
+        RolledUpDay.objects.filter(day__gte=first, day__lte=last)
+        .order_by("day")
+        .values_list("day", "through", "rolled_at")
+    )
+    stale = frozenset(
+        RollupStaleMark.objects.filter(day__gte=first, day__lte=last).values_list("day", "kind").distinct()
+    )
+    return Split(
+        start=start,
+        end=period.end,
+        rolled=tuple((day, through) for day, through, _ in rows),
+        stale=stale,
+        rolled_at=max((at for _, _, at in rows), default=None),
+    )
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _case_days(split: Split, period: Period) -> tuple[list, list]:
+    """(rolled days, live spans) of the cases table over the period and its trend window,
+    no day straddling either's start."""
+    window_start = min(period.start, period.trend_start)
+    return split.part(window_start, period.end, kind=RollupKind.CASES, cuts=(period.start, period.trend_start))
+
+
+def _case_openings(split: Split, period: Period, *, key, rollup_key) -> tuple[dict, dict]:
+    """Cases opened, by key: ({key: count in the period}, {key: {week: count}} over the
+    trend window). Rolled-up days from CaseDailyCounts, the rest counted live (on
+    opened_at, not the id, so the rows come from case_opened_idx alone)."""
+    days, live = _case_days(split, period)
+    weeks = {w.date() for w in period.weeks()}
+    in_period: dict = defaultdict(int)
+    weekly: dict = defaultdict(lambda: defaultdict(int))
+    for row in (
+        CaseDailyCounts.objects.filter(day__in=days).values("day", key=rollup_key).annotate(n=Sum("cases")).order_by()
+    ):
+        first = day_start(row["day"])
+        if period.start <= first < period.end:
+            in_period[row["key"]] += row["n"]
+        if _monday(row["day"]) in weeks and first >= period.trend_start:
+            weekly[row["key"]][_monday(row["day"])] += row["n"]
+    for row in (
+        Case.objects.filter(in_spans("opened_at", live))
+        .values(day=TruncDate("opened_at", tzinfo=timezone.get_default_timezone()), key=key)
+        .annotate(
+            n=Count("opened_at", filter=Q(opened_at__gte=period.trend_start)),
+            in_period=Count("opened_at", filter=period.q("opened_at")),
+        )
+        .order_by()
+    ):
+        in_period[row["key"]] += row["in_period"]
+        if row["n"] and _monday(row["day"]) in weeks:
+            weekly[row["key"]][_monday(row["day"])] += row["n"]
+    return in_period, weekly
+
+
+def _weekly_series(weekly: dict, field: str, period: Period) -> dict:
+    return {
+        key: [{"week": _week_key(w), field: counts.get(w.date(), 0)} for w in period.weeks()]
+        for key, counts in weekly.items()
+    }
+
+
 # --- per queue ------------------------------------------------------------------
 
 
-def queue_measures(*, period: Period, now: datetime | None = None) -> list[dict]:
+def queue_measures(*, period: Period, now: datetime | None = None, split: Split | None = None) -> list[dict]:
     """Inflow (opened in period), backlog (open now), median/p90 time to decision and
     SLA breaches (closed in period after the due time; open now past it)."""
     now = now or timezone.now()
-    closed = Q(cases__status__in=CLOSED_CASE_STATUSES) & period.q("cases__decided_at")
-    elapsed = Seconds("cases__decided_at", "cases__opened_at")
-    rows = Queue.objects.annotate(
-        inflow=Count("cases", filter=period.q("cases__opened_at")),
-        backlog=Count("cases", filter=Q(cases__status__in=OPEN_CASE_STATUSES)),
-        decided=Count("cases", filter=closed),
-        median_seconds=PercentileCont(elapsed, 0.5, filter=closed),
-        p90_seconds=PercentileCont(elapsed, 0.9, filter=closed),
-        late_decisions=Count("cases", filter=closed & Q(cases__decided_at__gt=F("cases__sla_due_at"))),
-        overdue_open=Count("cases", filter=Q(cases__status__in=OPEN_CASE_STATUSES, cases__sla_due_at__lt=now)),
-    ).order_by("position", "name")
-    weekly = _weekly(
-        Case.objects.filter(opened_at__gte=period.trend_start, opened_at__lt=period.end)
-        .annotate(week=TruncWeek("opened_at"))
-        .values("queue_id", "week")
-        .annotate(inflow=Count("id"))
-        .order_by(),
-        ("queue_id",),
-        ("inflow",),
-        period,
-    )
+    split = split or rollup_split(period=period)
+    open_now = {
+        row["queue"]: row
+        for row in Case.objects.filter(status__in=OPEN_CASE_STATUSES)
+        .values("queue")
+        .annotate(backlog=Count("sla_due_at"), overdue_open=Count("sla_due_at", filter=Q(sla_due_at__lt=now)))
+        .order_by()
+    }
+    # Counted on indexed columns (never null there), not the id: both queries read their
+    # partial index alone (cases/models.py).
+    elapsed = Seconds("decided_at", "opened_at")
+    closed = {
+        row["queue"]: row
+        for row in Case.objects.filter(period.q("decided_at"), status__in=CLOSED_CASE_STATUSES)
+        .values("queue")
+        .annotate(
+            decided=Count("decided_at"),
+            median_seconds=PercentileCont(elapsed, 0.5),
+            p90_seconds=PercentileCont(elapsed, 0.9),
+            late_decisions=Count("decided_at", filter=Q(decided_at__gt=F("sla_due_at"))),
+        )
+        .order_by()
+    }
+    inflow, weekly = _case_openings(split, period, key=F("queue_id"), rollup_key=F("queue_id"))
+    series = _weekly_series(weekly, "inflow", period)
     empty = [{"week": w, "inflow": 0} for w in _weeks(period)]
-    return [
-        {
-            "queue": q,
-            "inflow": q.inflow,
-            "backlog": q.backlog,
-            "decided": q.decided,
-            "median_seconds": q.median_seconds,
-            "p90_seconds": q.p90_seconds,
-            "late_decisions": q.late_decisions,
-            "overdue_open": q.overdue_open,
-            "sla_breaches": q.late_decisions + q.overdue_open,
-            "weekly": weekly.get((q.pk,), empty),
-        }
-        for q in rows
-    ]
+    result = []
+    for q in Queue.objects.order_by("position", "name"):
+        opened, shut = open_now.get(q.pk, {}), closed.get(q.pk, {})
+        late, overdue = shut.get("late_decisions", 0), opened.get("overdue_open", 0)
+        result.append(
+            {
+                "queue": q,
+                "inflow": inflow.get(q.pk, 0),
+                "backlog": opened.get("backlog", 0),
+                "decided": shut.get("decided", 0),
+                "median_seconds": shut.get("median_seconds"),
+                "p90_seconds": shut.get("p90_seconds"),
+                "late_decisions": late,
+                "overdue_open": overdue,
+                "sla_breaches": late + overdue,
+                "weekly": series.get(q.pk, empty),
+            }
+        )
+    return result
 
 
 def _weeks(period: Period) -> list[str]:
@@ -279,7 +452,7 @@ def _policy_key():
     return Coalesce("policy__code", Concat("policy_family", Value(".*")))
 
 
-def policy_measures(*, period: Period) -> list[dict]:
+def policy_measures(*, period: Period, split: Split | None = None) -> list[dict]:
     """Per policy code: detector precision on signals suggesting it (reviewer marks on
     decisions in the period, as made and after the final word), actions applied in the
     period and how many were later overturned on appeal, cases opened in the period, and
@@ -296,19 +469,9 @@ def policy_measures(*, period: Period) -> list[dict]:
         .annotate(applied=Count("id"), overturned=Count("id", filter=Q(reversal_cause=ReversalCause.APPEAL)))
         .order_by()
     )
-    opened = (
-        Case.objects.filter(period.q("opened_at")).values(code=_policy_key()).annotate(cases=Count("id")).order_by()
-    )
-    weekly = _weekly(
-        Case.objects.filter(opened_at__gte=period.trend_start, opened_at__lt=period.end)
-        .annotate(week=TruncWeek("opened_at"))
-        .values("week", code=_policy_key())
-        .annotate(cases=Count("id"))
-        .order_by(),
-        ("code",),
-        ("cases",),
-        period,
-    )
+    split = split or rollup_split(period=period)
+    opened, weekly = _case_openings(split, period, key=_policy_key(), rollup_key=_policy_key())
+    series = _weekly_series(weekly, "cases", period)
     merged: dict[str, dict] = defaultdict(
         lambda: {**dict.fromkeys(MARK_FIELDS, 0), "applied": 0, "overturned": 0, "cases": 0}
     )
@@ -316,8 +479,9 @@ def policy_measures(*, period: Period) -> list[dict]:
         merged[row["code"] or "—"].update({f: row[f] for f in MARK_FIELDS})
     for row in actions:
         merged[row["code"] or "—"].update(applied=row["applied"], overturned=row["overturned"])
-    for row in opened:
-        merged[row["code"]].update(cases=row["cases"])
+    for code, cases in opened.items():
+        if cases:
+            merged[code].update(cases=cases)
     empty = [{"week": w, "cases": 0} for w in _weeks(period)]
     return [
         {
@@ -325,13 +489,13 @@ def policy_measures(*, period: Period) -> list[dict]:
             **m,
             **_precisions(m),
             "overturn_share": ratio(m["overturned"], m["applied"]),
-            "weekly": weekly.get((code,), empty),
+            "weekly": series.get(code, empty),
         }
         for code, m in sorted(merged.items())
     ]
 
 
-def detector_measures(*, period: Period) -> list[dict]:
+def detector_measures(*, period: Period, split: Split | None = None) -> list[dict]:
     """Per detector name and version: reviewer marks (precision) on decisions in the
     period, as made at decision time and after the final word (appeals, QA settlements,
     re-reviews; the low-precision flag reads this one), actions applied in the period on
@@ -354,8 +518,12 @@ def detector_measures(*, period: Period) -> list[dict]:
         )
         .order_by()
     )
-    opened = (
-        Signal.objects.filter(period.q("case__opened_at"), source=SignalSource.DETECTOR)
+    # Each case opened on one day, so the distinct counts of whole days add up exactly.
+    days, live = (split or rollup_split(period=period)).part(period.start, period.end, kind=RollupKind.DETECTORS)
+    opened = list(
+        DetectorDailyCounts.objects.filter(day__in=days).values(name, version).annotate(cases=Sum("cases")).order_by()
+    ) + list(
+        Signal.objects.filter(in_spans("case__opened_at", live), source=SignalSource.DETECTOR)
         .values(name, version)
         .annotate(cases=Count("case", distinct=True))
         .order_by()
@@ -380,7 +548,7 @@ def detector_measures(*, period: Period) -> list[dict]:
     for row in actions:
         merged[(row[name], row[version])].update(applied=row["applied"], overturned=row["overturned"])
     for row in opened:
-        merged[(row[name], row[version])].update(cases=row["cases"])
+        merged[(row[name], row[version])]["cases"] += row["cases"]
     empty = [{"week": w, **dict.fromkeys(MARK_FIELDS, 0)} for w in _weeks(period)]
     result = []
     for (det_name, det_version), m in sorted(merged.items()):
@@ -412,16 +580,29 @@ def _automated_action() -> Q:
     return Q(case__automated_origin=True) | Q(proposed_by_signal__source=SignalSource.DETECTOR)
 
 
-def automation_shares(*, period: Period) -> dict:
+def automation_shares(*, period: Period, split: Split | None = None) -> dict:
     """Detections: signals received in the period from detectors vs people, and cases
     opened by detectors alone. Actions: applied in the period on a case opened by
     detectors alone or proposed by a detector signal, vs the rest. (A person decided
     every one of them.)"""
-    signals = Signal.objects.filter(period.q("received_at")).aggregate(
-        total=Count("id"), automated=Count("id", filter=Q(source=SignalSource.DETECTOR))
+    split = split or rollup_split(period=period)
+    days, live = split.part(period.start, period.end, kind=RollupKind.SIGNALS)
+    signals = _added(
+        SignalDailyCounts.objects.filter(day__in=days).aggregate(
+            total=Sum("signals"), automated=Sum("signals", filter=Q(source=SignalSource.DETECTOR))
+        ),
+        Signal.objects.filter(in_spans("received_at", live)).aggregate(
+            total=Count("received_at"), automated=Count("received_at", filter=Q(source=SignalSource.DETECTOR))
+        ),
     )
-    cases = Case.objects.filter(period.q("opened_at")).aggregate(
-        total=Count("id"), automated=Count("id", filter=Q(automated_origin=True))
+    days, live = split.part(period.start, period.end, kind=RollupKind.CASES)
+    cases = _added(
+        CaseDailyCounts.objects.filter(day__in=days).aggregate(
+            total=Sum("cases"), automated=Sum("cases", filter=Q(automated_origin=True))
+        ),
+        Case.objects.filter(in_spans("opened_at", live)).aggregate(
+            total=Count("opened_at"), automated=Count("opened_at", filter=Q(automated_origin=True))
+        ),
     )
     actions = EnforcementAction.objects.filter(period.q("applied_at")).aggregate(
         total=Count("id"), automated=Count("id", filter=_automated_action())
@@ -434,6 +615,11 @@ def automation_shares(*, period: Period) -> dict:
         }
         for name, counts in (("signals", signals), ("cases", cases), ("actions", actions))
     }
+
+
+def _added(*counts: dict) -> dict:
+    """Sums of aggregate dicts (a Sum over no rows is None)."""
+    return {key: sum(c[key] or 0 for c in counts) for key in counts[0]}
 
 
 # --- transparency report -----------------------------------------------------------------

@@ -7,26 +7,30 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import connection, transaction
+from django.db.models import Count, Min, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from cases.models import Case, Decision, EnforcementAction, ReversalCause, VerdictSource
+from cases.models import Case, Decision, EnforcementAction, ReversalCause, Signal, VerdictSource
 from cases.services.requeue import REQUEUE_TRANSITIONS, RequeueRefused, requeue_case  # noqa: F401
 from cases.services.verdicts import current_verdicts, revise_verdicts
 from moderation.audit import record_event, verify_chain
 from moderation.audit_sequencer import AuditLogTampered, run_sequencer
 from moderation.claims import ClaimLost, claim_next, held_by, release_claim
 from moderation.jobs import enqueue
-from moderation.models import Outcome, Policy
+from moderation.models import Outcome, Policy, SignalSource
 from moderation.transitions import transition
 from supervision import permissions, selectors
 from supervision.models import (
     AuditChainCheck,
+    CaseDailyCounts,
+    DetectorDailyCounts,
     DetectorRecall,
     GoldenCase,
     QAKind,
@@ -36,7 +40,10 @@ from supervision.models import (
     RecallMode,
     RecallSelection,
     RecallStatus,
+    RolledUpDay,
+    RollupStaleMark,
     Settlement,
+    SignalDailyCounts,
 )
 
 RECALL_BATCH_SIZE = 50
@@ -732,3 +739,138 @@ def _reverse_batch(recall: DetectorRecall, action_ids: list[int]) -> list[dict]:
         notice_key=f"recall-{recall.pk}",
     )
     return skipped
+
+
+# --- the dashboard's daily rollup ---------------------------------------------------------
+
+# The rollup counts up to this long before it runs. The triggers mark writes to facts
+# older than a minute, so a write they did not mark has committed by the time a run
+# counts its fact, unless its transaction stayed open for the rest of this lag.
+ROLLUP_LAG = timedelta(minutes=15)
+ROLLUP_DAYS_PER_TRANSACTION = 31
+ROLLUP_HISTORY = timedelta(days=120)
+
+
+@dataclass
+class RollupRun:
+    """What a run counted: (day, through) pairs, and the stale marks it cleared."""
+
+    days: list[tuple[date, datetime]] = field(default_factory=list)
+    stale_marks: int = 0
+
+
+def _upsert(model, queryset, columns: list[str], constraint: str, totals: list[str]) -> None:
+    """INSERT INTO model (columns) SELECT … ON CONFLICT ON CONSTRAINT … DO UPDATE: the
+    grouped rows never come back to Python, and a run overlapping another overwrites it
+    instead of failing on the key."""
+    sql, params = queryset.query.sql_with_params()
+    quote = connection.ops.quote_name
+    table, names = quote(model._meta.db_table), ", ".join(quote(c) for c in columns)
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in totals)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM ({sql}) AS grouped "  # noqa: S608 (meta, ORM SQL)
+            f"ON CONFLICT ON CONSTRAINT {quote(constraint)} DO UPDATE SET {updates}",
+            params,
+        )
+
+
+def _roll_up(days: list[tuple[date, datetime]], *, now: datetime) -> int:
+    """Recount each (day, through) from the live tables, in one transaction; returns the
+    stale marks it cleared. The marks are read first and deleted by id: a write
+    committing meanwhile leaves a mark this run did not read, so its day stays stale
+    until the next run."""
+    tz = timezone.get_default_timezone()
+    spans = selectors.merged_spans((selectors.day_start(day), through) for day, through in days)
+    only = [day for day, _ in days]
+    with transaction.atomic():
+        marks = list(RollupStaleMark.objects.filter(day__in=only).values_list("pk", flat=True))
+        for model in (CaseDailyCounts, DetectorDailyCounts, SignalDailyCounts):
+            model.objects.filter(day__in=only).delete()
+        _upsert(
+            CaseDailyCounts,
+            Case.objects.filter(selectors.in_spans("opened_at", spans))
+            .annotate(day=TruncDate("opened_at", tzinfo=tz))
+            .values("day", "queue_id", "policy_id", "policy_family", "automated_origin")
+            .annotate(cases=Count("opened_at"))
+            .order_by(),
+            ["day", "queue_id", "policy_id", "policy_family", "automated_origin", "cases"],
+            "case_daily_counts_key",
+            ["cases"],
+        )
+        _upsert(
+            DetectorDailyCounts,
+            Signal.objects.filter(selectors.in_spans("case__opened_at", spans), source=SignalSource.DETECTOR)
+            .values("detector_name", "detector_version", day=TruncDate("case__opened_at", tzinfo=tz))
+            .annotate(cases=Count("case", distinct=True))
+            .order_by(),
+            ["day", "detector_name", "detector_version", "cases"],
+            "detector_daily_counts_key",
+            ["cases"],
+        )
+        _upsert(
+            SignalDailyCounts,
+            Signal.objects.filter(selectors.in_spans("received_at", spans))
+            .values("source", day=TruncDate("received_at", tzinfo=tz))
+            .annotate(signals=Count("received_at"))
+            .order_by(),
+            ["day", "source", "signals"],
+            "signal_daily_counts_key",
+            ["signals"],
+        )
+        RolledUpDay.objects.bulk_create(
+            [RolledUpDay(day=day, through=through, rolled_at=now) for day, through in days],
+            update_conflicts=True,
+            unique_fields=["day"],
+            update_fields=["through", "rolled_at"],
+        )
+        RollupStaleMark.objects.filter(pk__in=marks).delete()
+    return len(marks)
+
+
+def days_to_roll_up(
+    *, now: datetime, since: date | None = None, everything: bool = False
+) -> list[tuple[date, datetime]]:
+    """(day, through) for each day from `since` (default: the first case or signal, or
+    ROLLUP_HISTORY ago if that is earlier) to today that is not rolled up to its end, was
+    marked stale, or (with `everything`) any. `through` is the day's end, or ROLLUP_LAG
+    before `now` for today."""
+    cutoff = now - ROLLUP_LAG
+    last = selectors.local_day(cutoff)
+    if since is None:
+        firsts = [
+            Case.objects.aggregate(first=Min("opened_at"))["first"],
+            Signal.objects.aggregate(first=Min("received_at"))["first"],
+        ]
+        # Empty days are rolled up too (as zeros), back far enough for the default period
+        # and its trend window, so the page never counts live what has no rows.
+        since = min([selectors.local_day(f) for f in firsts if f is not None] + [last - ROLLUP_HISTORY])
+    wanted = {since + timedelta(days=n) for n in range((last - since).days + 1)}
+    if not everything:
+        wanted -= {
+            day
+            for day, through in RolledUpDay.objects.filter(day__gte=since, day__lte=last).values_list("day", "through")
+            if through >= selectors.day_end(day)
+        }
+        wanted |= set(RollupStaleMark.objects.filter(day__lte=last).values_list("day", flat=True))
+    return [(day, min(selectors.day_end(day), cutoff)) for day in sorted(wanted)]
+
+
+def roll_up_supervision_days(
+    *, now: datetime | None = None, since: date | None = None, everything: bool = False
+) -> RollupRun:
+    """Fill the dashboard's daily rollup: days not rolled up to their end yet (today up to
+    ROLLUP_LAG ago) and days a later write marked stale (supervision 0007's triggers), a
+    month per transaction. Every few minutes from supervision/cron.py; a finished day is
+    counted once, so a run recounts only today and stale days. Safe to overlap and re-run.
+    Off PostgreSQL no triggers keep it fresh, so it does nothing (the dashboard counts live)."""
+    run = RollupRun()
+    if not selectors.rollup_in_use():
+        return run
+    now = now or timezone.now()
+    days = days_to_roll_up(now=now, since=since, everything=everything)
+    for start in range(0, len(days), ROLLUP_DAYS_PER_TRANSACTION):
+        chunk = days[start : start + ROLLUP_DAYS_PER_TRANSACTION]
+        run.stale_marks += _roll_up(chunk, now=now)
+        run.days += chunk
+    return run

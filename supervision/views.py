@@ -79,11 +79,12 @@ def dashboard(request):
     form = PeriodForm(request.GET)
     period = form.period()
     with reading_reports():
-        queues = selectors.queue_measures(period=period)
-        detectors = selectors.detector_measures(period=period)
+        split = selectors.rollup_split(period=period)
+        queues = selectors.queue_measures(period=period, split=split)
+        detectors = selectors.detector_measures(period=period, split=split)
         reviewers = selectors.reviewer_measures(period=period)
-        policies = selectors.policy_measures(period=period)
-        automation = selectors.automation_shares(period=period)
+        policies = selectors.policy_measures(period=period, split=split)
+        automation = selectors.automation_shares(period=period, split=split)
     context = {
         "form": form,
         "period": period,
@@ -93,6 +94,7 @@ def dashboard(request):
         "policies": policies,
         "detectors": detectors,
         "automation": automation,
+        "rollup": split,
         "low_precision": selectors.LOW_PRECISION,
         "weeks": [w.date() for w in period.weeks()],
         "audit_chain": integration_status(),
