@@ -58,6 +58,17 @@ def _is_transactional(request) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _postgres_only(request):
+    """`@pytest.mark.postgres`: the test proves a PostgreSQL path (row locks, triggers
+    only PostgreSQL has); on SQLite (`make test` without DATABASE_URL) it is skipped."""
+    if request.node.get_closest_marker("postgres"):
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            pytest.skip("needs PostgreSQL")
+
+
+@pytest.fixture(autouse=True)
 def _migrated_rows_in_transactional_tests(request):
     """Every transactional test starts with the migrated rows and leaves SQLite flushable."""
     if _is_transactional(request):
