@@ -73,7 +73,7 @@ class _Chunk:
         self.stories, self.created_stories = chunk_stories(entries, self.accounts)
         self.muted_ids = muted_reporters({self.accounts[item.reporter] for _, item in entries if item.reporter})
         subjects = {self._subject(item) for _, item in entries}
-        self.open_cases = lock_open_cases(subjects, self.accounts)
+        self.open_cases = self._attached(lock_open_cases(subjects, self.accounts))
         self.touched: dict[int, Touched] = {}  # by id(): a case opened here has no pk until write()
         self.opened: list[Case] = []  # cases this chunk opens, inserted together by write()
         self.timeline: list = []  # signals and snapshots, in the order their evidence is written
@@ -81,6 +81,19 @@ class _Chunk:
         self.ignored: dict[int, dict] = {}  # item index -> facts it tried to change
         self.signals: list[tuple[int, SignalRow, list[str]]] = []
         self.case_at_store: dict[int, Case | None] = {}
+
+    def _attached(self, found: dict[tuple, list[Case]]) -> dict[tuple, list[Case]]:
+        """The locked cases with their story (the chunk's copy) and their queue and
+        policy (the batch's, read once)."""
+        stories = {story.pk: story for story in self.stories.values()}
+        cases = [case for on_subject in found.values() for case in on_subject]
+        self.lookups.load(queues={c.queue_id for c in cases}, policies={c.policy_id for c in cases if c.policy_id})
+        for case in cases:
+            if case.story_id in stories:  # always: the subjects are the chunk's own
+                case.story = stories[case.story_id]
+            case.queue = self.lookups.queues_by_pk[case.queue_id]
+            case.policy = self.lookups.policies_by_pk[case.policy_id] if case.policy_id else None
+        return found
 
     def _subject(self, item: SignalIn) -> tuple[int, int | None]:
         return self.accounts[item.account].pk, self.stories[item.story].pk if item.story else None
@@ -328,7 +341,7 @@ class _Chunk:
         opener's."""
         if not lost:
             return
-        found = lock_open_cases({(c.account_id, c.story_id) for c in lost}, self.accounts)
+        found = self._attached(lock_open_cases({(c.account_id, c.story_id) for c in lost}, self.accounts))
         winners = {_open_key(c): c for on_subject in found.values() for c in on_subject}
         for case in lost:
             winner = winners.get(_open_key(case))

@@ -88,11 +88,21 @@ def _chunks(items: list[SignalIn], indexes: list[int]) -> Iterable[list[int]]:
 
 
 class Lookups:
-    """Configuration read once per batch: routing and the report button's policy."""
+    """Configuration read once per batch: routing, the report button's policy, and the
+    queues and policies of the open cases the batch's chunks lock (by id)."""
 
     def __init__(self):
         self.queues: dict[tuple[str, str, str], Queue] = {}
         self.report_policy: Policy | None = None
+        self.queues_by_pk: dict[int, Queue] = {}
+        self.policies_by_pk: dict[int, Policy] = {}
+
+    def load(self, *, queues: set[int], policies: set[int]) -> None:
+        """Read the queues and policies not read yet (one query each, when any)."""
+        if missing := queues - self.queues_by_pk.keys():
+            self.queues_by_pk.update(Queue.objects.in_bulk(missing))
+        if missing := policies - self.policies_by_pk.keys():
+            self.policies_by_pk.update(Policy.objects.in_bulk(missing))
 
     def queue(self, *, policy_family: str, policy_code: str, source: str) -> Queue:
         key = (policy_family, policy_code, source)
