@@ -32,6 +32,9 @@ from moderation.models import ApiClient, SignalSource
 _OPEN = "status IN ({})".format(", ".join(f"'{status.value}'" for status in OPEN_CASE_STATUSES))
 
 
+_STORY, _QUEUE, _POLICY = (Case._meta.get_field(name) for name in ("story", "queue", "policy"))
+
+
 def _open_key(case: Case) -> tuple:
     return case.account_id, case.story_id or 0, case.policy_family
 
@@ -88,11 +91,11 @@ class _Chunk:
         stories = {story.pk: story for story in self.stories.values()}
         cases = [case for on_subject in found.values() for case in on_subject]
         self.lookups.load(queues={c.queue_id for c in cases}, policies={c.policy_id for c in cases if c.policy_id})
-        for case in cases:
+        for case in cases:  # cached as select_related would (the ids are the rows' own)
             if case.story_id in stories:  # always: the subjects are the chunk's own
-                case.story = stories[case.story_id]
-            case.queue = self.lookups.queues_by_pk[case.queue_id]
-            case.policy = self.lookups.policies_by_pk[case.policy_id] if case.policy_id else None
+                _STORY.set_cached_value(case, stories[case.story_id])
+            _QUEUE.set_cached_value(case, self.lookups.queues_by_pk[case.queue_id])
+            _POLICY.set_cached_value(case, self.lookups.policies_by_pk[case.policy_id] if case.policy_id else None)
         return found
 
     def _subject(self, item: SignalIn) -> tuple[int, int | None]:
