@@ -46,7 +46,9 @@ def character_message(char: str) -> str:
 
 
 def is_clean_identifier(value) -> bool:
-    return isinstance(value, str) and bad_character(value, allow_whitespace=False) is None
+    """No control character or lone surrogate: a printable string (checked in C) holds
+    neither; others are looked at character by character."""
+    return isinstance(value, str) and (value.isprintable() or bad_character(value, allow_whitespace=False) is None)
 
 
 def _walk_strings(value) -> Iterator[str]:
