@@ -28,6 +28,7 @@ from cases.services.intake.reporters import muted_reporters
 from cases.services.intake.signal_rows import SignalRow, check
 from cases.services.intake.snapshots import signal_evidence_content, signal_evidence_values, snapshot_evidence
 from moderation.models import ApiClient, SignalSource
+from moderation.outbox import recorded_together
 
 _OPEN = "status IN ({})".format(", ".join(f"'{status.value}'" for status in OPEN_CASE_STATUSES))
 
@@ -335,8 +336,9 @@ class _Chunk:
             cases = [case for case in cases if id(case) not in gone]
         else:
             Case.objects.bulk_create(cases)
-        for case in cases:  # no post_save from a bulk insert; its receivers (evidence builders) still hear
-            post_save.send(sender=Case, instance=case, created=True, update_fields=None, raw=False, using="default")
+        with recorded_together():  # the receivers' jobs (evidence builders): one outbox INSERT
+            for case in cases:  # no post_save from a bulk insert; its receivers still hear
+                post_save.send(sender=Case, instance=case, created=True, update_fields=None, raw=False, using="default")
 
     def _adopt(self, lost: list[Case]) -> None:
         """Turn each case another chunk opened first into that one (locked), keeping what
