@@ -178,10 +178,14 @@ def measure_ingest(scale: float, *, in_process: bool = True) -> dict:
     stories) through Django's test client, under "in_process"."""
     from bench.served import gunicorn
 
+    # Accounts and stories new to the back-office in every run, also when runs follow each
+    # other on one --existing-database (a fixed prefix would have later runs join the
+    # first run's cases: a cheaper plan).
+    run = f"{random.randrange(36**5):x}"
     with gunicorn() as base:
-        figures = _post_plan(scale, prefix="h", poster_for=_http_poster(base), server_pid=base.pid)
+        figures = _post_plan(scale, prefix=f"h{run}", poster_for=_http_poster(base), server_pid=base.pid)
     if in_process:
-        figures["in_process"] = _post_plan(scale, prefix="p", poster_for=_test_client_poster)
+        figures["in_process"] = _post_plan(scale, prefix=f"p{run}", poster_for=_test_client_poster)
     figures.update(_raw_inserts(figures.pop("keys")))
     figures["ingest_share_of_raw_insert"] = figures["signals_per_s"] / figures["raw_insert_rows_per_s"]
     figures["ingest_share_of_raw_copy"] = figures["signals_per_s"] / figures["raw_copy_rows_per_s"]
