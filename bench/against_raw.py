@@ -6,7 +6,8 @@ checks them against RATIO_FLOORS); bench_raw.py prints them. PostgreSQL only.
 - ingest: 8 posters, each a thread with its own connection, post overlapping batches
   (partly repeated idempotency keys, shared accounts and stories, new to the
   back-office) over HTTP to gunicorn serving the project as `make serve` does
-  (bench/served.py), 8 `requests` sessions; then (figures under "in_process") the same
+  (bench/served.py), 8 `requests` sessions, each warmed up by one untimed small batch,
+  bodies encoded before the clock; then (figures under "in_process") the same
   plan on fresh keys through the API view with Django's in-process test client. Raw: the same
   unique rows, read back from cases_signal, inserted into a copy of the table (its
   indexes and unique key, no foreign keys) by multi-row INSERT from 8 connections, and
@@ -23,6 +24,7 @@ checks them against RATIO_FLOORS); bench_raw.py prints them. PostgreSQL only.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -176,10 +178,14 @@ def measure_ingest(scale: float, *, in_process: bool = True) -> dict:
     stories) through Django's test client, under "in_process"."""
     from bench.served import gunicorn
 
+    # Accounts and stories new to the back-office in every run, also when runs follow each
+    # other on one --existing-database (a fixed prefix would have later runs join the
+    # first run's cases: a cheaper plan).
+    run = f"{random.randrange(36**5):x}"
     with gunicorn() as base:
-        figures = _post_plan(scale, prefix="h", poster_for=_http_poster(base))
+        figures = _post_plan(scale, prefix=f"h{run}", poster_for=_http_poster(base), server_pid=base.pid)
     if in_process:
-        figures["in_process"] = _post_plan(scale, prefix="p", poster_for=_test_client_poster)
+        figures["in_process"] = _post_plan(scale, prefix=f"p{run}", poster_for=_test_client_poster)
     figures.update(_raw_inserts(figures.pop("keys")))
     figures["ingest_share_of_raw_insert"] = figures["signals_per_s"] / figures["raw_insert_rows_per_s"]
     figures["ingest_share_of_raw_copy"] = figures["signals_per_s"] / figures["raw_copy_rows_per_s"]
@@ -194,9 +200,10 @@ def _http_poster(base: str):
 
         http = requests.Session()
         http.headers["Authorization"] = f"Api-Key {key}"
+        http.headers["Content-Type"] = "application/json"
 
-        def post(body: list[dict]) -> int:
-            return http.post(f"{base}/api/v1/signals/", json=body, timeout=120).status_code
+        def post(body: bytes) -> int:
+            return http.post(f"{base}/api/v1/signals/", data=body, timeout=120).status_code
 
         return post
 
@@ -206,7 +213,7 @@ def _http_poster(base: str):
 def _test_client_poster(key: str):
     client = Client()
 
-    def post(body: list[dict]) -> int:
+    def post(body: bytes) -> int:
         response = client.post(
             "/api/v1/signals/", body, content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}"
         )
@@ -215,26 +222,44 @@ def _test_client_poster(key: str):
     return post
 
 
-def _post_plan(scale: float, *, prefix: str, poster_for) -> dict:
-    """8 poster threads, each posting its batches in turn; what they were answered."""
+WARM_UP_SIGNALS = 10  # per poster, untimed, on keys, accounts and stories of their own
+
+
+def _post_plan(scale: float, *, prefix: str, poster_for, server_pid: int | None = None) -> dict:
+    """8 poster threads, each posting its batches in turn; what they were answered.
+
+    Bodies are encoded before the clock starts, as the raw side's rows are read and
+    adapted before its clock starts. Each poster first sends one small batch, untimed
+    (its connection opened, the server's views imported and its database connections
+    opened: start-up, not ingest; the raw side's connections are not timed either)."""
     from cases.models import Case, Signal
     from cases.services.intake import create_api_client
 
     _, key = create_api_client(name=f"bench-posters-{random.randrange(10**9)}", allowed_sources=["detector"])
     plan = ingest_batches(scale, prefix=prefix)
+    bodies = [[json.dumps(body).encode() for body in batches] for batches in plan]
+    posts = [poster_for(key) for _ in range(POSTERS)]
     answers: list[tuple[int, float]] = []
 
+    def warm_up(i: int) -> None:
+        body = [_signal(n, WARM_UP_SIGNALS, WARM_UP_SIGNALS, f"{prefix}-warm-{i}") for n in range(WARM_UP_SIGNALS)]
+        code = posts[i](json.dumps(body).encode())
+        if code not in (200, 201):
+            raise AssertionError(f"warm-up answered {code}")
+
     def poster(i: int) -> None:
-        post = poster_for(key)
-        for body in plan[i]:
+        for body in bodies[i]:
             started = time.perf_counter()
-            code = post(body)
+            code = posts[i](body)
             answers.append((code, time.perf_counter() - started))
 
+    warm_up_errors = in_threads(POSTERS, warm_up)
     before, cases_before = Signal.objects.count(), Case.objects.count()
+    cpu_before = _cpu(server_pid)
     started = time.perf_counter()
-    errors = in_threads(POSTERS, poster)
+    errors = warm_up_errors + in_threads(POSTERS, poster)
     elapsed = time.perf_counter() - started
+    cpu_used = {name: _less(after, cpu_before[name]) for name, after in _cpu(server_pid).items()}
     unique = {item["idempotency_key"] for batches in plan for batch in batches for item in batch}
     stored = Signal.objects.count() - before
     return {
@@ -249,8 +274,31 @@ def _post_plan(scale: float, *, prefix: str, poster_for) -> dict:
         "seconds": elapsed,
         "signals_per_s": stored / elapsed,
         "request_p95_ms": p([t for _, t in answers], 0.95),
+        **{f"{name}_cpu_ms_per_signal": _per(seconds, stored) for name, seconds in cpu_used.items()},
         "keys": unique,
     }
+
+
+def _cpu(server_pid: int | None) -> dict:
+    """CPU seconds used so far by the server (gunicorn's processes), the database's
+    backends (gunicorn's connections live through the run; in-process, each poster
+    thread's connection ends with it, its CPU unread: None) and this process (the
+    posting clients, and in-process the server too)."""
+    from bench.served import cpu_seconds, database_cpu_seconds
+
+    return {
+        "server": cpu_seconds([server_pid]) if server_pid else None,
+        "database": database_cpu_seconds() if server_pid else None,
+        "client": time.process_time(),
+    }
+
+
+def _less(after, before):
+    return None if after is None or before is None else after - before
+
+
+def _per(seconds, count: int):
+    return None if seconds is None or not count else seconds * 1000 / count
 
 
 def _raw_inserts(keys: set[str]) -> dict:

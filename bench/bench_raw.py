@@ -24,12 +24,13 @@ def ingest_vs_raw(scale: float):
         f"{f['stored']} of {f['unique_signals']} unique signals stored once, {f['cases']} cases, "
         f"{f['seconds']:.1f}s: {f['signals_per_s']:,.0f} signals/s, request p95 {f['request_p95_ms']:,.0f} ms"
     )
+    yield f"CPU per signal stored: {_cpu_line(f)}"
     inner = f["in_process"]
     yield (
         f"the same plan on fresh keys through the API view in-process (test client, 8 threads in one "
         f"process): {inner['errors']} errors, {inner['stored']} of {inner['unique_signals']} stored, "
         f"{inner['seconds']:.1f}s: {inner['signals_per_s']:,.0f} signals/s, "
-        f"request p95 {inner['request_p95_ms']:,.0f} ms"
+        f"request p95 {inner['request_p95_ms']:,.0f} ms; CPU per signal: {_cpu_line(inner, server='this process')}"
     )
     yield (
         f"raw multi-row INSERT (8 connections) {f['raw_insert_rows_per_s']:,.0f} rows/s, "
@@ -39,6 +40,18 @@ def ingest_vs_raw(scale: float):
         f"ratio (gunicorn): project = {f['ingest_share_of_raw_insert']:.2%} of raw INSERT, "
         f"{f['ingest_share_of_raw_copy']:.2%} of COPY (target ≥ 5,000/s and ≥ 10% of INSERT, 0 errors)"
     )
+
+
+def _cpu_line(f: dict, *, server: str = "gunicorn") -> str:
+    """CPU ms per signal stored (steadier than wall time on a box other runs load)."""
+
+    def ms(name):
+        value = f.get(f"{name}_cpu_ms_per_signal")
+        return "n/a" if value is None else f"{value:.3f} ms"
+
+    if server == "this process":
+        return f"this process (clients and server) {ms('client')}"
+    return f"gunicorn {ms('server')}, PostgreSQL backends {ms('database')}, posting clients {ms('client')}"
 
 
 @benchmark("claim_vs_raw")

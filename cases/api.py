@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Prefetch
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import exceptions, permissions, serializers, status, viewsets
+from rest_framework import exceptions, permissions, renderers, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -36,6 +36,7 @@ from moderation.models import (
     StoryKind,
 )
 from moderation.validation import (
+    FastJSONRenderer,
     SafeCharField,
     SafeEmailField,
     SafeRegexField,
@@ -302,6 +303,7 @@ class SignalIngestView(APIView):
     permission_classes = [CanSendSignals]
     throttle_classes = THROTTLES
     serializer_class = SignalSerializer
+    renderer_classes = [FastJSONRenderer, renderers.BrowsableAPIRenderer]  # a 1,000-result answer
 
     @extend_schema(
         operation_id="signals_create",

@@ -26,6 +26,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -111,6 +112,30 @@ def describe_call(job: BackgroundJob) -> str:
 # Recording and handing over ---------------------------------------------------------
 
 
+_together = threading.local()
+
+
+@contextmanager
+def recorded_together():
+    """Jobs recorded inside (without a key) are written in one INSERT as the block ends,
+    still inside the caller's transaction, and handed over after its commit like any
+    other: a chunk of signals that opens 125 cases records 125 evidence jobs from the
+    cases' post_save receivers, one row each. Their ids exist only after the block."""
+    if getattr(_together, "jobs", None) is not None:  # an outer block writes them
+        yield
+        return
+    _together.jobs = []
+    try:
+        yield
+        jobs = _together.jobs
+    finally:
+        _together.jobs = None
+    if jobs:
+        BackgroundJob.objects.bulk_create(jobs)
+        for job in jobs:
+            _hand_over_on_commit(job.pk, job.queue)
+
+
 def record(func: Callable, args=(), kwargs=None, *, queue: str = "default", key: str = "") -> BackgroundJob | None:
     """Write the job in the current transaction and hand it to RQ after commit. With a
     `key`, a job still open under that key stands for this one (None is returned)."""
@@ -122,6 +147,10 @@ def record(func: Callable, args=(), kwargs=None, *, queue: str = "default", key:
         key=key,
         next_attempt_at=timezone.now() + handover_grace(),
     )
+    pending = getattr(_together, "jobs", None)
+    if pending is not None and not key:
+        pending.append(job)
+        return job
     if key:
         if BackgroundJob.objects.filter(key=key, done_at__isnull=True, gave_up_at__isnull=True).exists():
             return None

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import unicodedata
 from collections.abc import Iterator
 
+import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
-from rest_framework import serializers
+from rest_framework import renderers, serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
@@ -44,7 +46,9 @@ def character_message(char: str) -> str:
 
 
 def is_clean_identifier(value) -> bool:
-    return isinstance(value, str) and bad_character(value, allow_whitespace=False) is None
+    """No control character or lone surrogate: a printable string (checked in C) holds
+    neither; others are looked at character by character."""
+    return isinstance(value, str) and (value.isprintable() or bad_character(value, allow_whitespace=False) is None)
 
 
 def _walk_strings(value) -> Iterator[str]:
@@ -61,15 +65,19 @@ def _walk_strings(value) -> Iterator[str]:
 
 
 def json_depth(value) -> int:
-    """Nesting depth of a parsed JSON value, without recursion."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return deepest
+    """Nesting depth of a parsed JSON value, without recursion: level by level, only
+    the containers are visited (a 1,000-signal body has 20,000 scalars to skip)."""
+    depth = 0
+    level = [value] if isinstance(value, dict | list) else []
+    while level:
+        depth += 1
+        below = []
+        for item in level:
+            below.extend(
+                child for child in (item.values() if isinstance(item, dict) else item) if isinstance(child, dict | list)
+            )
+        level = below
+    return depth
 
 
 def json_string_error(value) -> str | None:
@@ -94,9 +102,18 @@ def utc_datetime(value: dt.datetime) -> dt.datetime:
         return dt.datetime.min.replace(tzinfo=dt.UTC) if value.year == 1 else dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
+# A run of 20 digits may be an integer past 64 bits, which orjson reads as a float.
+_LONG_NUMBER = re.compile(rb"\d{20}")
+
+
 class LimitedJSONParser(JSONParser):
     """DRF's strict JSON parser with a byte and a nesting limit (API_JSON_MAX_BYTES,
-    API_JSON_MAX_DEPTH): a hostile body is a 400, never a RecursionError."""
+    API_JSON_MAX_DEPTH): a hostile body is a 400, never a RecursionError.
+
+    orjson (C, RFC 8259 strict) parses a 1,000-signal batch several times faster than
+    the standard library; any body it refuses or might read differently (not UTF-8, a
+    lone surrogate escape, an integer past 64 bits) goes to the standard library
+    parser, so what a client gets back, data or error message, is unchanged."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         limits = settings.MODERATION
@@ -105,12 +122,14 @@ class LimitedJSONParser(JSONParser):
         if len(raw) > max_bytes:
             raise ParseError(f"JSON body larger than {max_bytes} bytes.")
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        try:
-            data = json.loads(raw.decode(encoding), parse_constant=_refuse_constant)
-        except RecursionError as exc:
-            raise ParseError("JSON nested too deeply.") from exc
-        except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from exc
+        data = _fast_loads(raw, encoding)
+        if data is _REFUSED:
+            try:
+                data = json.loads(raw.decode(encoding), parse_constant=_refuse_constant)
+            except RecursionError as exc:
+                raise ParseError("JSON nested too deeply.") from exc
+            except ValueError as exc:
+                raise ParseError(f"JSON parse error - {exc}") from exc
         if json_depth(data) > limits["API_JSON_MAX_DEPTH"]:
             raise ParseError(f"JSON nested deeper than {limits['API_JSON_MAX_DEPTH']} levels.")
         return data
@@ -118,6 +137,59 @@ class LimitedJSONParser(JSONParser):
 
 def _refuse_constant(name):
     raise ValueError(f"{name} is not valid JSON.")
+
+
+_REFUSED = object()
+
+
+def _fast_loads(raw: bytes, encoding: str):
+    """orjson's reading of the body, or _REFUSED where the standard library decides."""
+    if encoding.lower().replace("-", "") != "utf8" or _LONG_NUMBER.search(raw):
+        return _REFUSED
+    try:
+        return orjson.loads(raw)
+    except (orjson.JSONDecodeError, RecursionError):
+        return _REFUSED
+
+
+class FastJSONRenderer(renderers.JSONRenderer):
+    """DRF's JSONRenderer, encoded by orjson where the result is the same bytes: compact,
+    UTF-8, no indent asked for, the body made only of what orjson writes as the standard
+    library does (strings, integers, booleans, None, lists, dicts); anything else (times,
+    floats, lazy text) goes through DRF's encoder as before."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None or self.get_indent(accepted_media_type or "", renderer_context or {}):
+            return super().render(data, accepted_media_type, renderer_context)
+        if not (self.compact and not self.ensure_ascii and _plain(data)):
+            return super().render(data, accepted_media_type, renderer_context)
+        try:
+            body = orjson.dumps(data)
+        except orjson.JSONEncodeError:  # an integer past 64 bits, a lone surrogate
+            return super().render(data, accepted_media_type, renderer_context)
+        # As DRF does: the two line separators JavaScript reads as line ends, escaped.
+        return body.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+
+
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _plain(value) -> bool:
+    """Only str, int, bool, None, list and dict inside (exact types: a subclass such as
+    DRF's ErrorDetail or a lazy string is left to DRF's encoder)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            if not all(type(key) is str for key in item):
+                return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind not in _PLAIN_SCALARS:
+            return False
+    return True
 
 
 class SafeCharField(serializers.CharField):

@@ -115,3 +115,23 @@ def test_a_batch_costs_a_few_queries_per_signal(platform, django_assert_max_num_
     with django_assert_max_num_queries(2):
         again = ingest_signals(client=platform, items=items)
     assert [r.signal_id for r in again] == [r.signal_id for r in results]
+
+
+def test_the_cases_a_chunk_opens_record_their_evidence_jobs_in_one_outbox_insert(platform, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from moderation.models import BackgroundJob
+
+    settings.JOBS_RUN_INLINE = False
+    writers = AccountFactory.create_batch(20)
+    items = [detector_signal(writers[n % 20], None) for n in range(40)]
+    with CaptureQueriesContext(connection) as queries:
+        results = ingest_signals(client=platform, items=items)
+    opened = {r.case_id for r in results}
+    jobs = BackgroundJob.objects.filter(func="cases.evidence.jobs.build_evidence_job")
+    assert sorted(job.args[0] for job in jobs) == sorted(opened), "one evidence job per case opened"
+    inserts = [
+        q["sql"] for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "moderation_backgroundjob"')
+    ]
+    assert len(inserts) == 1, "the chunk's jobs go to the outbox in one statement"

@@ -108,3 +108,49 @@ def test_the_jobs_of_one_transaction_go_to_redis_together_and_each_runs_once(dja
     assert django_rq.get_worker("default", worker_class=SimpleWorker).work(burst=True)
     assert sorted(RAN) == list(range(30)), "the rolled-back job is skipped, the others run once"
     assert jobs.filter(done_at__isnull=False).count() == 30
+
+
+def test_jobs_recorded_together_are_one_insert_in_the_same_transaction(django_assert_num_queries):
+    """A chunk of signals opening 125 cases records 125 evidence jobs: one INSERT."""
+    from moderation.models import BackgroundJob
+    from moderation.outbox import record, recorded_together
+
+    jobs = BackgroundJob.objects.filter(func__endswith="note_run")
+    with override_settings(JOBS_RUN_INLINE=False), transaction.atomic():
+        with django_assert_num_queries(2), recorded_together():
+            for n in range(25):
+                record(note_run, (n,))
+            assert not jobs.exists(), "written as the block ends"
+        assert [job.args for job in jobs.order_by("id")] == [[n] for n in range(25)]
+        assert transaction.get_connection().in_atomic_block, "still inside the caller's transaction"
+
+
+def test_jobs_recorded_together_go_with_the_transaction_that_rolls_back():
+    from moderation.models import BackgroundJob
+    from moderation.outbox import record, recorded_together
+
+    with override_settings(JOBS_RUN_INLINE=False):
+        for where in ("inside the block", "after the block"):
+            try:
+                with transaction.atomic():
+                    with recorded_together():
+                        record(note_run, (where,))
+                        if where == "inside the block":
+                            raise RuntimeError(where)
+                    raise RuntimeError(where)
+            except RuntimeError:
+                pass
+        with transaction.atomic(), recorded_together():
+            record(note_run, ("committed",))
+    assert [job.args for job in BackgroundJob.objects.filter(func__endswith="note_run")] == [["committed"]]
+
+
+def test_a_keyed_job_recorded_together_still_stands_for_its_key():
+    from moderation.models import BackgroundJob
+    from moderation.outbox import record, recorded_together
+
+    with override_settings(JOBS_RUN_INLINE=False), transaction.atomic(), recorded_together():
+        first = record(note_run, (1,), key="once")
+        again = record(note_run, (2,), key="once")
+    assert first is not None and again is None
+    assert BackgroundJob.objects.filter(key="once").count() == 1

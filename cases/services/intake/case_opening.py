@@ -15,14 +15,13 @@ from moderation.models import STORY_OUTCOMES, Account, Policy, SignalSource, Sto
 
 def lock_open_cases(subjects: set[tuple[int, int | None]], accounts: dict[str, Account]) -> dict[tuple, list[Case]]:
     """The open cases on the chunk's subjects, locked in one ordered statement (so two
-    chunks never lock them in opposite orders), oldest first per subject."""
+    chunks never lock them in opposite orders), oldest first per subject.
+
+    Each case gets its account from `accounts`; its story, queue and policy are the
+    caller's to attach (the chunk holds them already): joined here they cost a Story,
+    Queue and Policy instance per case, JSON fields decoded, for a handful of rows."""
     by_pk = {a.pk: a for a in accounts.values()}
-    cases = (
-        Case.objects.select_for_update(of=("self",))
-        .filter(status__in=OPEN_CASE_STATUSES)
-        .select_related("queue", "policy", "story")
-        .order_by("id")
-    )
+    cases = Case.objects.select_for_update(of=("self",)).filter(status__in=OPEN_CASE_STATUSES).order_by("id")
     cases = on_subjects(cases, subjects)
     found: dict[tuple, list[Case]] = {}
     for case in cases:

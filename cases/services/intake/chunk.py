@@ -28,8 +28,12 @@ from cases.services.intake.reporters import muted_reporters
 from cases.services.intake.signal_rows import SignalRow, check
 from cases.services.intake.snapshots import signal_evidence_content, signal_evidence_values, snapshot_evidence
 from moderation.models import ApiClient, SignalSource
+from moderation.outbox import recorded_together
 
 _OPEN = "status IN ({})".format(", ".join(f"'{status.value}'" for status in OPEN_CASE_STATUSES))
+
+
+_STORY, _QUEUE, _POLICY = (Case._meta.get_field(name) for name in ("story", "queue", "policy"))
 
 
 def _open_key(case: Case) -> tuple:
@@ -73,7 +77,7 @@ class _Chunk:
         self.stories, self.created_stories = chunk_stories(entries, self.accounts)
         self.muted_ids = muted_reporters({self.accounts[item.reporter] for _, item in entries if item.reporter})
         subjects = {self._subject(item) for _, item in entries}
-        self.open_cases = lock_open_cases(subjects, self.accounts)
+        self.open_cases = self._attached(lock_open_cases(subjects, self.accounts))
         self.touched: dict[int, Touched] = {}  # by id(): a case opened here has no pk until write()
         self.opened: list[Case] = []  # cases this chunk opens, inserted together by write()
         self.timeline: list = []  # signals and snapshots, in the order their evidence is written
@@ -81,6 +85,19 @@ class _Chunk:
         self.ignored: dict[int, dict] = {}  # item index -> facts it tried to change
         self.signals: list[tuple[int, SignalRow, list[str]]] = []
         self.case_at_store: dict[int, Case | None] = {}
+
+    def _attached(self, found: dict[tuple, list[Case]]) -> dict[tuple, list[Case]]:
+        """The locked cases with their story (the chunk's copy) and their queue and
+        policy (the batch's, read once)."""
+        stories = {story.pk: story for story in self.stories.values()}
+        cases = [case for on_subject in found.values() for case in on_subject]
+        self.lookups.load(queues={c.queue_id for c in cases}, policies={c.policy_id for c in cases if c.policy_id})
+        for case in cases:  # cached as select_related would (the ids are the rows' own)
+            if case.story_id in stories:  # always: the subjects are the chunk's own
+                _STORY.set_cached_value(case, stories[case.story_id])
+            _QUEUE.set_cached_value(case, self.lookups.queues_by_pk[case.queue_id])
+            _POLICY.set_cached_value(case, self.lookups.policies_by_pk[case.policy_id] if case.policy_id else None)
+        return found
 
     def _subject(self, item: SignalIn) -> tuple[int, int | None]:
         return self.accounts[item.account].pk, self.stories[item.story].pk if item.story else None
@@ -319,8 +336,9 @@ class _Chunk:
             cases = [case for case in cases if id(case) not in gone]
         else:
             Case.objects.bulk_create(cases)
-        for case in cases:  # no post_save from a bulk insert; its receivers (evidence builders) still hear
-            post_save.send(sender=Case, instance=case, created=True, update_fields=None, raw=False, using="default")
+        with recorded_together():  # the receivers' jobs (evidence builders): one outbox INSERT
+            for case in cases:  # no post_save from a bulk insert; its receivers still hear
+                post_save.send(sender=Case, instance=case, created=True, update_fields=None, raw=False, using="default")
 
     def _adopt(self, lost: list[Case]) -> None:
         """Turn each case another chunk opened first into that one (locked), keeping what
@@ -328,7 +346,7 @@ class _Chunk:
         opener's."""
         if not lost:
             return
-        found = lock_open_cases({(c.account_id, c.story_id) for c in lost}, self.accounts)
+        found = self._attached(lock_open_cases({(c.account_id, c.story_id) for c in lost}, self.accounts))
         winners = {_open_key(c): c for on_subject in found.values() for c in on_subject}
         for case in lost:
             winner = winners.get(_open_key(case))

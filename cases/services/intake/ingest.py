@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from cases.models import Queue, Signal
@@ -59,12 +59,27 @@ def ingest_signal(*, client: ApiClient, item: SignalIn, now: datetime | None = N
     return ingest_signals(client=client, items=[item], now=now)[0]
 
 
+# The lookup every batch makes once and every chunk again under its key locks: one
+# statement with one array parameter, written out (the ORM compiles it anew each time).
+_EXISTING_SQL = (
+    "SELECT idempotency_key, id, case_id FROM cases_signal WHERE client_id = %s AND idempotency_key = ANY(%s)"
+)
+
+
 def existing_results(client: ApiClient, keys: list[str]) -> dict[str, IngestResult]:
     """The signals this client already stored under these keys, answered as duplicates."""
     found = {}
     for start in range(0, len(keys), 1000):
-        rows = setwise.any_of(Signal.objects.filter(client=client), "idempotency_key", keys[start : start + 1000])
-        for key, pk, case_id in rows.values_list("idempotency_key", "pk", "case_id"):
+        part = keys[start : start + 1000]
+        if setwise.available():
+            with connection.cursor() as cursor:
+                cursor.execute(_EXISTING_SQL, [client.pk, part])
+                rows = cursor.fetchall()
+        else:
+            rows = Signal.objects.filter(client=client, idempotency_key__in=part).values_list(
+                "idempotency_key", "pk", "case_id"
+            )
+        for key, pk, case_id in rows:
             found[key] = IngestResult(IngestResult.DUPLICATE, pk, case_id)
     return found
 
@@ -88,11 +103,21 @@ def _chunks(items: list[SignalIn], indexes: list[int]) -> Iterable[list[int]]:
 
 
 class Lookups:
-    """Configuration read once per batch: routing and the report button's policy."""
+    """Configuration read once per batch: routing, the report button's policy, and the
+    queues and policies of the open cases the batch's chunks lock (by id)."""
 
     def __init__(self):
         self.queues: dict[tuple[str, str, str], Queue] = {}
         self.report_policy: Policy | None = None
+        self.queues_by_pk: dict[int, Queue] = {}
+        self.policies_by_pk: dict[int, Policy] = {}
+
+    def load(self, *, queues: set[int], policies: set[int]) -> None:
+        """Read the queues and policies not read yet (one query each, when any)."""
+        if missing := queues - self.queues_by_pk.keys():
+            self.queues_by_pk.update(Queue.objects.in_bulk(missing))
+        if missing := policies - self.policies_by_pk.keys():
+            self.policies_by_pk.update(Policy.objects.in_bulk(missing))
 
     def queue(self, *, policy_family: str, policy_code: str, source: str) -> Queue:
         key = (policy_family, policy_code, source)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
@@ -32,14 +32,17 @@ def refresh_cases_stats(cases: list[Case], *, now: datetime, write: bool = True)
     if not cases:
         return
     ids = [case.pk for case in cases]
-    counted = Signal.objects.filter(case_id__in=ids, set_aside=False)
-    stats = {
-        row["case_id"]: row
-        for row in counted.order_by()
-        .values("case_id")
-        .annotate(n=Count("id"), top=Max("score", filter=Q(source=SignalSource.DETECTOR)))
-    }
-    reporters = _reporter_reliabilities(counted)
+    if setwise.available():
+        stats, reporters = _counted_on_postgresql(ids)
+    else:
+        counted = Signal.objects.filter(case_id__in=ids, set_aside=False)
+        stats = {
+            row["case_id"]: row
+            for row in counted.order_by()
+            .values("case_id")
+            .annotate(n=Count("id"), top=Max("score", filter=Q(source=SignalSource.DETECTOR)))
+        }
+        reporters = _reporter_reliabilities(counted)
     for case in cases:
         _apply_stats(case, stats.get(case.pk, {}), reporters.get(case.pk, {}), now=now)
     if write:  # in id order, the order every writer locks cases in
@@ -65,6 +68,37 @@ def _apply_stats(case: Case, stats: dict, reporters: dict[int, float], *, now: d
         now=now,
     )
     case.updated_at = timezone.now()
+
+
+# The counts, the top detector score and the readers of each case, in one statement with
+# one array parameter (a chunk's detector signals need no second one). Readers repeat
+# (DISTINCT inside the aggregate would sort every case's signals): a set drops them.
+_COUNTED_SQL = (
+    "SELECT case_id, count(*), max(score) FILTER (WHERE source = %s), "
+    "array_agg(reporter_id) FILTER (WHERE source = ANY(%s) AND reporter_id IS NOT NULL) "
+    "FROM cases_signal WHERE case_id = ANY(%s) AND NOT set_aside GROUP BY case_id"
+)
+
+
+def _counted_on_postgresql(ids: list[int]) -> tuple[dict, dict[int, dict[int, float]]]:
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTED_SQL, [SignalSource.DETECTOR.value, sorted(s.value for s in READER_SOURCES), ids])
+        rows = cursor.fetchall()
+    stats = {case_id: {"n": n, "top": top} for case_id, n, top, _ in rows}
+    readers = {case_id: reporter_ids for case_id, _, _, reporter_ids in rows if reporter_ids}
+    if not readers:
+        return stats, {}
+    standings = {
+        standing.reporter_id: standing
+        for standing in ReporterStanding.objects.filter(
+            reporter_id__in={pk for reporter_ids in readers.values() for pk in reporter_ids}
+        ).only("reporter_id", "upheld_count", "rejected_count")
+    }
+    unknown = ReporterStanding()  # 0 upheld, 0 rejected: an unknown reader's weight
+    return stats, {
+        case_id: {pk: standings.get(pk, unknown).reliability for pk in set(reporter_ids)}
+        for case_id, reporter_ids in readers.items()
+    }
 
 
 def _reporter_reliabilities(counted) -> dict[int, dict[int, float]]:
