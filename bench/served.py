@@ -112,15 +112,19 @@ def process_cpu_seconds(pid: int) -> float:
     return total / 1e9
 
 
-def cpu_seconds(base: str) -> float:
-    """CPU the gunicorn serving `base` has used so far: its master and current workers
-    (Linux /proc; a worker recycled by max_requests takes its share with it)."""
+def worker_pids(base: str) -> list[int]:
+    """The worker processes of the gunicorn serving `base` (Linux /proc)."""
     master = _MASTERS[base]
     try:
-        workers = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
     except OSError:
-        workers = []
-    return sum(process_cpu_seconds(pid) for pid in [master, *map(int, workers)])
+        return []
+
+
+def cpu_seconds(base: str) -> float:
+    """CPU the gunicorn serving `base` has used so far: its master and current workers
+    (a worker recycled by max_requests takes its share with it)."""
+    return sum(process_cpu_seconds(pid) for pid in [_MASTERS[base], *worker_pids(base)])
 
 
 def postgres_cpu_seconds(application_name: str = APPLICATION_NAME) -> float:
