@@ -7,8 +7,10 @@ import os
 workers = int(os.environ.get("WEB_WORKERS") or 2)
 threads = int(os.environ.get("WEB_THREADS") or 4)
 # gthread keeps connections alive between requests; sync (one request at a time per
-# process) closes each one.
-worker_class = "gthread" if threads > 1 else "sync"
+# process) closes each one. FreeThreadWorker is gthread taking a new connection only
+# while a thread is free, so keep-alive connections spread over the processes instead
+# of piling onto whichever accepted first (moderation/gunicorn_worker.py).
+worker_class = "moderation.gunicorn_worker.FreeThreadWorker" if threads > 1 else "sync"
 timeout = 60
 graceful_timeout = 30
 max_requests = 2000

@@ -379,15 +379,6 @@ def fill_queue(queue, count: int, *, seed: int = 16) -> list:
     )
 
 
-def close_case(pk: int) -> None:
-    """What a decision does to the queue, without the decision: the case leaves it."""
-    from cases.models import Case
-
-    Case.objects.filter(pk=pk).update(
-        status="dismissed", decided_at=timezone.now(), assignee=None, claim_expires_at=None
-    )
-
-
 def _team(count: int) -> list:
     from tests.factories import moderator
 
@@ -469,10 +460,17 @@ def _raw_claims(queue_id: int, users: list[int], per_reviewer: int) -> dict:
         "UPDATE cases_case SET assignee_id = %s, claim_expires_at = now() + interval '15 minutes', "
         "status = 'in_review', updated_at = now() WHERE id = %s"
     )
+    # The loop's CPU (its backends', this process's) is read by `clock` once every
+    # connection is open and again before any closes: connecting is not a claim.
+    backends: list[int] = []
+    edges = threading.Barrier(REVIEWERS + 1)
+    cpu: list[tuple[float, float]] = []
 
     def reviewer(i: int) -> None:
         conn = raw_connection()
+        backends.append(conn.info.backend_pid)
         try:
+            edges.wait(timeout=30)
             for _ in range(per_reviewer):
                 started = time.perf_counter()
                 with conn.transaction():
@@ -481,13 +479,41 @@ def _raw_claims(queue_id: int, users: list[int], per_reviewer: int) -> dict:
                 times.append(time.perf_counter() - started)
                 claimed.append(pk)
                 conn.execute(CLOSE_SQL, [pk])
+            edges.wait(timeout=60)
+        except Exception:
+            edges.abort()  # no CPU figures, rather than a clock waiting for this reviewer
+            raise
         finally:
             conn.close()
 
+    def clock() -> None:
+        try:
+            for _ in range(2):
+                edges.wait(timeout=60)
+                cpu.append((_backends_cpu_seconds(backends), time.process_time()))
+        except threading.BrokenBarrierError:
+            cpu[:] = [(float("nan"), float("nan"))] * 2
+
+    clock_thread = threading.Thread(target=clock)
+    clock_thread.start()
     started = time.perf_counter()
     in_threads(REVIEWERS, reviewer)
     elapsed = time.perf_counter() - started
-    return {"times": times, "double": len(claimed) - len(set(claimed)), "per_s": len(claimed) / elapsed}
+    clock_thread.join()
+    per_claim = 1000 / max(1, len(claimed))
+    return {
+        "times": times,
+        "double": len(claimed) - len(set(claimed)),
+        "per_s": len(claimed) / elapsed,
+        "postgres_cpu_ms": (cpu[1][0] - cpu[0][0]) * per_claim,
+        "client_cpu_ms": (cpu[1][1] - cpu[0][1]) * per_claim,
+    }
+
+
+def _backends_cpu_seconds(pids: list[int]) -> float:
+    from bench.served import process_cpu_seconds
+
+    return sum(process_cpu_seconds(pid) for pid in pids)
 
 
 # --- Review next over HTTP ---------------------------------------------------------------
@@ -523,18 +549,23 @@ def measure_review_http(scale: float) -> dict:
                 pk = int(location.rstrip("/").rsplit("/", 1)[-1])
                 if timed:
                     took.append((pk, elapsed))
-                close_case(pk)
+                # As the raw loop closes its case, on a connection of its own opened before
+                # the clock (the client's CPU is taken from the server it measures).
+                closers[i].execute(CLOSE_SQL, [pk])
         finally:
             browser.close()
 
     base_url = []
-    with gunicorn() as base:
+    closers = [raw_connection() for _ in range(REVIEWERS)]
+    with gunicorn() as base, _closing(closers):
         base_url.append(base)
         # A served process's first requests import the views, open connections and
         # prepare statements: that is start-up, not Review next (the raw loop's
         # connections are open before its clock starts too).
         errors = in_threads(REVIEWERS, lambda i: reviewer(i, WARM_UP, timed=False))
+        cpu = _cpu_now(base)
         errors += in_threads(REVIEWERS, lambda i: reviewer(i, per_reviewer))
+        cpu = {key: (value - cpu[key]) * 1000 / max(1, len(took)) for key, value in _cpu_now(base).items()}
         page_times = []
         first = Browser(base, cookies[0])
         _, page = first.request("POST", next_path)
@@ -555,9 +586,31 @@ def measure_review_http(scale: float) -> dict:
         "next_p95_ms": p([t for _, t in took], 0.95),
         "raw_p95_ms": p(raw["times"], 0.95),
         "review_page_p95_ms": p(page_times, 0.95),
+        "server_cpu_ms": cpu["server"],
+        "postgres_cpu_ms": cpu["postgres"],
+        "client_cpu_ms": cpu["client"],
+        "raw_postgres_cpu_ms": raw["postgres_cpu_ms"],
+        "raw_client_cpu_ms": raw["client_cpu_ms"],
     }
     figures["next_p95_over_raw"] = figures["next_p95_ms"] / figures["raw_p95_ms"]
     return figures
+
+
+@contextmanager
+def _closing(connections: list):
+    try:
+        yield
+    finally:
+        for conn in connections:
+            conn.close()
+
+
+def _cpu_now(base: str) -> dict[str, float]:
+    """CPU seconds used so far by the gunicorn serving `base`, its PostgreSQL backends, and
+    this process (the client: its reviewer threads, and the case closes they run)."""
+    from bench.served import cpu_seconds, postgres_cpu_seconds
+
+    return {"server": cpu_seconds(base), "postgres": postgres_cpu_seconds(), "client": time.process_time()}
 
 
 def _session_cookies(user) -> str:
@@ -572,28 +625,47 @@ CSRF_TOKEN = "b" * 32
 
 
 class Browser:
-    """One reviewer's keep-alive connection, on http.client: the 20 reviewers share the
-    2 cores with the server they measure, and `requests` costs twice the CPU per
-    request. Redirects are not followed (Review next answers one)."""
+    """One reviewer's keep-alive HTTP/1.1 connection on a bare socket: the 20 reviewers
+    share the 2 cores with the server they measure, so the client should cost about what
+    the raw loop's client costs (`requests` took twice http.client's CPU a request; this
+    client with its raw close ~0.3 ms a press, http.client with an ORM close ~0.55 ms).
+    Redirects are not followed (Review next answers one); responses carry a
+    Content-Length (Django's CommonMiddleware)."""
 
     def __init__(self, base: str, cookies: str):
-        import http.client
+        import socket
         from urllib.parse import urlsplit
 
         url = urlsplit(base)
-        self.connection = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
-        self.headers = {"Cookie": cookies, "X-CSRFToken": CSRF_TOKEN}
+        self.sock = socket.create_connection((url.hostname, url.port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.host = url.netloc
+        self.headers = f"Cookie: {cookies}\r\nX-CSRFToken: {CSRF_TOKEN}\r\n"
+        self.buffer = b""
 
     def request(self, method: str, path: str) -> tuple[int, str]:
         """(status, Location) of one request; the body is read and dropped."""
-        headers = {**self.headers, "Content-Length": "0"} if method == "POST" else self.headers
-        self.connection.request(method, path, headers=headers)
-        response = self.connection.getresponse()
-        response.read()
-        return response.status, response.getheader("Location", "")
+        length = "Content-Length: 0\r\n" if method == "POST" else ""
+        self.sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{self.headers}{length}\r\n".encode())
+        while b"\r\n\r\n" not in self.buffer:
+            self._receive()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        fields = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+        body = int(fields.get("content-length", "0"))
+        while len(self.buffer) < body:
+            self._receive()
+        self.buffer = self.buffer[body:]
+        return int(lines[0].split(" ", 2)[1]), fields.get("location", "")
+
+    def _receive(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += chunk
 
     def close(self) -> None:
-        self.connection.close()
+        self.sock.close()
 
 
 # --- pages ------------------------------------------------------------------------------

@@ -81,6 +81,11 @@ def review_http(scale: float):
         f"{f['errors']} errors {f['error_samples'] or ''}, {f['double_claims']} double claims; "
         f"p50 {f['next_p50_ms']:.0f} ms, p95 {f['next_p95_ms']:.0f} ms"
     )
+    yield (
+        f"CPU a press: server {f['server_cpu_ms']:.2f} ms, PostgreSQL {f['postgres_cpu_ms']:.2f} ms, "
+        f"client {f['client_cpu_ms']:.2f} ms (raw a claim: PostgreSQL {f['raw_postgres_cpu_ms']:.2f} ms, "
+        f"client {f['raw_client_cpu_ms']:.2f} ms)"
+    )
     yield f"raw SKIP LOCKED p95 {f['raw_p95_ms']:.0f} ms; ratio {f['next_p95_over_raw']:.1f}× (target ≤ 3×)"
     yield f"review page, 1 client over HTTP: p95 {f['review_page_p95_ms']:.0f} ms (target ≤ 150 ms)"
 

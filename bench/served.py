@@ -9,12 +9,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
+# The gunicorn master serving each base URL, while it serves (cpu_seconds).
+_MASTERS: dict[str, int] = {}
+# psycopg's application_name on the served processes' connections (settings_served), so a
+# benchmark can find their PostgreSQL backends (postgres_cpu_seconds).
+APPLICATION_NAME = "bench-served"
 
 
 def shape(env: dict | None = None) -> str:
@@ -114,8 +119,10 @@ def gunicorn(*, workers: int | None = None, threads: int | None = None):
     base.pid = server.pid
     try:
         _wait_until_ready(base, server, log_path)
+        _MASTERS[base] = server.pid
         yield base
     finally:
+        _MASTERS.pop(base, None)
         server.terminate()
         try:
             server.wait(timeout=30)
@@ -139,3 +146,44 @@ def _wait_until_ready(base: str, server: subprocess.Popen, log: Path) -> None:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer within 60 s: {log.read_text()[-3000:]}")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU one process's live threads have used, in nanoseconds' precision (Linux
+    /proc/<pid>/task/*/schedstat; a PostgreSQL backend's claim is well under the 10 ms
+    tick /proc/<pid>/stat counts in); 0 once it is gone."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for task in tasks:
+        with suppress(OSError):  # the thread ended meanwhile
+            total += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[0])
+    return total / 1e9
+
+
+def worker_pids(base: str) -> list[int]:
+    """The worker processes of the gunicorn serving `base` (Linux /proc)."""
+    master = _MASTERS[base]
+    try:
+        return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def cpu_seconds(base: str) -> float:
+    """CPU the gunicorn serving `base` has used so far: its master and current workers
+    (a worker recycled by max_requests takes its share with it)."""
+    return sum(process_cpu_seconds(pid) for pid in [_MASTERS[base], *worker_pids(base)])
+
+
+def postgres_cpu_seconds(application_name: str = APPLICATION_NAME) -> float:
+    """CPU the PostgreSQL backends of this database's connections named `application_name`
+    have used so far (the server is local: /proc)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s",
+            [application_name],
+        )
+        return sum(process_cpu_seconds(pid) for (pid,) in cursor.fetchall())

@@ -16,3 +16,5 @@ JOBS_RUN_INLINE = not REDIS_URL  # noqa: F405
 AUDIT = {**AUDIT, "SEQUENCER_INLINE": None}  # noqa: F405
 CACHES = production.CACHES
 SESSION_ENGINE = production.SESSION_ENGINE
+# Names the served processes' connections, so a benchmark can find their backends.
+DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = "bench-served"  # noqa: F405

@@ -32,7 +32,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from functools import cache
 
-from django.db import connection
 from django.utils import timezone
 
 from cases.models import Case
@@ -116,50 +115,6 @@ SELECT t.status, m.* FROM target AS t LEFT JOIN moved AS m ON m.id = t.id
 """  # noqa: S608
 
 
-# psycopg prepares a query after this many runs on a connection; Django turns that off
-# (None) unless OPTIONS["prepare_threshold"] says otherwise. The claim asks for it by
-# name (prepare=True), which psycopg only honours with a threshold set: this one keeps
-# every other query unprepared.
-_ONLY_WHEN_ASKED = 2**31 - 1
-
-
-@cache
-def _preparing_cursor_class():
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    class PreparingCursor(ServerBindingCursor):
-        def execute(self, query, params=None, *, prepare=True, binary=None):
-            return super().execute(query, params, prepare=prepare, binary=binary)
-
-        def _send_query_prepared(self, name, pgq, *, binary=None):
-            # Django's query log reads the last query from _query, which psycopg keeps
-            # only for unprepared runs: without it a prepared claim is logged as None.
-            self._query = pgq
-            return super()._send_query_prepared(name, pgq, binary=binary)
-
-    return PreparingCursor
-
-
-def _preparing_cursor():
-    """A cursor that binds parameters on the server and has the statement prepared once
-    per connection, so PostgreSQL stops parsing and planning it for every claim (about
-    as much of a busy server's time as running it; Django's cursors bind on the client
-    and never prepare). Prepared statements live in the connection's session: fine
-    with persistent or psycopg-pooled connections and PgBouncer 1.21+
-    (max_prepared_statements); OPTIONS["prepare_threshold"] = None turns it off.
-    Checked and wrapped as Django does its own cursors (health check, query logging,
-    execute wrappers, database errors)."""
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    conn = connection.connection
-    if conn.prepare_threshold is None and "prepare_threshold" not in connection.settings_dict["OPTIONS"]:
-        conn.prepare_threshold = _ONLY_WHEN_ASKED
-    with connection.wrap_database_errors:
-        cursor = _preparing_cursor_class()(conn)
-    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
-
-
 def statement(
     *,
     user,
@@ -213,7 +168,7 @@ def claim_next(
         now=now,
         skip_memory=skip_memory,
     )
-    with _preparing_cursor() as cursor:
+    with rows.prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -27,7 +27,30 @@ def _soft(method, fallback):
     return wrapper
 
 
+class ReusedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client builds a new redis.Redis for every command (about
+    0.17 ms of CPU: it copies some 170 response callbacks), which on every staff request
+    (the session is read from this cache) cost as much as the command itself. Here each
+    connection pool has one, made on first use: redis.Redis keeps no per-command state
+    (and Django gives each thread its own cache object anyway)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class FailSoftRedisCache(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = ReusedClientRedisCacheClient
+
     get = _soft(RedisCache.get, lambda key, default=None, version=None: default)
     add = _soft(RedisCache.add, True)
     set = _soft(RedisCache.set, None)

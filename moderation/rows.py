@@ -1,11 +1,13 @@
 """Model instances from hand-written SQL, for the few reads on every request whose ORM
 query costs more CPU to compile than to run (a request's user; the queue "Review next"
-works): the statement is written once from the model's metadata, the row converted
-as the ORM would convert it."""
+works; the claim itself): the statement is written once from the model's metadata, run
+prepared on PostgreSQL (prepared_cursor), the row converted as the ORM would convert it."""
 
 from __future__ import annotations
 
-from django.db import connection
+from functools import cache
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
 def columns(model, alias: str) -> str:
@@ -24,3 +26,48 @@ def instance(model, values):
             value = convert(value, field, connection)
         converted.append(value)
     return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+# psycopg prepares a query after this many runs on a connection; Django turns that off
+# (None) unless OPTIONS["prepare_threshold"] says otherwise. These statements ask for it
+# by name (prepare=True), which psycopg only honours with a threshold set: this one keeps
+# every other query unprepared.
+_ONLY_WHEN_ASKED = 2**31 - 1
+
+
+@cache
+def _preparing_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=True, binary=None):
+            return super().execute(query, params, prepare=prepare, binary=binary)
+
+        def _send_query_prepared(self, name, pgq, *, binary=None):
+            # Django's query log reads the last query from _query, which psycopg keeps
+            # only for unprepared runs: without it a prepared claim is logged as None.
+            self._query = pgq
+            return super()._send_query_prepared(name, pgq, binary=binary)
+
+    return PreparingCursor
+
+
+def prepared_cursor():
+    """A cursor that binds parameters on the server and has each statement prepared once
+    per connection, so PostgreSQL stops parsing and planning it for every request (for
+    the claim, about as much of a busy server's time as running it; Django's cursors
+    bind on the client and never prepare). PostgreSQL only. Prepared statements live in
+    the connection's session: fine with persistent or psycopg-pooled connections and
+    PgBouncer 1.21+ (max_prepared_statements); OPTIONS["prepare_threshold"] = None turns
+    it off. Checked and wrapped as Django does its own cursors (health check, query
+    logging, execute wrappers, database errors)."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    conn = db.connection
+    if conn.prepare_threshold is None and "prepare_threshold" not in db.settings_dict["OPTIONS"]:
+        conn.prepare_threshold = _ONLY_WHEN_ASKED
+    with db.wrap_database_errors:
+        cursor = _preparing_cursor_class()(conn)
+    return db.make_debug_cursor(cursor) if db.queries_logged else db.make_cursor(cursor)

@@ -129,3 +129,17 @@ def test_the_queue_read_for_review_next_is_the_stored_queue():
     assert found == queue and found.allowed_roles == ["moderator"] and found.sla_hours == 12
     assert found.description == queue.description and found.is_escalation is False
     assert queue_by_slug("no-such-queue") is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_the_queue_read_for_review_next_is_prepared_once_per_connection():
+    queue = QueueFactory()
+    queue_by_slug(queue.slug)
+    queue_by_slug(queue.slug)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['%FROM "cases_queue" q WHERE%'],
+        )
+        runs = cursor.fetchall()
+    assert len(runs) == 1 and runs[0][0] >= 2

@@ -68,3 +68,27 @@ def test_a_role_taken_away_counts_at_the_next_request(client):
     assert client.get("/admin/review/bulk/").status_code == 200
     user.groups.remove(Group.objects.get(name=Role.MODERATOR))
     assert client.get("/admin/review/bulk/").status_code == 403
+
+
+def _prepared_runs(table: str) -> int:
+    """How often this connection ran its prepared statements that read `table`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(generic_plans + custom_plans), 0), COUNT(*) FROM pg_prepared_statements "
+            "WHERE statement LIKE %s",
+            [f'%{table}"%'],
+        )
+        runs, statements = cursor.fetchone()
+    assert statements <= 1, "one prepared statement, not one per request"
+    return runs
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_the_user_statement_is_prepared_once_and_reused_by_every_request():
+    user = moderator()
+    before = _prepared_runs("auth_user_user_permissions")
+    signed_in_user(user.pk)
+    user.groups.clear()
+    again = signed_in_user(user.pk)
+    assert _prepared_runs("auth_user_user_permissions") == before + 2
+    assert not has_role(again, Role.MODERATOR)  # prepared, and still read fresh
