@@ -284,10 +284,10 @@ def _cpu(server_pid: int | None) -> dict:
     backends (gunicorn's connections live through the run; in-process, each poster
     thread's connection ends with it, its CPU unread: None) and this process (the
     posting clients, and in-process the server too)."""
-    from bench.served import cpu_seconds, database_cpu_seconds
+    from bench.served import database_cpu_seconds, process_tree_cpu_seconds
 
     return {
-        "server": cpu_seconds([server_pid]) if server_pid else None,
+        "server": process_tree_cpu_seconds([server_pid]) if server_pid else None,
         "database": database_cpu_seconds() if server_pid else None,
         "client": time.process_time(),
     }

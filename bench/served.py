@@ -38,7 +38,7 @@ class Served(str):
     pid: int
 
 
-def cpu_seconds(pids) -> float | None:
+def process_tree_cpu_seconds(pids) -> float | None:
     """CPU time (user + system) the given processes and their children have used so far,
     from /proc (Linux; None elsewhere): a figure that stays put on a box other runs load,
     where wall times do not."""
