@@ -47,4 +47,5 @@ def test_the_cron_schedule_registers_every_periodic_job():
         "resume-follower-restorations": ("resume_follower_restorations_job", "restoration", 60),
         "resume-stalled-recalls": ("resume_stalled_recalls_job", "default", 300),
         "run-retention": ("run_retention_job", "default", 86400),
+        "roll-up-supervision-days": ("roll_up_supervision_days_job", "default", 300),
     }
