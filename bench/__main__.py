@@ -26,6 +26,19 @@ def throwaway_database():
         teardown_databases(old, verbosity=0)
 
 
+def _factory_sequences_past_earlier_runs() -> None:
+    """The factories the benchmarks build staff and writers with number them from 0 in
+    every process; on a database an earlier run left its rows in, start past them."""
+    from factory.django import DjangoModelFactory
+
+    import tests.factories as factories
+
+    start = int(time.time() * 1000) % 10**12
+    for value in vars(factories).values():
+        if isinstance(value, type) and issubclass(value, DjangoModelFactory) and value is not DjangoModelFactory:
+            value.reset_sequence(start)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {', '.join(registry.BENCHMARKS)}")
@@ -41,6 +54,8 @@ def main(argv=None):
     unknown = set(names) - set(registry.BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    if args.existing_database:
+        _factory_sequences_past_earlier_runs()
     with nullcontext() if args.existing_database else throwaway_database():
         print(f"database: {connection.vendor}  scale: {args.scale}")
         for name in names:
