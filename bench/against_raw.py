@@ -183,7 +183,7 @@ def measure_ingest(scale: float, *, in_process: bool = True) -> dict:
     # first run's cases: a cheaper plan).
     run = f"{random.randrange(36**5):x}"
     with gunicorn() as base:
-        figures = _post_plan(scale, prefix=f"h{run}", poster_for=_http_poster(base), server_pid=base.pid)
+        figures = _post_plan(scale, prefix=f"h{run}", poster_for=_http_poster(base), served=base)
     if in_process:
         figures["in_process"] = _post_plan(scale, prefix=f"p{run}", poster_for=_test_client_poster)
     figures.update(_raw_inserts(figures.pop("keys")))
@@ -225,7 +225,7 @@ def _test_client_poster(key: str):
 WARM_UP_SIGNALS = 10  # per poster, untimed, on keys, accounts and stories of their own
 
 
-def _post_plan(scale: float, *, prefix: str, poster_for, server_pid: int | None = None) -> dict:
+def _post_plan(scale: float, *, prefix: str, poster_for, served: str | None = None) -> dict:
     """8 poster threads, each posting its batches in turn; what they were answered.
 
     Bodies are encoded before the clock starts, as the raw side's rows are read and
@@ -255,11 +255,11 @@ def _post_plan(scale: float, *, prefix: str, poster_for, server_pid: int | None 
 
     warm_up_errors = in_threads(POSTERS, warm_up)
     before, cases_before = Signal.objects.count(), Case.objects.count()
-    cpu_before = _cpu(server_pid)
+    cpu_before = _cpu(served)
     started = time.perf_counter()
     errors = warm_up_errors + in_threads(POSTERS, poster)
     elapsed = time.perf_counter() - started
-    cpu_used = {name: _less(after, cpu_before[name]) for name, after in _cpu(server_pid).items()}
+    cpu_used = {name: _less(after, cpu_before[name]) for name, after in _cpu(served).items()}
     unique = {item["idempotency_key"] for batches in plan for batch in batches for item in batch}
     stored = Signal.objects.count() - before
     return {
@@ -279,16 +279,16 @@ def _post_plan(scale: float, *, prefix: str, poster_for, server_pid: int | None 
     }
 
 
-def _cpu(server_pid: int | None) -> dict:
-    """CPU seconds used so far by the server (gunicorn's processes), the database's
-    backends (gunicorn's connections live through the run; in-process, each poster
+def _cpu(served: str | None) -> dict:
+    """CPU seconds used so far by the server (the gunicorn serving `served`), its
+    connections' PostgreSQL backends (they live through the run; in-process, each poster
     thread's connection ends with it, its CPU unread: None) and this process (the
     posting clients, and in-process the server too)."""
-    from bench.served import database_cpu_seconds, process_tree_cpu_seconds
+    from bench.served import cpu_seconds, postgres_cpu_seconds
 
     return {
-        "server": process_tree_cpu_seconds([server_pid]) if server_pid else None,
-        "database": database_cpu_seconds() if server_pid else None,
+        "server": cpu_seconds(served) if served else None,
+        "database": postgres_cpu_seconds() if served else None,
         "client": time.process_time(),
     }
 

@@ -32,55 +32,6 @@ def shape(env: dict | None = None) -> str:
     return f"{conf['workers']} processes × {conf['threads']} threads ({conf['worker_class']})"
 
 
-class Served(str):
-    """The base URL of the served project, with the gunicorn master's process id."""
-
-    pid: int
-
-
-def process_tree_cpu_seconds(pids) -> float | None:
-    """CPU time (user + system) the given processes and their children have used so far,
-    from /proc (Linux; None elsewhere): a figure that stays put on a box other runs load,
-    where wall times do not."""
-    try:
-        tick = os.sysconf("SC_CLK_TCK")
-        stats = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-    except (OSError, ValueError):
-        return None
-    wanted, total = set(pids), 0.0
-    for pid, (parent, seconds) in stats.items():
-        if pid in wanted or parent in wanted:
-            total += seconds
-    return total
-
-
-def database_cpu_seconds() -> float | None:
-    """CPU time the PostgreSQL backends connected to this database have used so far
-    (PostgreSQL on this machine; None when /proc cannot tell)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-        pids = [row[0] for row in cursor.fetchall()]
-    try:
-        total = 0.0
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/schedstat") as f:
-                    total += int(f.read().split()[0]) / 1e9
-            except FileNotFoundError:  # a backend that ended meanwhile
-                continue
-        return total
-    except (OSError, ValueError):
-        return None
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -89,7 +40,7 @@ def _free_port() -> int:
 
 @contextmanager
 def gunicorn(*, workers: int | None = None, threads: int | None = None):
-    """Yield the base URL (a Served: with the master's pid) of gunicorn serving the
+    """Yield the base URL of gunicorn serving the
     project on this process's database with `make serve`'s configuration
     (gunicorn.conf.py: WEB_WORKERS × WEB_THREADS, from the environment or its defaults,
     unless given here); stop it after."""
@@ -115,8 +66,7 @@ def gunicorn(*, workers: int | None = None, threads: int | None = None):
         f"127.0.0.1:{port}",
     ]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = Served(f"http://127.0.0.1:{port}")
-    base.pid = server.pid
+    base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_ready(base, server, log_path)
         _MASTERS[base] = server.pid
