@@ -10,6 +10,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -73,15 +74,20 @@ class Period:
     def q(self, path: str) -> Q:
         return Q(**{f"{path}__gte": self.start, f"{path}__lt": self.end})
 
-    @property
+    @cached_property
     def trend_start(self) -> datetime:
-        """Monday 00:00, TREND_WEEKS−1 weeks before the week holding the period's last moment."""
+        """Monday 00:00, TREND_WEEKS−1 weeks before the week holding the period's last moment.
+        Cached (as the weeks are): the dashboard reads it for every grouped row."""
         last = self.end - timedelta(microseconds=1)
         monday = (last - timedelta(days=last.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
         return monday - timedelta(weeks=TREND_WEEKS - 1)
 
+    @cached_property
+    def _weeks(self) -> tuple[datetime, ...]:
+        return tuple(self.trend_start + timedelta(weeks=i) for i in range(TREND_WEEKS))
+
     def weeks(self) -> list[datetime]:
-        return [self.trend_start + timedelta(weeks=i) for i in range(TREND_WEEKS)]
+        return list(self._weeks)
 
 
 def ratio(part: int, whole: int) -> float | None:
@@ -251,17 +257,33 @@ def _case_openings(split: Split, period: Period, *, key, rollup_key) -> tuple[di
     opened_at, not the id, so the rows come from case_opened_idx alone)."""
     days, live = _case_days(split, period)
     weeks = {w.date() for w in period.weeks()}
+    # The rows are (day, key): what a day counts towards is worked out once per day.
+    mondays: dict[date, date | None] = {}
+
+    def week_of(day: date) -> date | None:
+        if day not in mondays:
+            mondays[day] = _monday(day) if _monday(day) in weeks else None
+        return mondays[day]
+
+    rolled_day = {}
+    for day in days:
+        first = day_start(day)
+        rolled_day[day] = (period.start <= first < period.end, week_of(day) if first >= period.trend_start else None)
     in_period: dict = defaultdict(int)
     weekly: dict = defaultdict(lambda: defaultdict(int))
-    for row in (
-        CaseDailyCounts.objects.filter(day__in=days).values("day", key=rollup_key).annotate(n=Sum("cases")).order_by()
+    for day, k, n in (
+        CaseDailyCounts.objects.filter(day__in=days)
+        .values("day", key=rollup_key)
+        .annotate(n=Sum("cases"))
+        .order_by()
+        .values_list("day", "key", "n")
     ):
-        first = day_start(row["day"])
-        if period.start <= first < period.end:
-            in_period[row["key"]] += row["n"]
-        if _monday(row["day"]) in weeks and first >= period.trend_start:
-            weekly[row["key"]][_monday(row["day"])] += row["n"]
-    for row in (
+        counted, monday = rolled_day[day]
+        if counted:
+            in_period[k] += n
+        if monday is not None:
+            weekly[k][monday] += n
+    for day, k, n, n_in_period in (
         Case.objects.filter(in_spans("opened_at", live))
         .values(day=TruncDate("opened_at", tzinfo=timezone.get_default_timezone()), key=key)
         .annotate(
@@ -269,10 +291,11 @@ def _case_openings(split: Split, period: Period, *, key, rollup_key) -> tuple[di
             in_period=Count("opened_at", filter=period.q("opened_at")),
         )
         .order_by()
+        .values_list("day", "key", "n", "in_period")
     ):
-        in_period[row["key"]] += row["in_period"]
-        if row["n"] and _monday(row["day"]) in weeks:
-            weekly[row["key"]][_monday(row["day"])] += row["n"]
+        in_period[k] += n_in_period
+        if n and week_of(day) is not None:
+            weekly[k][week_of(day)] += n
     return in_period, weekly
 
 
