@@ -162,6 +162,14 @@ class Case(models.Model):
                 condition=Q(status__in=["decided", "dismissed"]),
                 name="case_closed_idx",
             ),
+            # The dashboard's times to decision per queue: each queue's closed cases of the
+            # period in queue order, so its percentiles need no sort of them all by queue.
+            models.Index(
+                fields=["queue", "decided_at"],
+                include=["opened_at", "sla_due_at"],
+                condition=Q(status__in=["decided", "dismissed"]),
+                name="case_closed_queue_idx",
+            ),
         ]
 
     def __str__(self):

@@ -314,6 +314,9 @@ def queue_measures(*, period: Period, now: datetime | None = None, split: Split 
     SLA breaches (closed in period after the due time; open now past it)."""
     now = now or timezone.now()
     split = split or rollup_split(period=period)
+    queues = list(Queue.objects.order_by("position", "name"))
+    # Counted on indexed columns (never null there), not the id: both queries read their
+    # partial index alone (cases/models.py).
     open_now = {
         row["queue"]: row
         for row in Case.objects.filter(status__in=OPEN_CASE_STATUSES)
@@ -321,12 +324,15 @@ def queue_measures(*, period: Period, now: datetime | None = None, split: Split 
         .annotate(backlog=Count("sla_due_at"), overdue_open=Count("sla_due_at", filter=Q(sla_due_at__lt=now)))
         .order_by()
     }
-    # Counted on indexed columns (never null there), not the id: both queries read their
-    # partial index alone (cases/models.py).
+    # Closed cases come from case_closed_queue_idx alone, already in queue order (the
+    # queue list bounds the scan to the period within each queue), so the percentiles need
+    # no sort of every row by queue first, only each queue's own sort of its times.
     elapsed = Seconds("decided_at", "opened_at")
     closed = {
         row["queue"]: row
-        for row in Case.objects.filter(period.q("decided_at"), status__in=CLOSED_CASE_STATUSES)
+        for row in Case.objects.filter(
+            period.q("decided_at"), status__in=CLOSED_CASE_STATUSES, queue__in=[q.pk for q in queues]
+        )
         .values("queue")
         .annotate(
             decided=Count("decided_at"),
@@ -340,7 +346,7 @@ def queue_measures(*, period: Period, now: datetime | None = None, split: Split 
     series = _weekly_series(weekly, "inflow", period)
     empty = [{"week": w, "inflow": 0} for w in _weeks(period)]
     result = []
-    for q in Queue.objects.order_by("position", "name"):
+    for q in queues:
         opened, shut = open_now.get(q.pk, {}), closed.get(q.pk, {})
         late, overdue = shut.get("late_decisions", 0), opened.get("overdue_open", 0)
         result.append(
