@@ -162,6 +162,14 @@ class Case(models.Model):
                 condition=Q(status__in=["decided", "dismissed"]),
                 name="case_closed_idx",
             ),
+            # The dashboard's times to decision per queue: each queue's closed cases of the
+            # period in queue order, so its percentiles need no sort of them all by queue.
+            models.Index(
+                fields=["queue", "decided_at"],
+                include=["opened_at", "sla_due_at"],
+                condition=Q(status__in=["decided", "dismissed"]),
+                name="case_closed_queue_idx",
+            ),
         ]
 
     def __str__(self):
@@ -200,7 +208,10 @@ class Signal(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     observed_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
-    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="signals")
+    # Indexed by signal_case_idx below (the case first), not by a plain index of its own.
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="signals", db_index=False
+    )
     set_aside = models.BooleanField(default=False, help_text="Reporter muted; kept but not counted.")
 
     class Meta:
@@ -225,6 +236,13 @@ class Signal(models.Model):
             models.Index(fields=["account", "story", "source"], name="signal_subject_idx"),
             # The supervisor dashboard's live tail: signals received since the last rolled-up day.
             models.Index(fields=["received_at"], include=["source"], name="signal_received_idx"),
+            # A case's signals (in place of the foreign key's own index), with what the
+            # dashboard counts per detector version and the rollup trigger's "first signal of
+            # this version on the case" test read, so both stay in the index: the detector
+            # count of 13,000 cases opened since the last rollup took 194 ms as a hash join
+            # over every signal and 39 ms here, and 50,000 detector signals onto existing
+            # cases insert in 2.0 s instead of 2.9 s (one index either way).
+            models.Index(fields=["case", "source", "detector_name", "detector_version"], name="signal_case_idx"),
         ]
 
     def __str__(self):

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
 from cases.models import Case, CaseStatus, Signal, VerdictSource
@@ -193,3 +194,22 @@ def test_the_dashboard_costs_the_same_queries_for_a_small_and_a_large_platform(c
     assert _dashboard_queries(client) == stale_small
     roll_up_supervision_days(now=LATER)
     assert _dashboard_queries(client) == rolled_small
+
+
+def test_the_live_detector_count_counts_each_case_once_per_version(world):
+    """The PostgreSQL form (each case's distinct versions, counted) gives what COUNT(DISTINCT
+    case) over the join gives, with several signals of one version on a case, a reader's
+    report, and cases outside the spans."""
+    _grow(world, 6)
+    case = Case.objects.filter(opened_at__gte=PERIOD.start).order_by("id").last()
+    SignalFactory(case=case, account=case.account, detector=True, detector_version="1.0")
+    spans = [(PERIOD.start, at(10)), (at(12), PERIOD.end)]
+    expected = {
+        (r["detector_name"], r["detector_version"]): r["cases"]
+        for r in Signal.objects.filter(selectors.in_spans("case__opened_at", spans), source=SignalSource.DETECTOR)
+        .values("detector_name", "detector_version")
+        .annotate(cases=Count("case", distinct=True))
+    }
+    counted = {(r["detector_name"], r["detector_version"]): r["cases"] for r in selectors._detector_cases_opened(spans)}
+    assert counted == expected and sum(counted.values()) > len(counted)
+    assert selectors._detector_cases_opened([]) == []
