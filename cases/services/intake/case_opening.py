@@ -13,16 +13,16 @@ from cases.routing import route
 from moderation.models import STORY_OUTCOMES, Account, Policy, SignalSource, Story
 
 
-def lock_open_cases(subjects: set[tuple[int, int | None]], accounts: dict[str, Account]) -> dict[tuple, list[Case]]:
-    """The open cases on the chunk's subjects, locked in one ordered statement (so two
-    chunks never lock them in opposite orders), oldest first per subject.
+def read_open_cases(subjects: set[tuple[int, int | None]], accounts: dict[str, Account]) -> dict[tuple, list[Case]]:
+    """The open cases on the chunk's subjects, unlocked, oldest first per subject: a
+    chunk builds and inserts its rows against them and locks the ones it joined only at
+    its end (`lock_joined_cases`), so chunks on the same cases overlap their inserts.
 
     Each case gets its account from `accounts`; its story, queue and policy are the
     caller's to attach (the chunk holds them already): joined here they cost a Story,
     Queue and Policy instance per case, JSON fields decoded, for a handful of rows."""
     by_pk = {a.pk: a for a in accounts.values()}
-    cases = Case.objects.select_for_update(of=("self",)).filter(status__in=OPEN_CASE_STATUSES).order_by("id")
-    cases = on_subjects(cases, subjects)
+    cases = on_subjects(Case.objects.filter(status__in=OPEN_CASE_STATUSES).order_by(), subjects)
     found: dict[tuple, list[Case]] = {}
     for case in cases:
         case.account = by_pk[case.account_id]
@@ -30,6 +30,15 @@ def lock_open_cases(subjects: set[tuple[int, int | None]], accounts: dict[str, A
     for on_subject in found.values():
         on_subject.sort(key=lambda c: (c.opened_at, c.pk))
     return found
+
+
+def lock_joined_cases(ids: list[int]) -> dict[int, Case]:
+    """The cases a chunk joined, locked in one statement in id order (the order every
+    writer locks cases in), as they are now. FOR NO KEY UPDATE: enough to serialise the
+    stats of one case, and it does not wait for the KEY SHARE locks other chunks' foreign
+    key checks take on the case while they insert their signals."""
+    cases = Case.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=ids).order_by("id")
+    return {case.pk: case for case in cases}
 
 
 def on_subjects(cases, subjects) -> object:

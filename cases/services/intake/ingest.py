@@ -131,6 +131,15 @@ class Lookups:
         return self.report_policy
 
 
+def _check_references_as_written() -> None:
+    """Foreign keys checked by each INSERT rather than all at commit (Django declares
+    them DEFERRABLE INITIALLY DEFERRED): the checks then run before the chunk locks the
+    cases it joined, not while it holds them. Only in the chunk's own transaction: in a
+    caller's, it would also check what the caller left deferred."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 def _ingest_chunk(*, client, items, indexes, results, now, lookups) -> None:
     """One transaction, run again after a race (inside the server, never by the client).
 
@@ -139,9 +148,12 @@ def _ingest_chunk(*, client, items, indexes, results, now, lookups) -> None:
     duplicates and left out, so two posts never insert the same key. A deadlock with a
     writer outside this order, or a case another chunk opened on the same subject a
     moment ago, rolls the chunk back; it is run again after a jittered pause."""
+    own_transaction = not connection.in_atomic_block
     for attempt in range(ATTEMPTS):
         try:
             with transaction.atomic():
+                if own_transaction and setwise.available():
+                    _check_references_as_written()
                 keys = [items[i].idempotency_key for i in indexes]
                 lock_keys(ADVISORY_NAMESPACE, [f"{client.pk}:{key}" for key in keys])
                 known = existing_results(client, keys)
