@@ -32,13 +32,23 @@ def read_open_cases(subjects: set[tuple[int, int | None]], accounts: dict[str, A
     return found
 
 
-def lock_joined_cases(ids: list[int]) -> dict[int, Case]:
+# What a chunk takes from a joined case's row as it is when locked: what says whether the
+# case still takes the chunk's signals, and what its stats and audit rows are made from.
+LOCKED_FIELDS = ("status", "policy_family", "automated_origin", "policy_id", "queue_id", "sla_due_at")
+
+
+def lock_joined_cases(ids: list[int]) -> dict[int, dict]:
     """The cases a chunk joined, locked in one statement in id order (the order every
-    writer locks cases in), as they are now. FOR NO KEY UPDATE: enough to serialise the
-    stats of one case, and it does not wait for the KEY SHARE locks other chunks' foreign
-    key checks take on the case while they insert their signals."""
-    cases = Case.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=ids).order_by("id")
-    return {case.pk: case for case in cases}
+    writer locks cases in): their LOCKED_FIELDS as they are now, by id. FOR NO KEY
+    UPDATE: enough to serialise the stats of one case, and it does not wait for the KEY
+    SHARE locks other chunks' foreign key checks take on the case while they insert."""
+    rows = (
+        Case.objects.select_for_update(no_key=True, of=("self",))
+        .filter(pk__in=ids)
+        .order_by("id")
+        .values_list("pk", *LOCKED_FIELDS)
+    )
+    return {pk: dict(zip(LOCKED_FIELDS, values, strict=True)) for pk, *values in rows}
 
 
 def on_subjects(cases, subjects) -> object:

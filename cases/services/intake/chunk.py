@@ -271,37 +271,48 @@ class _Chunk:
             if state.attached:
                 Signal.objects.filter(pk__in=state.attached).update(case=state.case)
         self._insert_evidence()
-        self._lock_joined()
+        # The cases it opened are the chunk's own until it commits: their stats before it
+        # locks the joined ones, which are counted under their locks.
+        refresh_cases_stats(self.opened, now=self.now)
+        joined = self._lock_joined()
         propose_all([state for state in self.touched.values() if state.proposing])
-        refresh_cases_stats([state.case for state in self.touched.values()], now=self.now)
+        refresh_cases_stats(joined, now=self.now)
 
-    def _lock_joined(self) -> None:
+    def _lock_joined(self) -> list[Case]:
         """Lock the existing cases the chunk joined and take them as they are now: one
-        closed since the chunk read it (decided, dismissed) must not get its signals
-        (LostRace: the chunk runs again and opens a new case); fields other writers
-        changed are kept, except that this chunk's human signals still clear
-        automated_origin (it only ever turns it off). The cases it opened are its own."""
+        closed since the chunk read it (decided, dismissed) or moved to another family
+        must not get its signals (LostRace: the chunk runs again and opens a new case);
+        fields other writers changed are kept, except that this chunk's human signals
+        still clear automated_origin (it only ever turns it off). The cases it opened
+        are its own. Returns the joined cases."""
         opened = {id(case) for case in self.opened}
         joined = [state for state in self.touched.values() if id(state.case) not in opened]
         if not joined:
-            return
+            return []
         locked = lock_joined_cases(sorted(state.case.pk for state in joined))
         for state in joined:
             current = locked.get(state.case.pk)
-            if current is None or current.status not in OPEN_CASE_STATUSES:
+            if (
+                current is None
+                or current["status"] not in OPEN_CASE_STATUSES
+                or current["policy_family"] != state.case.policy_family
+            ):
                 raise LostRace("a case this chunk joined was closed meanwhile")
             self._take_over(state, current)
-        self._cache_relations([state.case for state in joined])
+        cases = [state.case for state in joined]
+        self._cache_relations(cases)
+        return cases
 
-    def _take_over(self, state: Touched, current: Case) -> None:
-        """Make the chunk's copy of a case the row as `current` holds it, keeping what
-        this chunk's signals change on it (they clear automated_origin if human)."""
+    def _take_over(self, state: Touched, current: dict) -> None:
+        """Make the chunk's copy of a case hold `current`'s values ({attname: value}),
+        keeping what this chunk's signals change on it (they clear automated_origin if
+        human)."""
         case = state.case
-        for f in Case._meta.concrete_fields:
-            setattr(case, f.attname, getattr(current, f.attname))
+        for name, value in current.items():
+            setattr(case, name, value)
         case._state.adding, case._state.db = False, "default"
-        state.was_automated = current.automated_origin
-        case.automated_origin = current.automated_origin and not _human(state)
+        state.was_automated = current["automated_origin"]
+        case.automated_origin = current["automated_origin"] and not _human(state)
 
     def _insert_evidence(self) -> None:
         """The timeline's evidence rows in one statement, in timeline order (ids follow it)."""
@@ -392,7 +403,7 @@ class _Chunk:
             if winner is None:  # closed again already: start over
                 raise LostRace("a case opened by another chunk is no longer open")
             state = self.touched[id(case)]
-            self._take_over(state, winner)
+            self._take_over(state, {f.attname: getattr(winner, f.attname) for f in Case._meta.concrete_fields})
             state.opened = None
         gone = {id(case) for case in lost}
         self.opened = [case for case in self.opened if id(case) not in gone]
