@@ -3,17 +3,21 @@ signals and evidence are in (cases.services.intake.chunk): what another writer d
 such a case in between must not be lost or overwritten. Each test has a second
 connection change the case while the chunk is between its inserts and its lock; that
 connection must not wait for the chunk (it gives up after a few seconds if it does).
+And a batch does not wait for keys another post holds while it has others to store.
 
 PostgreSQL only: the point is row locks between real connections."""
 
 import threading
+import time
 
 import pytest
 from django.db import connection, connections
 
 from cases.models import Case, Signal
 from cases.services.intake import chunk as chunk_module
+from cases.services.intake import ingest_signals
 from moderation.audit import verify_chain
+from moderation.mirror.concurrency import ADVISORY_NAMESPACE, _hashed
 from tests.cases.intake_helpers import detector_signal, make_client, reader_signal, send
 from tests.factories import AccountFactory, StoryFactory
 
@@ -118,3 +122,53 @@ def test_a_human_signal_still_clears_automated_origin_on_a_case_it_joins(monkeyp
     assert case.automated_origin is False
     assert case.signal_count == 2 and case.reporter_count == 1
     assert verify_chain().ok
+
+
+def test_a_key_another_post_is_storing_is_left_for_last_and_the_rest_is_stored_meanwhile():
+    """Two posts overlapping in part: the keys the other one holds are taken last
+    (ingest_signals), so the batch's other accounts are stored, and committed, without
+    waiting for it; then the held key is answered once the other post lets go."""
+    _require_postgres()
+    client, _ = make_client()
+    busy_account, free_account = AccountFactory(), AccountFactory()
+    held = detector_signal(busy_account, idempotency_key="held-elsewhere")
+    free = detector_signal(free_account, idempotency_key="free")
+    other = connections.create_connection("default")
+    other.set_autocommit(False)
+    with other.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, _hashed(f"{client.pk}:held-elsewhere")]
+        )
+    answered: list = []
+
+    def post():
+        try:
+            answered.append(ingest_signals(client=client, items=[held, free]))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=post)
+    thread.start()
+    try:
+        stored_meanwhile = _eventually(lambda: Signal.objects.filter(idempotency_key="free").exists())
+        still_waiting = thread.is_alive()
+    finally:
+        other.rollback()
+        other.close()
+    thread.join(timeout=30)
+
+    assert stored_meanwhile and still_waiting
+    (results,) = answered
+    assert [r.status for r in results] == ["stored", "stored"]
+    assert Signal.objects.get(pk=results[0].signal_id).idempotency_key == "held-elsewhere"
+    assert Case.objects.get(pk=results[0].case_id).account == busy_account
+    assert verify_chain().ok
+
+
+def _eventually(check, *, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return False
