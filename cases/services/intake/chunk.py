@@ -84,7 +84,7 @@ class _Chunk:
         self.stories, self.created_stories = chunk_stories(entries, self.accounts)
         self.muted_ids = muted_reporters({self.accounts[item.reporter] for _, item in entries if item.reporter})
         subjects = {self._subject(item) for _, item in entries}
-        self.open_cases = self._attached(read_open_cases(subjects, self.accounts))
+        self.open_cases = read_open_cases(subjects, self.accounts)  # relations cached once locked
         self.touched: dict[int, Touched] = {}  # by id(): a case opened here has no pk until write()
         self.opened: list[Case] = []  # cases this chunk opens, inserted together by write()
         self.timeline: list = []  # signals and snapshots, in the order their evidence is written
@@ -93,13 +93,9 @@ class _Chunk:
         self.signals: list[tuple[int, SignalRow, list[str]]] = []
         self.case_at_store: dict[int, Case | None] = {}
 
-    def _attached(self, found: dict[tuple, list[Case]]) -> dict[tuple, list[Case]]:
-        """The cases read with their story (the chunk's copy) and their queue and policy
-        (the batch's, read once)."""
-        self._cache_relations([case for on_subject in found.values() for case in on_subject])
-        return found
-
     def _cache_relations(self, cases: list[Case]) -> None:
+        """The joined cases with their story (the chunk's copy) and their queue and
+        policy (the batch's, read once), as select_related would give them."""
         stories = {story.pk: story for story in self.stories.values()}
         self.lookups.load(queues={c.queue_id for c in cases}, policies={c.policy_id for c in cases if c.policy_id})
         for case in cases:  # cached as select_related would (the ids are the rows' own)
@@ -396,7 +392,7 @@ class _Chunk:
         on it; its snapshot and case.opened row are the opener's."""
         if not lost:
             return
-        found = self._attached(read_open_cases({(c.account_id, c.story_id) for c in lost}, self.accounts))
+        found = read_open_cases({(c.account_id, c.story_id) for c in lost}, self.accounts)
         winners = {_open_key(c): c for on_subject in found.values() for c in on_subject}
         for case in lost:
             winner = winners.get(_open_key(case))
