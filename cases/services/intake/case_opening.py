@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from cases.models import OPEN_CASE_STATUSES, ActionStatus, Case, CaseStatus, EnforcementAction
 from cases.routing import route
+from cases.services.intake import setwise
 from moderation.models import STORY_OUTCOMES, Account, Policy, SignalSource, Story
 
 
@@ -42,12 +43,8 @@ def lock_joined_cases(ids: list[int]) -> dict[int, dict]:
     writer locks cases in): their LOCKED_FIELDS as they are now, by id. FOR NO KEY
     UPDATE: enough to serialise the stats of one case, and it does not wait for the KEY
     SHARE locks other chunks' foreign key checks take on the case while they insert."""
-    rows = (
-        Case.objects.select_for_update(no_key=True, of=("self",))
-        .filter(pk__in=ids)
-        .order_by("id")
-        .values_list("pk", *LOCKED_FIELDS)
-    )
+    cases = setwise.any_of(Case.objects.select_for_update(no_key=True, of=("self",)), "id", ids)
+    rows = cases.order_by("id").values_list("pk", *LOCKED_FIELDS)
     return {pk: dict(zip(LOCKED_FIELDS, values, strict=True)) for pk, *values in rows}
 
 
