@@ -111,13 +111,33 @@ def insert_missing(model, rows: list, *, key: str = "platform_id") -> dict:
 ADVISORY_NAMESPACE = 160_001  # first half of pg_advisory_xact_lock(int, int): signal keys
 
 
+def _hashed(key: str) -> int:
+    return zlib.crc32(key.encode()) - 2**31
+
+
+def try_lock_keys(namespace: int, keys: list[str]) -> set[str]:
+    """lock_keys without waiting: takes the keys' locks that are free (in sorted order)
+    and returns the keys whose lock another transaction holds. PostgreSQL only (on
+    SQLite every key is free: one writer at a time)."""
+    if connection.vendor != "postgresql" or not keys:
+        return set()
+    assert transaction.get_connection().in_atomic_block, "advisory xact locks need a transaction"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT k FROM unnest(%s::int[]) AS k WHERE NOT pg_try_advisory_xact_lock(%s, k)",
+            [sorted({_hashed(k) for k in keys}), namespace],
+        )
+        busy = {row[0] for row in cursor.fetchall()}
+    return {k for k in keys if _hashed(k) in busy} if busy else set()
+
+
 def lock_keys(namespace: int, keys: list[str]) -> None:
     """Transaction-scoped advisory locks on the given keys, taken in sorted order.
 
     PostgreSQL only; SQLite lets one writer in at a time, which already serialises."""
     if connection.vendor != "postgresql" or not keys:
         return
-    hashed = sorted({zlib.crc32(k.encode()) - 2**31 for k in keys})
+    hashed = sorted({_hashed(k) for k in keys})
     assert transaction.get_connection().in_atomic_block, "advisory xact locks need a transaction"
     with connection.cursor() as cursor:
         cursor.execute(

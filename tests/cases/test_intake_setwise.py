@@ -129,17 +129,17 @@ def test_a_case_another_chunk_opened_meanwhile_is_joined_not_opened_twice(monkey
     platform = make_client(sources=(SignalSource.READER_REPORT,))[0]
     story = StoryFactory(is_paywalled=True)
     first = send(detector, detector_signal(story.author, story))
-    real_lock = chunk_module.lock_open_cases
+    real_read = chunk_module.read_open_cases
     calls = []
 
     def blind_first_read(subjects, accounts):
         calls.append(subjects)
-        return {} if len(calls) == 1 else real_lock(subjects, accounts)
+        return {} if len(calls) == 1 else real_read(subjects, accounts)
 
-    monkeypatch.setattr(chunk_module, "lock_open_cases", blind_first_read)
+    monkeypatch.setattr(chunk_module, "read_open_cases", blind_first_read)
     joined = send(platform, reader_signal(story.author, story, reporter=AccountFactory()))
 
-    assert len(calls) == 2, "the skipped case was read back (locked) to be joined"
+    assert len(calls) == 2, "the skipped case was read back (then locked with the joined ones) to be joined"
     assert joined.status == IngestResult.STORED and joined.case_id == first.case_id
     case = Case.objects.get()
     assert (case.signal_count, case.reporter_count, case.automated_origin) == (2, 1, False)

@@ -10,19 +10,20 @@ from django.db.models import Q
 
 from cases.models import OPEN_CASE_STATUSES, ActionStatus, Case, CaseStatus, EnforcementAction
 from cases.routing import route
+from cases.services.intake import setwise
 from moderation.models import STORY_OUTCOMES, Account, Policy, SignalSource, Story
 
 
-def lock_open_cases(subjects: set[tuple[int, int | None]], accounts: dict[str, Account]) -> dict[tuple, list[Case]]:
-    """The open cases on the chunk's subjects, locked in one ordered statement (so two
-    chunks never lock them in opposite orders), oldest first per subject.
+def read_open_cases(subjects: set[tuple[int, int | None]], accounts: dict[str, Account]) -> dict[tuple, list[Case]]:
+    """The open cases on the chunk's subjects, unlocked, oldest first per subject: a
+    chunk builds and inserts its rows against them and locks the ones it joined only at
+    its end (`lock_joined_cases`), so chunks on the same cases overlap their inserts.
 
     Each case gets its account from `accounts`; its story, queue and policy are the
     caller's to attach (the chunk holds them already): joined here they cost a Story,
     Queue and Policy instance per case, JSON fields decoded, for a handful of rows."""
     by_pk = {a.pk: a for a in accounts.values()}
-    cases = Case.objects.select_for_update(of=("self",)).filter(status__in=OPEN_CASE_STATUSES).order_by("id")
-    cases = on_subjects(cases, subjects)
+    cases = on_subjects(Case.objects.filter(status__in=OPEN_CASE_STATUSES).order_by(), subjects)
     found: dict[tuple, list[Case]] = {}
     for case in cases:
         case.account = by_pk[case.account_id]
@@ -30,6 +31,21 @@ def lock_open_cases(subjects: set[tuple[int, int | None]], accounts: dict[str, A
     for on_subject in found.values():
         on_subject.sort(key=lambda c: (c.opened_at, c.pk))
     return found
+
+
+# What a chunk takes from a joined case's row as it is when locked: what says whether the
+# case still takes the chunk's signals, and what its stats and audit rows are made from.
+LOCKED_FIELDS = ("status", "policy_family", "automated_origin", "policy_id", "queue_id", "sla_due_at")
+
+
+def lock_joined_cases(ids: list[int]) -> dict[int, dict]:
+    """The cases a chunk joined, locked in one statement in id order (the order every
+    writer locks cases in): their LOCKED_FIELDS as they are now, by id. FOR NO KEY
+    UPDATE: enough to serialise the stats of one case, and it does not wait for the KEY
+    SHARE locks other chunks' foreign key checks take on the case while they insert."""
+    cases = setwise.any_of(Case.objects.select_for_update(no_key=True, of=("self",)), "id", ids)
+    rows = cases.order_by("id").values_list("pk", *LOCKED_FIELDS)
+    return {pk: dict(zip(LOCKED_FIELDS, values, strict=True)) for pk, *values in rows}
 
 
 def on_subjects(cases, subjects) -> object:

@@ -1,5 +1,12 @@
 """One chunk of signals in one transaction: the mirror copies, the cases they join or
-open, the signals, evidence and proposals, the case stats, and audit rows last."""
+open, the signals and evidence, then (the joined cases locked) proposals, the case
+stats, and audit rows last.
+
+The open cases are read without a lock and the chunk's rows inserted against them; only
+then are the cases it joined locked, in id order, checked still open (one decided or
+closed meanwhile sends the chunk round again: LostRace) and refreshed, so a case's row
+lock is held for its stats, proposals, audit rows and commit, not for the whole chunk:
+eight posters whose chunks share cases insert side by side instead of in turn."""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from django.utils import timezone
 
 from cases.models import OPEN_CASE_STATUSES, Case, EnforcementAction, Evidence, EvidenceKind, Signal
 from cases.services.intake import setwise
-from cases.services.intake.case_opening import lock_open_cases, new_case, propose_all
+from cases.services.intake.case_opening import lock_joined_cases, new_case, propose_all, read_open_cases
 from cases.services.intake.chunk_audit import audit_chunk
 from cases.services.intake.inputs import HUMAN_SOURCES, READER_FAMILY, IngestResult, SignalIn
 from cases.services.intake.mirror import (
@@ -77,7 +84,7 @@ class _Chunk:
         self.stories, self.created_stories = chunk_stories(entries, self.accounts)
         self.muted_ids = muted_reporters({self.accounts[item.reporter] for _, item in entries if item.reporter})
         subjects = {self._subject(item) for _, item in entries}
-        self.open_cases = self._attached(lock_open_cases(subjects, self.accounts))
+        self.open_cases = read_open_cases(subjects, self.accounts)  # relations cached once locked
         self.touched: dict[int, Touched] = {}  # by id(): a case opened here has no pk until write()
         self.opened: list[Case] = []  # cases this chunk opens, inserted together by write()
         self.timeline: list = []  # signals and snapshots, in the order their evidence is written
@@ -86,18 +93,16 @@ class _Chunk:
         self.signals: list[tuple[int, SignalRow, list[str]]] = []
         self.case_at_store: dict[int, Case | None] = {}
 
-    def _attached(self, found: dict[tuple, list[Case]]) -> dict[tuple, list[Case]]:
-        """The locked cases with their story (the chunk's copy) and their queue and
-        policy (the batch's, read once)."""
+    def _cache_relations(self, cases: list[Case]) -> None:
+        """The joined cases with their story (the chunk's copy) and their queue and
+        policy (the batch's, read once), as select_related would give them."""
         stories = {story.pk: story for story in self.stories.values()}
-        cases = [case for on_subject in found.values() for case in on_subject]
         self.lookups.load(queues={c.queue_id for c in cases}, policies={c.policy_id for c in cases if c.policy_id})
         for case in cases:  # cached as select_related would (the ids are the rows' own)
             if case.story_id in stories:  # always: the subjects are the chunk's own
                 _STORY.set_cached_value(case, stories[case.story_id])
             _QUEUE.set_cached_value(case, self.lookups.queues_by_pk[case.queue_id])
             _POLICY.set_cached_value(case, self.lookups.policies_by_pk[case.policy_id] if case.policy_id else None)
-        return found
 
     def _subject(self, item: SignalIn) -> tuple[int, int | None]:
         return self.accounts[item.account].pk, self.stories[item.story].pk if item.story else None
@@ -254,15 +259,56 @@ class _Chunk:
         }
 
     def write(self) -> None:
-        """Every row of the chunk, one set-based statement per table."""
+        """Every row of the chunk, one set-based statement per table; the cases it
+        joined are locked after its signals and evidence are in, before their stats."""
         self._insert_cases()
         self._insert_signals()
         for state in self.touched.values():
             if state.attached:
                 Signal.objects.filter(pk__in=state.attached).update(case=state.case)
         self._insert_evidence()
+        # The cases it opened are the chunk's own until it commits: their stats before it
+        # locks the joined ones, which are counted under their locks.
+        refresh_cases_stats(self.opened, now=self.now)
+        joined = self._lock_joined()
         propose_all([state for state in self.touched.values() if state.proposing])
-        refresh_cases_stats([state.case for state in self.touched.values()], now=self.now)
+        refresh_cases_stats(joined, now=self.now)
+
+    def _lock_joined(self) -> list[Case]:
+        """Lock the existing cases the chunk joined and take them as they are now: one
+        closed since the chunk read it (decided, dismissed) or moved to another family
+        must not get its signals (LostRace: the chunk runs again and opens a new case);
+        fields other writers changed are kept, except that this chunk's human signals
+        still clear automated_origin (it only ever turns it off). The cases it opened
+        are its own. Returns the joined cases."""
+        opened = {id(case) for case in self.opened}
+        joined = [state for state in self.touched.values() if id(state.case) not in opened]
+        if not joined:
+            return []
+        locked = lock_joined_cases(sorted(state.case.pk for state in joined))
+        for state in joined:
+            current = locked.get(state.case.pk)
+            if (
+                current is None
+                or current["status"] not in OPEN_CASE_STATUSES
+                or current["policy_family"] != state.case.policy_family
+            ):
+                raise LostRace("a case this chunk joined was closed meanwhile")
+            self._take_over(state, current)
+        cases = [state.case for state in joined]
+        self._cache_relations(cases)
+        return cases
+
+    def _take_over(self, state: Touched, current: dict) -> None:
+        """Make the chunk's copy of a case hold `current`'s values ({attname: value}),
+        keeping what this chunk's signals change on it (they clear automated_origin if
+        human)."""
+        case = state.case
+        for name, value in current.items():
+            setattr(case, name, value)
+        case._state.adding, case._state.db = False, "default"
+        state.was_automated = current["automated_origin"]
+        case.automated_origin = current["automated_origin"] and not _human(state)
 
     def _insert_evidence(self) -> None:
         """The timeline's evidence rows in one statement, in timeline order (ids follow it)."""
@@ -341,24 +387,19 @@ class _Chunk:
                 post_save.send(sender=Case, instance=case, created=True, update_fields=None, raw=False, using="default")
 
     def _adopt(self, lost: list[Case]) -> None:
-        """Turn each case another chunk opened first into that one (locked), keeping what
-        this chunk's signals change on it; its snapshot and case.opened row are the
-        opener's."""
+        """Turn each case another chunk opened first into that one (read now; locked with
+        the other joined cases by _lock_joined), keeping what this chunk's signals change
+        on it; its snapshot and case.opened row are the opener's."""
         if not lost:
             return
-        found = self._attached(lock_open_cases({(c.account_id, c.story_id) for c in lost}, self.accounts))
+        found = read_open_cases({(c.account_id, c.story_id) for c in lost}, self.accounts)
         winners = {_open_key(c): c for on_subject in found.values() for c in on_subject}
         for case in lost:
             winner = winners.get(_open_key(case))
             if winner is None:  # closed again already: start over
                 raise LostRace("a case opened by another chunk is no longer open")
             state = self.touched[id(case)]
-            human = any(s.source in HUMAN_SOURCES for s in state.signals) or bool(state.attached)
-            for f in Case._meta.concrete_fields:
-                setattr(case, f.attname, getattr(winner, f.attname))
-            case._state.adding, case._state.db = False, "default"
-            state.was_automated = winner.automated_origin
-            case.automated_origin = winner.automated_origin and not human
+            self._take_over(state, {f.attname: getattr(winner, f.attname) for f in Case._meta.concrete_fields})
             state.opened = None
         gone = {id(case) for case in lost}
         self.opened = [case for case in self.opened if id(case) not in gone]
@@ -374,6 +415,11 @@ class _Chunk:
             )
             for i, signal, _ in self.signals
         }
+
+
+def _human(state: Touched) -> bool:
+    """Whether the chunk brings a person's word to the case (it is no longer automated)."""
+    return any(s.source in HUMAN_SOURCES for s in state.signals) or bool(state.attached)
 
 
 def _evidence_fields(signal: SignalRow) -> dict:

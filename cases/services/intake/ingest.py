@@ -18,7 +18,7 @@ from cases.routing import route
 from cases.services.intake import setwise
 from cases.services.intake.chunk import LostRace, store_chunk
 from cases.services.intake.inputs import DEFAULT_REPORT_POLICY, IngestResult, SignalIn
-from moderation.mirror.concurrency import ADVISORY_NAMESPACE, ATTEMPTS, backoff, is_race, lock_keys
+from moderation.mirror.concurrency import ADVISORY_NAMESPACE, ATTEMPTS, backoff, is_race, lock_keys, try_lock_keys
 from moderation.models import ApiClient, Policy
 
 CHUNK_SIZE = 250
@@ -45,7 +45,23 @@ def ingest_signals(*, client: ApiClient, items: Iterable[SignalIn], now: datetim
     for key, i in first.items():
         results[i] = known.get(key)
     lookups = Lookups()
+    # Keys another post is storing right now (its chunk holds their locks) are left for
+    # the end, with every later signal on their accounts (an account's signals keep
+    # their order): by then that post has committed them and they come back as
+    # duplicates, and meanwhile this post stored the rest instead of waiting.
+    later: list[int] = []
+    busy_accounts: set[str] = set()
     for chunk in _chunks(items, fresh):
+        now_part = [i for i in chunk if items[i].account not in busy_accounts]
+        later.extend(i for i in chunk if items[i].account in busy_accounts)
+        if not now_part:
+            continue
+        left = _ingest_chunk(
+            client=client, items=items, indexes=now_part, results=results, now=now, lookups=lookups, wait=False
+        )
+        busy_accounts.update(items[i].account for i in left)
+        later.extend(left)
+    for chunk in _chunks(items, sorted(later)):
         _ingest_chunk(client=client, items=items, indexes=chunk, results=results, now=now, lookups=lookups)
     for i, item in enumerate(items):
         if results[i] is None:  # a repeat of a key earlier in this batch
@@ -131,21 +147,36 @@ class Lookups:
         return self.report_policy
 
 
-def _ingest_chunk(*, client, items, indexes, results, now, lookups) -> None:
+def _check_references_as_written() -> None:
+    """Foreign keys checked by each INSERT rather than all at commit (Django declares
+    them DEFERRABLE INITIALLY DEFERRED): the checks then run before the chunk locks the
+    cases it joined, not while it holds them. Only in the chunk's own transaction: in a
+    caller's, it would also check what the caller left deferred."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def _ingest_chunk(*, client, items, indexes, results, now, lookups, wait: bool = True) -> list[int]:
     """One transaction, run again after a race (inside the server, never by the client).
 
     It first takes the chunk's idempotency keys (advisory locks, in sorted order), then
     re-reads which of them a concurrent post stored meanwhile: those are answered as
-    duplicates and left out, so two posts never insert the same key. A deadlock with a
-    writer outside this order, or a case another chunk opened on the same subject a
-    moment ago, rolls the chunk back; it is run again after a jittered pause."""
+    duplicates and left out, so two posts never insert the same key. Without `wait`,
+    a key another transaction holds is not waited for: its item, and the chunk's other
+    items on the same account, are left out and returned (the caller runs them later,
+    waiting). A deadlock with a writer outside this order, or a case another chunk
+    opened on the same subject a moment ago, rolls the chunk back; it is run again after
+    a jittered pause."""
+    own_transaction = not connection.in_atomic_block
     for attempt in range(ATTEMPTS):
         try:
             with transaction.atomic():
-                keys = [items[i].idempotency_key for i in indexes]
-                lock_keys(ADVISORY_NAMESPACE, [f"{client.pk}:{key}" for key in keys])
+                if own_transaction and setwise.available():
+                    _check_references_as_written()
+                left, taken = _take_keys(client, items, indexes, wait=wait)
+                keys = [items[i].idempotency_key for i in taken]
                 known = existing_results(client, keys)
-                pending = [i for i in indexes if items[i].idempotency_key not in known]
+                pending = [i for i in taken if items[i].idempotency_key not in known]
                 stored = {}
                 if pending:
                     stored = store_chunk(
@@ -159,6 +190,23 @@ def _ingest_chunk(*, client, items, indexes, results, now, lookups) -> None:
                 raise
             backoff(attempt)
             continue
-        for i in indexes:
+        for i in taken:
             results[i] = stored.get(i) or known[items[i].idempotency_key]
-        return
+        return left
+    raise AssertionError("unreachable")
+
+
+def _take_keys(client, items, indexes, *, wait: bool) -> tuple[list[int], list[int]]:
+    """(left out, taken): the items whose idempotency keys this transaction now holds,
+    and without `wait` those it leaves for later (a key busy elsewhere, and every item
+    of the chunk on that key's account)."""
+    name = f"{client.pk}:{{}}".format
+    if wait:
+        lock_keys(ADVISORY_NAMESPACE, [name(items[i].idempotency_key) for i in indexes])
+        return [], indexes
+    busy = try_lock_keys(ADVISORY_NAMESPACE, [name(items[i].idempotency_key) for i in indexes])
+    if not busy:
+        return [], indexes
+    accounts = {items[i].account for i in indexes if name(items[i].idempotency_key) in busy}
+    left = [i for i in indexes if items[i].account in accounts]
+    return left, [i for i in indexes if items[i].account not in accounts]
