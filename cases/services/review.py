@@ -102,11 +102,10 @@ def _refs(case) -> dict:
 
 def recently_skipped(*, user, now):
     """The cases the reviewer skipped in the last hour, as a subquery: the claim query
-    reads them itself instead of a statement of their own."""
+    reads them itself instead of a statement of their own. The verb is recorded on cases
+    only (skip_case), so no target type is named (cases.claim_statement says why)."""
     return (
-        AuditEvent.objects.filter(
-            verb="case.skipped", actor=user, target_type="cases.case", occurred_at__gte=now - SKIP_MEMORY
-        )
+        AuditEvent.objects.filter(verb="case.skipped", actor=user, occurred_at__gte=now - SKIP_MEMORY)
         .annotate(case_pk=Cast("target_id", BigIntegerField()))
         .values("case_pk")
     )
