@@ -11,6 +11,7 @@ sample.
 """
 
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -123,8 +124,11 @@ def bulk_enforcement(scale: float):
     from cases.jobs import apply_actions_job
     from cases.services.enforcement import drain_outbox
 
+    # Accounts of this run's own (a fixed prefix collided with an earlier run's on
+    # --existing-database).
+    run = f"{random.randrange(36**5):x}"
     # The floor: the same work in one process, no RQ.
-    sample = _approved_actions(max(50, int(500 * scale)), "bench-floor")
+    sample = _approved_actions(max(50, int(500 * scale)), f"bench-floor-{run}")
     started = time.perf_counter()
     apply_actions_job(sample)
     floor = time.perf_counter() - started
@@ -133,7 +137,7 @@ def bulk_enforcement(scale: float):
 
     n = max(200, int(10_000 * scale))
     started = time.perf_counter()
-    ids = _approved_actions(n, "bench-bulk")
+    ids = _approved_actions(n, f"bench-bulk-{run}")
     yield f"setup: {n:,} approved actions with outbox entries in {time.perf_counter() - started:.1f}s"
 
     queue = django_rq.get_queue("enforcement")
