@@ -184,10 +184,9 @@ class Signal(models.Model):
     """One observation. Stored before it is acknowledged; never edited."""
 
     # Foreign keys without an index of their own where one of Meta's indexes leads with
-    # the column (client: the idempotency key's; account: signal_subject_idx; reporter:
-    # signal_reporter_idx), or with a partial one over the rows that have a value (most
-    # signals name no staff member and half no story): every signal's INSERT pays for
-    # each index it carries.
+    # the column (client: the idempotency key's; account: signal_subject_idx), or with a
+    # partial one over the rows that have a value (most signals name no reader, no staff
+    # member and half no story): every signal's INSERT pays for each index it carries.
     client = models.ForeignKey(
         "moderation.ApiClient",
         null=True,
@@ -247,7 +246,10 @@ class Signal(models.Model):
         ]
         indexes = [
             models.Index(fields=["detector_name", "detector_version"], name="signal_detector_idx"),
-            models.Index(fields=["reporter", "source"], name="signal_reporter_idx"),
+            # Readers' signals only: detector and staff signals name no reporter.
+            models.Index(
+                fields=["reporter", "source"], condition=Q(reporter__isnull=False), name="signal_reporter_idx"
+            ),
             models.Index(fields=["account", "story", "source"], name="signal_subject_idx"),
             # The supervisor dashboard's live tail: signals received since the last rolled-up day.
             models.Index(fields=["received_at"], include=["source"], name="signal_received_idx"),
