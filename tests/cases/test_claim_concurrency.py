@@ -53,6 +53,23 @@ def _fill(queue, count: int, *, statuses=("open",)) -> list[Case]:
     return Case.objects.bulk_create(cases)
 
 
+def _claim_plan(*, user, queue, now) -> str:
+    """EXPLAIN of the claim statement Review next would run for the user on the queue."""
+    sql, params = claim_statement.statement(
+        user=user,
+        queue_id=queue.pk,
+        claimable=review.CLAIMABLE_STATUSES,
+        to=CaseStatus.IN_REVIEW,
+        allowed=review.CASE_FLOW,
+        lease=review.lease(),
+        now=now,
+        skip_memory=review.SKIP_MEMORY,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 @pytest.mark.django_db
 def test_the_claim_query_takes_the_queue_order_from_an_index_without_sorting():
     _require_postgres()
@@ -81,20 +98,7 @@ def test_the_claim_statement_reads_the_queue_order_and_the_skip_list_from_their_
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE cases_case")
     user, now = moderator(), timezone.now()
-    sql, params = claim_statement.statement(
-        user=user,
-        queue_id=queue.pk,
-        claimable=review.CLAIMABLE_STATUSES,
-        to=CaseStatus.IN_REVIEW,
-        allowed=review.CASE_FLOW,
-        lease=review.lease(),
-        now=now,
-        skip_memory=review.SKIP_MEMORY,
-    )
-
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = _claim_plan(user=user, queue=queue, now=now)
 
     assert "case_claim_order_idx" in plan, plan
     assert "audit_skip_list_idx" in plan, plan
@@ -219,20 +223,7 @@ def test_the_skip_list_names_no_target_type_for_stale_statistics_to_misread():
         cursor.execute(insert, [None, "account.mirrored", "moderation.account", 3000])
         cursor.execute("ANALYZE moderation_auditevent")
         cursor.execute(insert, [user.pk, "claim.taken", "cases.case", 2000])
-    sql, params = claim_statement.statement(
-        user=user,
-        queue_id=queue.pk,
-        claimable=review.CLAIMABLE_STATUSES,
-        to=CaseStatus.IN_REVIEW,
-        allowed=review.CASE_FLOW,
-        lease=review.lease(),
-        now=now,
-        skip_memory=review.SKIP_MEMORY,
-    )
-
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = _claim_plan(user=user, queue=queue, now=now)
 
     skip_list = plan.split("CTE own")[0]
     assert "moderation__target" not in skip_list, plan
