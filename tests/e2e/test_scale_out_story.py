@@ -1,5 +1,5 @@
 """Two web hosts and two workers against one PostgreSQL and one Redis (issue 16,
-"scaling past one machine").
+"scaling past one machine"), read back by a supervisor.
 
 Nothing the back-office promises may live in one process: a detector posts overlapping
 batches to both hosts at once, moderators sign in once and work through either host
@@ -20,6 +20,7 @@ import redis
 import requests
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from bench.against_raw import signed_in
 from bench.served import gunicorn
@@ -29,7 +30,9 @@ from cases.services.intake import create_api_client
 from moderation.audit import verify_chain
 from moderation.audit_sequencer import run_sequencer
 from moderation.models import AuditEvent, Story
-from tests.factories import AccountFactory, StoryFactory, moderator, policy
+from supervision.selectors import Period, detector_measures
+from supervision.services import ROLLUP_LAG, roll_up_supervision_days
+from tests.factories import AccountFactory, StoryFactory, moderator, policy, supervisor
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -184,3 +187,25 @@ def test_two_hosts_and_two_workers_keep_every_promise(worker):
     run_sequencer()
     report = verify_chain()
     assert report.ok, report.summary()
+
+    # A supervisor reads the detector back: the cases it opened, the moderators' marks on
+    # its signals and the actions applied, the same counted live and after the daily
+    # rollup has taken today in (as its cron does once the lag has passed).
+    def spam_classifier() -> dict:
+        found = [d for d in detector_measures(period=Period.last_days(28)) if d["name"] == "spam-classifier"]
+        assert len(found) == 1, found
+        return {k: found[0][k] for k in ("version", "cases", "marks", "right", "applied", "overturned")}
+
+    live = spam_classifier()
+    assert live == {
+        "version": "4.1.0",
+        "cases": STORIES,
+        "marks": 100,
+        "right": 100,
+        "applied": STORIES,
+        "overturned": 0,
+    }
+    roll_up_supervision_days(now=timezone.now() + ROLLUP_LAG)
+    assert spam_classifier() == live
+    page = signed_in(supervisor()).get("/admin/supervision/")
+    assert page.status_code == 200 and "spam-classifier" in page.content.decode()
