@@ -8,7 +8,9 @@ connection at the end of the request; the next one opens (or checks out) a fresh
 (`CONN_HEALTH_CHECKS`, the pool's check).
 
 Other operational errors (a deadlock, a serialization failure, a statement timeout)
-are not connection loss and stay what they are.
+are not connection loss and stay what they are; the writers that race others retry
+them inside the server, and one that lost every attempt (StillRacing, rolled back
+whole) answers the same 503, so a valid batch is never answered 500.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, JsonResponse
 from django.template import loader
 
+from moderation.mirror.concurrency import StillRacing
+
 logger = logging.getLogger(__name__)
+CONTENDED = "Other writers kept changing the same rows and nothing of this request was kept"
 
 # psycopg's SQLSTATE classes for connection loss: 08 connection exception, 57P01-57P03
 # admin shutdown / crash shutdown / cannot connect now.
@@ -55,12 +60,10 @@ def _open_connections():
     return [c for c in connections.all(initialized_only=True) if c.connection is not None]
 
 
-def unavailable_response(request) -> HttpResponse:
+def unavailable_response(request, *, detail: str = "The database is unavailable for a moment") -> HttpResponse:
     retry_after = str(settings.DB_UNAVAILABLE_RETRY_AFTER)
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-        response = JsonResponse(
-            {"detail": "The database is unavailable for a moment; send the request again."}, status=503
-        )
+        response = JsonResponse({"detail": f"{detail}; send the request again."}, status=503)
     else:
         # Rendered without the request: no context processor may touch the database.
         response = HttpResponse(loader.get_template("503.html").render({}), status=503)
@@ -95,6 +98,9 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        if isinstance(exception, StillRacing):
+            logger.warning("%s %s lost every retry to concurrent writers: %s", request.method, request.path, exception)
+            return unavailable_response(request, detail=CONTENDED)
         if not is_connection_loss(exception):
             return None
         logger.warning("database connection lost during %s %s: %s", request.method, request.path, exception)
@@ -105,6 +111,8 @@ class DatabaseUnavailableMiddleware:
 def server_error(request, *args, **kwargs):
     """handler500: a connection loss raised outside a view still answers 503."""
     exc = sys.exc_info()[1]
+    if isinstance(exc, StillRacing):
+        return unavailable_response(request, detail=CONTENDED)
     if is_connection_loss(exc):
         _drop_broken_connections()
         return unavailable_response(request)

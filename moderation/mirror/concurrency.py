@@ -8,7 +8,8 @@ Three rules keep concurrent writers from answering 500:
   so two writers wait on each other at most one way round and never deadlock;
 - what the database still breaks (a deadlock with a writer outside these rules, a
   unique race the caller resolves by starting over) is retried here, a bounded number
-  of times with jittered backoff, never handed back to the client.
+  of times with jittered backoff, never handed back to the client as a 500: a request
+  that lost every attempt answers 503 with Retry-After (StillRacing).
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ def backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2**attempt)))
 
 
+class StillRacing(Exception):
+    """Every attempt lost a race, and each was rolled back whole: nothing of the request
+    was kept. Not a fault to report as one (a 500): the middleware answers 503 with
+    Retry-After, and sending the same request again is safe (signals and mirror items
+    are idempotent)."""
+
+
 class Overtaken(Exception):
     """Another writer committed a row this transaction was about to create. Nothing
     to wait for: the row is there now, so the transaction runs again at once."""
@@ -58,12 +66,16 @@ def retried(service):
         for attempt in range(ATTEMPTS):
             try:
                 return service(*args, **kwargs)
-            except Overtaken:
-                if connection.in_atomic_block or attempt == ATTEMPTS - 1:
+            except Overtaken as exc:
+                if connection.in_atomic_block:
                     raise
+                if attempt == ATTEMPTS - 1:
+                    raise StillRacing(f"{service.__name__}: overtaken {ATTEMPTS} times") from exc
             except (IntegrityError, OperationalError) as exc:
-                if connection.in_atomic_block or not is_race(exc) or attempt == ATTEMPTS - 1:
+                if connection.in_atomic_block or not is_race(exc):
                     raise
+                if attempt == ATTEMPTS - 1:
+                    raise StillRacing(f"{service.__name__}: lost {ATTEMPTS} races") from exc
                 backoff(attempt)
         raise AssertionError("unreachable")
 

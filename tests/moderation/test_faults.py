@@ -271,6 +271,73 @@ def test_connection_loss_answers_503_with_retry_after_not_500(client):
     assert api.status_code == 503 and api["Retry-After"] and api.json()["detail"]
 
 
+def _deadlock() -> OperationalError:
+    import psycopg
+
+    deadlock = OperationalError("deadlock detected")
+    deadlock.__cause__ = psycopg.errors.DeadlockDetected("deadlock detected")
+    return deadlock
+
+
+@pytest.mark.django_db
+def test_a_batch_that_loses_every_race_answers_503_keeps_nothing_and_is_stored_when_sent_again(monkeypatch):
+    from cases.services.intake import ingest
+    from cases.services.intake.chunk import LostRace, store_chunk
+    from moderation.mirror.concurrency import ATTEMPTS
+
+    story = StoryFactory()
+    batch = [
+        {
+            "idempotency_key": f"contended-{n}",
+            "source": "detector",
+            "account": story.author.platform_id,
+            "story": story.platform_id,
+            "policy": "ai.paywalled_generated",
+            "detector": {"name": "ai-text-classifier", "version": "2.3.0"},
+            "score": 0.9,
+        }
+        for n in range(3)
+    ]
+    attempts = []
+
+    def always_overtaken(**kwargs):
+        attempts.append(1)
+        raise LostRace("a case this chunk joined was closed meanwhile")
+
+    monkeypatch.setattr(ingest, "store_chunk", always_overtaken)
+    monkeypatch.setattr(ingest, "backoff", lambda attempt: None)
+    detector = APIClient()
+    detector.credentials(HTTP_AUTHORIZATION=f"Api-Key {make_client('ai-detector')[1]}")
+    response = detector.post("/api/v1/signals/", batch, format="json")
+    assert response.status_code == 503
+    assert response["Retry-After"] and "send the request again" in response.json()["detail"]
+    assert len(attempts) == ATTEMPTS, "retried inside the server first"
+    assert not Signal.objects.filter(idempotency_key__startswith="contended-").exists()
+
+    monkeypatch.setattr(ingest, "store_chunk", store_chunk)
+    again = detector.post("/api/v1/signals/", batch, format="json")
+    assert again.status_code == 201
+    assert [r["status"] for r in again.json()["results"]] == ["stored"] * 3
+
+
+@pytest.mark.django_db(transaction=True)  # retried only outside a caller's transaction
+def test_a_mirror_batch_that_deadlocks_on_every_attempt_answers_503_not_500(monkeypatch):
+    from cases.services.intake import create_api_client
+    from moderation.mirror import concurrency, services
+    from moderation.models import Account
+
+    def deadlocked(*args, **kwargs):
+        raise _deadlock()
+
+    monkeypatch.setattr(services, "_locked_by_platform_id", deadlocked)
+    monkeypatch.setattr(concurrency, "backoff", lambda attempt: None)
+    platform = APIClient()
+    platform.credentials(HTTP_AUTHORIZATION=f"Api-Key {create_api_client(name='mirror', scopes=['platform'])[1]}")
+    response = platform.post("/api/v1/platform/accounts/", [{"platform_id": "w-9", "sequence": 1}], format="json")
+    assert response.status_code == 503 and response["Retry-After"]
+    assert not Account.objects.filter(platform_id="w-9").exists()
+
+
 def test_a_deadlock_is_not_mistaken_for_connection_loss():
     import psycopg
 

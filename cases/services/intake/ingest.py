@@ -18,7 +18,15 @@ from cases.routing import route
 from cases.services.intake import setwise
 from cases.services.intake.chunk import LostRace, store_chunk
 from cases.services.intake.inputs import DEFAULT_REPORT_POLICY, IngestResult, SignalIn
-from moderation.mirror.concurrency import ADVISORY_NAMESPACE, ATTEMPTS, backoff, is_race, lock_keys, try_lock_keys
+from moderation.mirror.concurrency import (
+    ADVISORY_NAMESPACE,
+    ATTEMPTS,
+    StillRacing,
+    backoff,
+    is_race,
+    lock_keys,
+    try_lock_keys,
+)
 from moderation.models import ApiClient, Policy
 
 CHUNK_SIZE = 250
@@ -186,8 +194,10 @@ def _ingest_chunk(*, client, items, indexes, results, now, lookups, wait: bool =
                         lookups=lookups,
                     )
         except (IntegrityError, OperationalError, LostRace) as exc:
-            if not (isinstance(exc, LostRace) or is_race(exc)) or attempt == ATTEMPTS - 1:
+            if not (isinstance(exc, LostRace) or is_race(exc)):
                 raise
+            if attempt == ATTEMPTS - 1:
+                raise StillRacing(f"a chunk of {len(indexes)} signals lost {ATTEMPTS} races") from exc
             backoff(attempt)
             continue
         for i in taken:
