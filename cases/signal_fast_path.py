@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 
+import orjson
 from django.conf import settings
 from rest_framework import serializers
 
@@ -195,7 +196,20 @@ def _outcomes(value) -> list[str]:
 def _payload(value) -> dict:
     if type(value) is not dict or json_string_error(value):
         raise NotPlain
-    size = len(json.dumps(value, separators=(",", ":")).encode())
-    if size > settings.MODERATION["SIGNAL_PAYLOAD_MAX_BYTES"]:
+    limit = settings.MODERATION["SIGNAL_PAYLOAD_MAX_BYTES"]
+    if _within_a_third(value, limit):
+        return value
+    if len(json.dumps(value, separators=(",", ":")).encode()) > limit:
         raise NotPlain
     return value
+
+
+def _within_a_third(value: dict, limit: int) -> bool:
+    """Whether the serializer's measure (json.dumps, non-ASCII escaped) surely fits:
+    orjson writes the same value in at least a third of those bytes (a character of 2 to
+    4 UTF-8 bytes becomes a 6- or 12-byte escape; "1e16" is "1e+16"), twenty times
+    faster. A larger payload is measured as the serializer measures it."""
+    try:
+        return 3 * len(orjson.dumps(value)) <= limit
+    except orjson.JSONEncodeError:  # an integer past 64 bits
+        return False

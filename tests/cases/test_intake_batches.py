@@ -117,6 +117,28 @@ def test_a_batch_costs_a_few_queries_per_signal(platform, django_assert_max_num_
     assert [r.signal_id for r in again] == [r.signal_id for r in results]
 
 
+def test_joining_open_cases_costs_the_same_queries_for_five_cases_as_for_forty(platform):
+    """A chunk reads open cases with only some of their columns: a column it touched
+    without reading would be loaded case by case, one query each."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def joining(count: int) -> tuple[int, list]:
+        writers = AccountFactory.create_batch(count)
+        ingest_signals(client=platform, items=[detector_signal(w, None) for w in writers])
+        items = [detector_signal(w, None, score=0.95) for w in writers]
+        with CaptureQueriesContext(connection) as queries:
+            results = ingest_signals(client=platform, items=items)
+        return len(queries.captured_queries), results
+
+    few, _ = joining(5)
+    many, results = joining(40)
+    assert many == few
+    joined = Case.objects.filter(pk__in={r.case_id for r in results})
+    assert joined.count() == 40
+    assert all(case.signal_count == 2 and case.max_detector_score == 0.95 for case in joined)
+
+
 def test_the_cases_a_chunk_opens_record_their_evidence_jobs_in_one_outbox_insert(platform, settings):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

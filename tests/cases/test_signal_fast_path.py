@@ -90,3 +90,31 @@ def test_the_benchmark_batch_takes_the_fast_lane_with_the_same_result(client):
     fast = fast_validate(batch, child=SignalSerializer(context=context), many=True)
     assert fast is not None
     assert [_to_signal_in(v) for v in fast] == _drf(batch, context)
+
+
+LIMIT = 64 * 1024  # SIGNAL_PAYLOAD_MAX_BYTES, as the serializer measures it (json.dumps, ASCII)
+
+
+@pytest.mark.parametrize(
+    ("payload", "fits"),
+    [
+        ({"t": "x" * (LIMIT - 8)}, True),  # '{"t":""}' is 8 bytes
+        ({"t": "x" * (LIMIT - 7)}, False),
+        ({"t": "é" * ((LIMIT - 8) // 6)}, True),  # 2 bytes in UTF-8, 6 as \u00e9
+        ({"t": "é" * ((LIMIT - 8) // 6 + 1)}, False),
+        ({"t": "😀" * ((LIMIT - 8) // 12)}, True),  # 4 bytes in UTF-8, 12 as a surrogate pair
+        ({"t": "😀" * ((LIMIT - 8) // 12 + 1)}, False),
+        ({"n": [1e16] * ((LIMIT - 8) // 6)}, True),  # "1e16," in orjson, "1e+16," in json.dumps
+        ({"n": [1e16] * ((LIMIT - 8) // 6 + 1)}, False),
+    ],
+)
+def test_the_fast_lane_measures_a_payload_as_the_serializer_does(client, settings, payload, fits):
+    settings.MODERATION = {**settings.MODERATION, "SIGNAL_PAYLOAD_MAX_BYTES": LIMIT}
+    item = {**ingest_batches(0.1)[0][0][0], "payload": payload}
+    context = SignalIngestView._context(client, [item])
+    fast = fast_validate([item], child=SignalSerializer(context=context), many=True)
+    drf = _drf([item], context)
+    assert (drf is not None) is fits
+    assert (fast is not None) is fits
+    if fits:
+        assert [_to_signal_in(v) for v in fast] == drf

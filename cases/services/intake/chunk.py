@@ -19,7 +19,13 @@ from django.utils import timezone
 
 from cases.models import OPEN_CASE_STATUSES, Case, EnforcementAction, Evidence, EvidenceKind, Signal
 from cases.services.intake import setwise
-from cases.services.intake.case_opening import lock_joined_cases, new_case, propose_all, read_open_cases
+from cases.services.intake.case_opening import (
+    READ_FIELDS,
+    lock_joined_cases,
+    new_case,
+    propose_all,
+    read_open_cases,
+)
 from cases.services.intake.chunk_audit import audit_chunk
 from cases.services.intake.inputs import HUMAN_SOURCES, READER_FAMILY, IngestResult, SignalIn
 from cases.services.intake.mirror import (
@@ -399,7 +405,7 @@ class _Chunk:
             if winner is None:  # closed again already: start over
                 raise LostRace("a case opened by another chunk is no longer open")
             state = self.touched[id(case)]
-            self._take_over(state, {f.attname: getattr(winner, f.attname) for f in Case._meta.concrete_fields})
+            self._take_over(state, {name: getattr(winner, name) for name in READ_FIELDS})
             state.opened = None
         gone = {id(case) for case in lost}
         self.opened = [case for case in self.opened if id(case) not in gone]
