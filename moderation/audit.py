@@ -440,12 +440,20 @@ def _counts() -> tuple[int, int, datetime | None]:
 
 
 def pending_events() -> tuple[int, datetime | None]:
-    """How many events wait for the sequencer, and when the oldest of them happened."""
+    """How many events wait for the sequencer, and when the oldest of them happened.
+
+    Counted in the queue alone, and the oldest read as the first queued id (ids are
+    taken as events are written, a moment after their time is): joining the queue to
+    the event table read all of the table once the queue grew (1.2 s at 111,000 waiting
+    over 1.6 million events), and a queue grows exactly when the sequencer has stopped,
+    which is when a supervisor opens this figure."""
     from moderation.models import AuditEvent, AuditPending
 
-    queued = AuditEvent.objects.filter(id__in=AuditPending.objects.values("event_id"))
-    waiting = queued.aggregate(n=models.Count("id"), t=models.Min("occurred_at"))
-    return waiting["n"], waiting["t"]
+    queue = AuditPending.objects.aggregate(n=models.Count("event_id"), first=models.Min("event_id"))
+    if not queue["n"]:
+        return 0, None
+    oldest = AuditEvent.objects.filter(pk=queue["first"]).values_list("occurred_at", flat=True).first()
+    return queue["n"], oldest
 
 
 @dataclass(frozen=True)
