@@ -67,16 +67,19 @@ def json_depth(value) -> int:
     """Nesting depth of a parsed JSON value, without recursion: level by level, only
     the containers are visited (a 1,000-signal body has 20,000 scalars to skip)."""
     depth = 0
-    level = [value] if isinstance(value, dict | list) else []
+    level = [value] if isinstance(value, _CONTAINERS) else []
     while level:
         depth += 1
         below = []
         for item in level:
-            below.extend(
-                child for child in (item.values() if isinstance(item, dict) else item) if isinstance(child, dict | list)
-            )
+            below += [
+                child for child in (item.values() if isinstance(item, dict) else item) if isinstance(child, _CONTAINERS)
+            ]
         level = below
     return depth
+
+
+_CONTAINERS = (dict, list)  # a tuple: isinstance against `dict | list` took twice as long
 
 
 def json_string_error(value) -> str | None:
