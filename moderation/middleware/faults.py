@@ -27,7 +27,7 @@ from django.template import loader
 from moderation.mirror.concurrency import StillRacing
 
 logger = logging.getLogger(__name__)
-CONTENDED = "Other writers kept changing the same rows and nothing of this request was kept"
+CONTENDED = "Other writers kept changing the same rows; what was stored is kept, and resending stores the rest once"
 
 # psycopg's SQLSTATE classes for connection loss: 08 connection exception, 57P01-57P03
 # admin shutdown / crash shutdown / cannot connect now.

@@ -44,10 +44,10 @@ def backoff(attempt: int) -> None:
 
 
 class StillRacing(Exception):
-    """Every attempt lost a race, and each was rolled back whole: nothing of the request
-    was kept. Not a fault to report as one (a 500): the middleware answers 503 with
-    Retry-After, and sending the same request again is safe (signals and mirror items
-    are idempotent)."""
+    """Every attempt of one transaction lost a race, and each was rolled back whole (what
+    committed before it, e.g. a batch's earlier chunks, stays). Not a fault to report as
+    one (a 500): the middleware answers 503 with Retry-After, and sending the same request
+    again is safe (signals and mirror items are idempotent)."""
 
 
 class Overtaken(Exception):

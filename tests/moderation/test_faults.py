@@ -280,7 +280,7 @@ def _deadlock() -> OperationalError:
 
 
 @pytest.mark.django_db
-def test_a_batch_that_loses_every_race_answers_503_keeps_nothing_and_is_stored_when_sent_again(monkeypatch):
+def test_a_chunk_that_loses_every_race_answers_503_and_the_batch_sent_again_is_stored_once(monkeypatch):
     from cases.services.intake import ingest
     from cases.services.intake.chunk import LostRace, store_chunk
     from moderation.mirror.concurrency import ATTEMPTS
@@ -300,24 +300,29 @@ def test_a_batch_that_loses_every_race_answers_503_keeps_nothing_and_is_stored_w
     ]
     attempts = []
 
-    def always_overtaken(**kwargs):
-        attempts.append(1)
-        raise LostRace("a case this chunk joined was closed meanwhile")
+    def last_chunk_always_overtaken(**kwargs):
+        if any(item.idempotency_key == "contended-2" for _, item in kwargs["entries"]):
+            attempts.append(1)
+            raise LostRace("a case this chunk joined was closed meanwhile")
+        return store_chunk(**kwargs)
 
-    monkeypatch.setattr(ingest, "store_chunk", always_overtaken)
+    monkeypatch.setattr(ingest, "CHUNK_SIZE", 2)  # two chunks: the first two signals, then the third
+    monkeypatch.setattr(ingest, "store_chunk", last_chunk_always_overtaken)
     monkeypatch.setattr(ingest, "backoff", lambda attempt: None)
     detector = APIClient()
     detector.credentials(HTTP_AUTHORIZATION=f"Api-Key {make_client('ai-detector')[1]}")
     response = detector.post("/api/v1/signals/", batch, format="json")
     assert response.status_code == 503
-    assert response["Retry-After"] and "send the request again" in response.json()["detail"]
+    assert response["Retry-After"] and "resending stores the rest once" in response.json()["detail"]
     assert len(attempts) == ATTEMPTS, "retried inside the server first"
-    assert not Signal.objects.filter(idempotency_key__startswith="contended-").exists()
+    kept = Signal.objects.filter(idempotency_key__startswith="contended-")
+    assert sorted(kept.values_list("idempotency_key", flat=True)) == ["contended-0", "contended-1"]
 
     monkeypatch.setattr(ingest, "store_chunk", store_chunk)
     again = detector.post("/api/v1/signals/", batch, format="json")
     assert again.status_code == 201
-    assert [r["status"] for r in again.json()["results"]] == ["stored"] * 3
+    assert [r["status"] for r in again.json()["results"]] == ["duplicate", "duplicate", "stored"]
+    assert kept.count() == 3 and len({s.case_id for s in kept}) == 1
 
 
 @pytest.mark.django_db(transaction=True)  # retried only outside a caller's transaction
