@@ -7,6 +7,21 @@ from moderation.models import Policy, SignalSource
 _counter = iter(range(1, 10**9))
 
 
+def detector_hit_body(subject, key="k-1", **extra) -> dict:
+    """A detector's hit on a story as it is POSTed to /api/v1/signals/ (`extra` may
+    replace any field, the story included)."""
+    return {
+        "idempotency_key": key,
+        "source": "detector",
+        "account": subject.author.platform_id,
+        "story": subject.platform_id,
+        "policy": "ai.paywalled_generated",
+        "detector": {"name": "ai-text-classifier", "version": "2.3.0"},
+        "score": 0.9,
+        **extra,
+    }
+
+
 def make_client(name=None, sources=(SignalSource.DETECTOR,)):
     """(ApiClient, plaintext key)."""
     return create_api_client(name=name or f"client-{next(_counter)}", allowed_sources=list(sources))

@@ -4,7 +4,7 @@ from rest_framework.test import APIClient
 from cases.models import Case, Signal
 from moderation.apikeys import ApiClientRateThrottle
 from moderation.models import ApiClientKey, SignalSource
-from tests.cases.intake_helpers import make_client
+from tests.cases.intake_helpers import detector_hit_body, make_client
 from tests.factories import AccountFactory, StoryFactory, moderator
 
 pytestmark = pytest.mark.django_db
@@ -34,19 +34,8 @@ def story():
 
 
 def detector_hit(subject, key="hit-1", **extra):
-    story = subject
-    return {
-        "idempotency_key": key,
-        "source": "detector",
-        "account": story.author.platform_id,
-        "story": story.platform_id,
-        "policy": "ai.paywalled_generated",
-        "detector": {"name": "ai-text-classifier", "version": "2.3.0"},
-        "score": 0.91,
-        "proposed_outcomes": ["paywall.remove"],
-        "payload": {"perplexity": 11.2},
-        **extra,
-    }
+    defaults = {"score": 0.91, "proposed_outcomes": ["paywall.remove"], "payload": {"perplexity": 11.2}}
+    return detector_hit_body(subject, key, **{**defaults, **extra})
 
 
 def test_one_signal_is_stored_and_acknowledged_with_its_case(detector_key, story):

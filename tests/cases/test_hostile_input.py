@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from cases.models import Case, CaseStatus, Signal
 from moderation.models import Account, SignalSource
-from tests.cases.intake_helpers import make_client
+from tests.cases.intake_helpers import detector_hit_body, make_client
 from tests.cases.review_factories import account_case
 from tests.factories import CaseFactory, QueueFactory, StoryFactory, moderator, policy
 
@@ -36,17 +36,7 @@ def platform():
 
 
 def hit(subject, **extra):
-    story = subject
-    return {
-        "idempotency_key": "k-1",
-        "source": "detector",
-        "account": story.author.platform_id,
-        "story": story.platform_id,
-        "policy": "ai.paywalled_generated",
-        "detector": {"name": "ai-text-classifier", "version": "2.3.0"},
-        "score": 0.9,
-        **extra,
-    }
+    return detector_hit_body(subject, **extra)
 
 
 def post_raw(client, body: str):

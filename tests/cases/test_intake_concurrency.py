@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from cases.models import Case, Signal
 from moderation.audit import verify_chain
-from tests.cases.intake_helpers import make_client
+from tests.cases.intake_helpers import detector_hit_body, make_client
 from tests.factories import StoryFactory
 
 pytestmark = [
@@ -24,16 +24,7 @@ def _require_postgres():
 
 
 def _hit(story, key):
-    return {
-        "idempotency_key": key,
-        "source": "detector",
-        "account": story.author.platform_id,
-        "story": story.platform_id,
-        "policy": "ai.paywalled_generated",
-        "detector": {"name": "ai-text-classifier", "version": "2.3.0"},
-        "score": 0.9,
-        "proposed_outcomes": ["paywall.remove"],
-    }
+    return detector_hit_body(story, key, proposed_outcomes=["paywall.remove"])
 
 
 def _post_concurrently(key, bodies):

@@ -27,7 +27,7 @@ from moderation import outbox
 from moderation.jobs import QUEUE_PRIORITY, enqueue
 from moderation.middleware.faults import is_connection_loss
 from moderation.models import AuditEvent, BackgroundJob
-from tests.cases.intake_helpers import make_client
+from tests.cases.intake_helpers import detector_hit_body, make_client
 from tests.cases.review_factories import detector_signal, story_case
 from tests.factories import StoryFactory, moderator, policy
 
@@ -286,18 +286,7 @@ def test_a_chunk_that_loses_every_race_answers_503_and_the_batch_sent_again_is_s
     from moderation.mirror.concurrency import ATTEMPTS
 
     story = StoryFactory()
-    batch = [
-        {
-            "idempotency_key": f"contended-{n}",
-            "source": "detector",
-            "account": story.author.platform_id,
-            "story": story.platform_id,
-            "policy": "ai.paywalled_generated",
-            "detector": {"name": "ai-text-classifier", "version": "2.3.0"},
-            "score": 0.9,
-        }
-        for n in range(3)
-    ]
+    batch = [detector_hit_body(story, f"contended-{n}") for n in range(3)]
     attempts = []
 
     def last_chunk_always_overtaken(**kwargs):
