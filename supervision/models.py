@@ -329,16 +329,17 @@ class RolledUpDay(models.Model):
 
 
 class RollupKind(models.TextChoices):
-    """The rollup's three tables: a late write marks only the one whose counts it changes."""
+    """The rollup's tables: a late write marks only the kind whose counts it changes."""
 
     CASES = "cases", "Cases opened"
     DETECTORS = "detectors", "Cases per detector version"
     SIGNALS = "signals", "Signals received"
+    ACTIONS = "actions", "Actions applied"
 
 
 class RollupStaleMark(models.Model):
     """A day some later write changed after it may have been rolled up. Written only by
-    PostgreSQL triggers on cases and signals (migration 0007), append-only so a write never
+    PostgreSQL triggers on cases, signals and actions (migrations 0007, 0008), append-only so a write never
     waits on another; the rollup recomputes the day and deletes the marks it read."""
 
     day = models.DateField()
@@ -392,6 +393,42 @@ class DetectorDailyCounts(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.detector_name} {self.detector_version}: {self.cases}"
+
+
+class ActionDailyCounts(models.Model):
+    """Actions applied on a day, split by whether detectors alone were behind them (the
+    case opened by detectors alone, or the action proposed by a detector's signal)."""
+
+    day = models.DateField()
+    automated = models.BooleanField()
+    actions = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "automated"], name="action_daily_counts_key")]
+
+    def __str__(self):
+        return f"{self.day} {'automated' if self.automated else 'manual'}: {self.actions}"
+
+
+class DetectorActionDailyCounts(models.Model):
+    """Actions applied on a day on cases a detector name and version contributed a signal
+    to, and how many of them an appeal overturned since."""
+
+    day = models.DateField()
+    detector_name = models.CharField(max_length=100)
+    detector_version = models.CharField(max_length=50)
+    applied = models.PositiveIntegerField()
+    overturned = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "detector_name", "detector_version"], name="detector_action_daily_counts_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.detector_name} {self.detector_version}: {self.applied} applied"
 
 
 class SignalDailyCounts(models.Model):

@@ -39,7 +39,9 @@ from cases.models import (
 from moderation.models import AuditEvent, Outcome, SignalSource
 from supervision.aggregates import PercentileCont, Seconds
 from supervision.models import (
+    ActionDailyCounts,
     CaseDailyCounts,
+    DetectorActionDailyCounts,
     DetectorDailyCounts,
     QAKind,
     QASample,
@@ -539,17 +541,17 @@ def detector_measures(*, period: Period, split: Split | None = None) -> list[dic
         .annotate(**_marks())
         .order_by()
     )
-    actions = (
-        EnforcementAction.objects.filter(period.q("applied_at"), case__signals__source=SignalSource.DETECTOR)
-        .values(detector_name=F("case__signals__detector_name"), detector_version=F("case__signals__detector_version"))
-        .annotate(
-            applied=Count("id", distinct=True),
-            overturned=Count("id", distinct=True, filter=Q(reversal_cause=ReversalCause.APPEAL)),
-        )
+    split = split or rollup_split(period=period)
+    # Each action was applied on one day, so its per-version counts of whole days add up.
+    days, live = split.part(period.start, period.end, kind=RollupKind.ACTIONS)
+    actions = list(
+        DetectorActionDailyCounts.objects.filter(day__in=days)
+        .values(name, version)
+        .annotate(applied=Sum("applied"), overturned=Sum("overturned"))
         .order_by()
-    )
+    ) + list(detector_actions_applied(EnforcementAction.objects.filter(in_spans("applied_at", live))))
     # Each case opened on one day, so the distinct counts of whole days add up exactly.
-    days, live = (split or rollup_split(period=period)).part(period.start, period.end, kind=RollupKind.DETECTORS)
+    days, live = split.part(period.start, period.end, kind=RollupKind.DETECTORS)
     opened = list(
         DetectorDailyCounts.objects.filter(day__in=days).values(name, version).annotate(cases=Sum("cases")).order_by()
     ) + _detector_cases_opened(live)
@@ -571,7 +573,8 @@ def detector_measures(*, period: Period, split: Split | None = None) -> list[dic
     for row in marks:
         merged[(row[name], row[version])].update({f: row[f] for f in MARK_FIELDS})
     for row in actions:
-        merged[(row[name], row[version])].update(applied=row["applied"], overturned=row["overturned"])
+        merged[(row[name], row[version])]["applied"] += row["applied"]
+        merged[(row[name], row[version])]["overturned"] += row["overturned"]
     for row in opened:
         merged[(row[name], row[version])]["cases"] += row["cases"]
     empty = [{"week": w, **dict.fromkeys(MARK_FIELDS, 0)} for w in _weeks(period)]
@@ -634,8 +637,27 @@ def _detector_cases_opened(spans) -> list[dict]:
 # --- automated vs manual ----------------------------------------------------------------
 
 
-def _automated_action() -> Q:
+def automated_action() -> Q:
+    """An action detectors alone were behind: on a case they opened alone, or proposed by
+    a detector's signal (a person still decided it)."""
     return Q(case__automated_origin=True) | Q(proposed_by_signal__source=SignalSource.DETECTOR)
+
+
+def detector_actions_applied(actions: QuerySet, **by) -> QuerySet:
+    """Per detector name and version (and `by`), the `actions` on cases one of its
+    signals is on, and how many of them an appeal overturned; for the dashboard's live
+    part and the daily rollup alike."""
+    return (
+        actions.filter(case__signals__source=SignalSource.DETECTOR)
+        .values(
+            detector_name=F("case__signals__detector_name"), detector_version=F("case__signals__detector_version"), **by
+        )
+        .annotate(
+            applied=Count("id", distinct=True),
+            overturned=Count("id", distinct=True, filter=Q(reversal_cause=ReversalCause.APPEAL)),
+        )
+        .order_by()
+    )
 
 
 def automation_shares(*, period: Period, split: Split | None = None) -> dict:
@@ -662,8 +684,14 @@ def automation_shares(*, period: Period, split: Split | None = None) -> dict:
             total=Count("opened_at"), automated=Count("opened_at", filter=Q(automated_origin=True))
         ),
     )
-    actions = EnforcementAction.objects.filter(period.q("applied_at")).aggregate(
-        total=Count("id"), automated=Count("id", filter=_automated_action())
+    days, live = split.part(period.start, period.end, kind=RollupKind.ACTIONS)
+    actions = _added(
+        ActionDailyCounts.objects.filter(day__in=days).aggregate(
+            total=Sum("actions"), automated=Sum("actions", filter=Q(automated=True))
+        ),
+        EnforcementAction.objects.filter(in_spans("applied_at", live)).aggregate(
+            total=Count("id"), automated=Count("id", filter=automated_action())
+        ),
     )
     return {
         name: {

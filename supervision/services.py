@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Case as DbCase
+from django.db.models import Count, Min, Q, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -28,8 +29,10 @@ from moderation.models import Outcome, Policy, SignalSource
 from moderation.transitions import transition
 from supervision import permissions, selectors
 from supervision.models import (
+    ActionDailyCounts,
     AuditChainCheck,
     CaseDailyCounts,
+    DetectorActionDailyCounts,
     DetectorDailyCounts,
     DetectorRecall,
     GoldenCase,
@@ -785,7 +788,13 @@ def _roll_up(days: list[tuple[date, datetime]], *, now: datetime) -> int:
     only = [day for day, _ in days]
     with transaction.atomic():
         marks = list(RollupStaleMark.objects.filter(day__in=only).values_list("pk", flat=True))
-        for model in (CaseDailyCounts, DetectorDailyCounts, SignalDailyCounts):
+        for model in (
+            CaseDailyCounts,
+            DetectorDailyCounts,
+            SignalDailyCounts,
+            ActionDailyCounts,
+            DetectorActionDailyCounts,
+        ):
             model.objects.filter(day__in=only).delete()
         _upsert(
             CaseDailyCounts,
@@ -817,6 +826,27 @@ def _roll_up(days: list[tuple[date, datetime]], *, now: datetime) -> int:
             ["day", "source", "signals"],
             "signal_daily_counts_key",
             ["signals"],
+        )
+        applied = EnforcementAction.objects.filter(selectors.in_spans("applied_at", spans))
+        _upsert(
+            ActionDailyCounts,
+            applied.annotate(
+                day=TruncDate("applied_at", tzinfo=tz),
+                automated=DbCase(When(selectors.automated_action(), then=Value(True)), default=Value(False)),
+            )
+            .values("day", "automated")
+            .annotate(actions=Count("id"))
+            .order_by(),
+            ["day", "automated", "actions"],
+            "action_daily_counts_key",
+            ["actions"],
+        )
+        _upsert(
+            DetectorActionDailyCounts,
+            selectors.detector_actions_applied(applied, day=TruncDate("applied_at", tzinfo=tz)),
+            ["day", "detector_name", "detector_version", "applied", "overturned"],
+            "detector_action_daily_counts_key",
+            ["applied", "overturned"],
         )
         RolledUpDay.objects.bulk_create(
             [RolledUpDay(day=day, through=through, rolled_at=now) for day, through in days],

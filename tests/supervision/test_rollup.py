@@ -1,7 +1,7 @@
 """The dashboard's daily rollup: whole days come from it, the rest is counted live, and
 whatever arrives late (a signal on a case opened days ago, an escalation, a human report
-on a detectors-only case, a reversed verdict) never makes a figure differ from counting
-everything live."""
+on a detectors-only case, a reversed verdict, an overturned action) never makes a figure
+differ from counting everything live."""
 
 from datetime import timedelta
 
@@ -10,13 +10,14 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from cases.models import Case, CaseStatus, Signal, VerdictSource
+from cases.models import ActionStatus, Case, CaseStatus, EnforcementAction, ReversalCause, Signal, VerdictSource
 from moderation.models import SignalSource
 from supervision import selectors
 from supervision.models import RolledUpDay, RollupStaleMark
 from supervision.services import roll_up_supervision_days
-from tests.factories import AccountFactory, CaseFactory, SignalFactory, supervisor
+from tests.factories import AccountFactory, CaseFactory, EnforcementActionFactory, SignalFactory, supervisor
 from tests.supervision.world import NOW, PERIOD, at, build_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -104,6 +105,44 @@ def test_late_facts_mark_their_day_and_the_dashboard_still_counts_them(world):
     assert_rollup_equals_live()
 
 
+def test_late_changes_to_applied_actions_mark_their_day_and_the_dashboard_still_counts_them(world):
+    c1, c3, c6 = world.cases["c1"], world.cases["c3"], world.cases["c6"]
+    assert selectors.rollup_split(period=PERIOD).part(PERIOD.start, PERIOD.end, kind="actions")[1] == []
+    # Today an appeal overturns c3's action (applied 7 March); a new detector version's
+    # first signal lands on c6 (its action applied 3 March); a person's report on c1
+    # (action applied 2 March) means detectors alone no longer opened it.
+    EnforcementAction.objects.filter(case=c3, status=ActionStatus.APPLIED).update(
+        status=ActionStatus.REVERSED, reversed_at=NOW, reversal_cause=ReversalCause.APPEAL
+    )
+    SignalFactory(case=c6, account=c6.account, detector=True, detector_version="7.0")
+    Case.objects.filter(pk=c1.pk).update(automated_origin=False)
+
+    stale = set(RollupStaleMark.objects.filter(kind="actions").values_list("day", flat=True))
+    assert {at(2).date(), at(3).date(), at(7).date()} <= stale
+    assert_rollup_equals_live()
+    detectors = {d["version"]: d for d in measures(rollup=True)["detectors"]}
+    assert (detectors["2.0"]["applied"], detectors["2.0"]["overturned"]) == (1, 1)
+    assert detectors["7.0"]["applied"] == 1
+
+    roll_up_supervision_days(now=LATER)
+    assert not RollupStaleMark.objects.exists()
+    days, live = selectors.rollup_split(period=PERIOD).part(PERIOD.start, PERIOD.end, kind="actions")
+    assert len(days) == 28 and live == []
+    assert_rollup_equals_live()
+
+
+def test_actions_applied_now_mark_no_day(world):
+    """A bulk apply writes today's actions, which no run has rolled up yet."""
+    decision = world.decisions["d6"]
+    actions = EnforcementActionFactory.create_batch(
+        3, decision=decision, outcome="story.remove", status=ActionStatus.APPROVED
+    )
+    EnforcementAction.objects.filter(pk__in=[a.pk for a in actions]).update(
+        status=ActionStatus.APPLIED, applied_at=timezone.now()
+    )
+    assert not RollupStaleMark.objects.exists()
+
+
 def test_a_second_signal_of_the_same_detector_changes_no_count_and_marks_nothing(world):
     c1 = world.cases["c1"]
     SignalFactory(case=c1, account=c1.account, detector=True, detector_version="1.0")
@@ -123,8 +162,8 @@ def test_signals_received_late_and_deleted_stay_counted_right(world):
 
 
 def test_verdicts_revised_after_the_day_are_read_live(world):
-    """Precision and actions are not rolled up: an appeal that reverses a reviewer's mark
-    weeks later shows at once."""
+    """Precision is not rolled up: an appeal that reverses a reviewer's mark weeks later
+    shows at once."""
     verdict = world.decisions["d1"].detector_verdicts.get()
     verdict.final_was_correct, verdict.final_source, verdict.final_revised_at = False, VerdictSource.APPEAL, NOW
     verdict.save()
