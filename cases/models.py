@@ -156,6 +156,12 @@ class Case(models.Model):
                 condition=Q(status__in=["open", "in_review", "awaiting_approval", "escalated"]),
                 name="case_open_backlog_idx",
             ),
+            # The oldest open case of each queue, for the queues panel: one probe a queue.
+            models.Index(
+                fields=["queue", "opened_at"],
+                condition=Q(status__in=["open", "in_review", "awaiting_approval", "escalated"]),
+                name="case_open_age_idx",
+            ),
             models.Index(
                 fields=["decided_at"],
                 include=["queue", "opened_at", "sla_due_at"],
