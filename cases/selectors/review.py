@@ -34,7 +34,7 @@ def queue_overview(*, user, now=None) -> list[dict]:
     ]
     mine = open_cases.filter(queue__in=queues).values("queue").order_by()
     counts = {
-        row["queue"]: row
+        row.pop("queue"): row
         for row in mine.annotate(open=Count("queue"), breaches=Count("queue", filter=Q(sla_due_at__lt=now)))
     }
     # Awaiting approval, or claimed (a claim is cleared when the case is decided or released).
@@ -43,11 +43,10 @@ def queue_overview(*, user, now=None) -> list[dict]:
         in_review=Count("pk", filter=Q(status__in=CLAIMABLE_STATUSES, claim_expires_at__gt=now)),
     )
     for row in held:
-        counts[row["queue"]].update(awaiting_approval=row["awaiting_approval"], in_review=row["in_review"])
+        counts[row.pop("queue")].update(row)
     rows = []
     for q in queues:
         row = {"awaiting_approval": 0, "in_review": 0, "open": 0, "breaches": 0, **counts.get(q.pk, {})}
-        row.pop("queue", None)
         claimable = row["open"] - row["awaiting_approval"]
         rows.append({**row, "waiting": claimable - row["in_review"], "oldest": q.oldest, "queue": q})
     return rows

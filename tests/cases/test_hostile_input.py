@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 
 from cases.models import Case, CaseStatus, Signal
 from moderation.models import Account, SignalSource
-from tests.cases.intake_helpers import detector_hit_body, make_client
+from tests.cases.intake_helpers import detector_hit_body as hit
+from tests.cases.intake_helpers import make_client
 from tests.cases.review_factories import account_case
 from tests.factories import CaseFactory, QueueFactory, StoryFactory, moderator, policy
 
@@ -33,10 +34,6 @@ def platform():
     key = make_client("platform", [SignalSource.READER_REPORT, SignalSource.SHOW_LESS])[1]
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     return client
-
-
-def hit(subject, **extra):
-    return detector_hit_body(subject, **extra)
 
 
 def post_raw(client, body: str):
