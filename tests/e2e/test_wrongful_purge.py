@@ -185,4 +185,11 @@ def test_a_wrongful_purge_is_undone_exactly_and_everyone_touched_is_told_once(wo
     assert (measured["final_right"], measured["final_marks"]) == (3, 5)
     assert measured["final_precision"] == pytest.approx(0.6)
     assert measured["low_precision"]
+    # A supervisor's actions applied and overturned for the version, the same read through
+    # the daily rollup once it has taken today in (as its cron does after the lag).
+    # Two overturned on appeal; the recall's reversals are not appeals.
+    assert (measured["applied"], measured["overturned"]) == (10, 2)
+    supervision.roll_up_supervision_days(now=timezone.now() + supervision.ROLLUP_LAG)
+    [rolled] = [m for m in detector_measures(period=Period.last_days(28)) if (m["name"], m["version"]) == DETECTOR]
+    assert rolled == measured
     assert verify_chain().broken_at is None
