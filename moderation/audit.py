@@ -29,6 +29,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from moderation.rows import prepared_cursor
+
 GENESIS_HASH = "0" * 64
 ENTRY_PREFIX = b"moderation-audit-entry/v2\n"
 MAX_PROBLEMS = 20
@@ -161,7 +163,7 @@ def record_events(*, actor, events: list[dict], batch_size: int = 1000) -> int:
         for spec in events
     ]
     width = len(rows[0])
-    with connection.cursor() as cursor:
+    with prepared_cursor() if connection.vendor == "postgresql" else connection.cursor() as cursor:
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
             if connection.vendor == "postgresql":

@@ -21,6 +21,8 @@ import zlib
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 
+from moderation.rows import prepared_cursor
+
 RACE_SQLSTATES = {
     "40P01",  # deadlock detected
     "40001",  # serialization failure
@@ -134,7 +136,7 @@ def try_lock_keys(namespace: int, keys: list[str]) -> set[str]:
     if connection.vendor != "postgresql" or not keys:
         return set()
     assert transaction.get_connection().in_atomic_block, "advisory xact locks need a transaction"
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             "SELECT k FROM unnest(%s::int[]) AS k WHERE NOT pg_try_advisory_xact_lock(%s, k)",
             [sorted({_hashed(k) for k in keys}), namespace],
@@ -151,7 +153,7 @@ def lock_keys(namespace: int, keys: list[str]) -> None:
         return
     hashed = sorted({_hashed(k) for k in keys})
     assert transaction.get_connection().in_atomic_block, "advisory xact locks need a transaction"
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             "SELECT count(pg_advisory_xact_lock(%s, k)) FROM unnest(%s::int[]) AS k",
             [namespace, hashed],

@@ -28,6 +28,7 @@ from moderation.mirror.concurrency import (
     try_lock_keys,
 )
 from moderation.models import ApiClient, Policy
+from moderation.rows import prepared_cursor
 
 CHUNK_SIZE = 250
 """Signals per transaction. Row locks on a chunk's cases, and the audit chain's lock
@@ -96,7 +97,7 @@ def existing_results(client: ApiClient, keys: list[str]) -> dict[str, IngestResu
     for start in range(0, len(keys), 1000):
         part = keys[start : start + 1000]
         if setwise.available():
-            with connection.cursor() as cursor:
+            with prepared_cursor() as cursor:
                 cursor.execute(_EXISTING_SQL, [client.pk, part])
                 rows = cursor.fetchall()
         else:

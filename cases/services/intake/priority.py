@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from cases.services.intake.inputs import READER_SOURCES
 from moderation.audit import record_event
 from moderation.mirror.bulk import update_rows
 from moderation.models import Severity, SignalSource
+from moderation.rows import prepared_cursor
 
 STATS_FIELDS = ["signal_count", "reporter_count", "max_detector_score", "priority", "automated_origin", "updated_at"]
 
@@ -85,7 +86,7 @@ _COUNTED_SQL = (
 
 
 def _counted_on_postgresql(ids: list[int]) -> tuple[dict, dict[int, dict[int, float]]]:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_COUNTED_SQL, [ids, SignalSource.DETECTOR.value, sorted(s.value for s in READER_SOURCES)])
         rows = cursor.fetchall()
     stats = {case_id: {"n": n, "top": top} for case_id, n, top, _ in rows}

@@ -18,6 +18,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import FileField, JSONField
 
+from moderation.rows import prepared_cursor
+
 
 class _Encoder(DjangoJSONEncoder):
     """DjangoJSONEncoder, but times keep their microseconds (it cuts them to ms)."""
@@ -118,7 +120,7 @@ def _insert(model, fields: list, text: str, *, conflict: str, returning: tuple[s
     )
     if returning:
         sql += " RETURNING " + ", ".join(quote(c) for c in returning)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [text])
         return cursor.fetchall() if returning else []
 
@@ -151,5 +153,5 @@ def update_rows(model, objs: list, fields: list[str]) -> None:
         f"UPDATE {table} SET {sets} FROM jsonb_array_elements(%s::jsonb) AS r(v) "  # noqa: S608 (identifiers from meta)
         f"WHERE {table}.{quote(meta.pk.column)} = (r.v->>0)::{meta.pk.rel_db_type(connection)}"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [text])
