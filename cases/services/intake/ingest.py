@@ -38,21 +38,19 @@ at its end, are held for one chunk only, so other writers wait milliseconds."""
 def ingest_signals(*, client: ApiClient, items: Iterable[SignalIn], now: datetime | None = None) -> list[IngestResult]:
     """Store each signal (once per idempotency key) and join or open its case.
 
-    Known keys are looked up for the whole batch at once. The rest is stored in chunks
-    of whole accounts (a busy account spans several chunks, in order), each chunk one
-    transaction that is committed before the next starts; the caller acknowledges only
-    after all returned, so an acknowledged signal is never lost and a retried batch
-    stores nothing twice. Results come back in input order.
+    The batch is stored in chunks of whole accounts (a busy account spans several
+    chunks, in order), each chunk one transaction that is committed before the next
+    starts. A chunk looks its keys up once, under their locks: those stored before are
+    answered as duplicates (a lookup of the whole batch first would read every key
+    twice). The caller acknowledges only after all returned, so an acknowledged signal
+    is never lost and a retried batch stores nothing twice. Results come back in input
+    order.
     """
     items = list(items)
     results: list[IngestResult | None] = [None] * len(items)
     first: dict[str, int] = {}
     for i, item in enumerate(items):
         first.setdefault(item.idempotency_key, i)
-    known = existing_results(client, list(first))
-    fresh = [i for key, i in first.items() if key not in known]
-    for key, i in first.items():
-        results[i] = known.get(key)
     lookups = Lookups()
     # Keys another post is storing right now (its chunk holds their locks) are left for
     # the end, with every later signal on their accounts (an account's signals keep
@@ -60,7 +58,7 @@ def ingest_signals(*, client: ApiClient, items: Iterable[SignalIn], now: datetim
     # duplicates, and meanwhile this post stored the rest instead of waiting.
     later: list[int] = []
     busy_accounts: set[str] = set()
-    for chunk in _chunks(items, fresh):
+    for chunk in _chunks(items, list(first.values())):
         now_part = [i for i in chunk if items[i].account not in busy_accounts]
         later.extend(i for i in chunk if items[i].account in busy_accounts)
         if not now_part:
