@@ -12,6 +12,7 @@ from cases.models import OPEN_CASE_STATUSES, ActionStatus, Case, CaseStatus, Enf
 from cases.routing import route
 from cases.services.intake import setwise
 from moderation.models import STORY_OUTCOMES, Account, Policy, SignalSource, Story
+from moderation.rows import prepared_cursor, select
 
 # What a chunk reads of an open case before it locks it: enough to find the case a signal
 # joins, its place among the subject's cases, and whether it started automated.
@@ -30,8 +31,16 @@ def read_open_cases(subjects: set[tuple[int, int | None]], accounts: dict[str, A
     stats are recounted (five timestamps a case, parsed in Python, were a tenth of a
     batch's Python time)."""
     by_pk = {a.pk: a for a in accounts.values()}
-    open_cases = Case.objects.filter(status__in=OPEN_CASE_STATUSES).only(*READ_FIELDS).order_by()
-    cases = on_subjects(open_cases, subjects)
+    if setwise.available():
+        ordered = sorted(subjects, key=lambda s: (s[0], s[1] or 0))
+        cases = select(
+            Case,
+            where=_OPEN_ON_SUBJECTS,
+            params=[[a for a, _ in ordered], [s or 0 for _, s in ordered]],
+            only=READ_FIELDS,
+        )
+    else:
+        cases = on_subjects(Case.objects.filter(status__in=OPEN_CASE_STATUSES).only(*READ_FIELDS), subjects)
     found: dict[tuple, list[Case]] = {}
     for case in cases:
         case.account = by_pk[case.account_id]
@@ -39,6 +48,15 @@ def read_open_cases(subjects: set[tuple[int, int | None]], accounts: dict[str, A
     for on_subject in found.values():
         on_subject.sort(key=lambda c: (c.opened_at, c.pk))
     return found
+
+
+# An open case, in SQL: the statuses written out, so that the planner matches the partial
+# open-case indexes whatever a prepared statement's parameters.
+OPEN_SQL = "status IN ({})".format(", ".join(f"'{status.value}'" for status in OPEN_CASE_STATUSES))
+# The open cases on a chunk's subjects: (account ids, story ids or 0) as two arrays.
+_OPEN_ON_SUBJECTS = (
+    f"{OPEN_SQL} AND (account_id, COALESCE(story_id, 0)) IN (SELECT * FROM unnest(%s::bigint[], %s::bigint[]))"  # noqa: S608 (no values)
+)
 
 
 # What a chunk takes from a joined case's row as it is when locked: what says whether the
@@ -51,9 +69,19 @@ def lock_joined_cases(ids: list[int]) -> dict[int, dict]:
     writer locks cases in): their LOCKED_FIELDS as they are now, by id. FOR NO KEY
     UPDATE: enough to serialise the stats of one case, and it does not wait for the KEY
     SHARE locks other chunks' foreign key checks take on the case while they insert."""
-    cases = setwise.any_of(Case.objects.select_for_update(no_key=True, of=("self",)), "id", ids)
-    rows = cases.order_by("id").values_list("pk", *LOCKED_FIELDS)
+    if setwise.available():
+        with prepared_cursor() as cursor:
+            cursor.execute(_LOCK_JOINED_SQL, [ids])
+            rows = cursor.fetchall()
+    else:
+        cases = Case.objects.select_for_update(no_key=True, of=("self",)).filter(id__in=ids)
+        rows = cases.order_by("id").values_list("pk", *LOCKED_FIELDS)
     return {pk: dict(zip(LOCKED_FIELDS, values, strict=True)) for pk, *values in rows}
+
+
+_LOCK_JOINED_SQL = (
+    f"SELECT id, {', '.join(LOCKED_FIELDS)} FROM cases_case WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE"  # noqa: S608 (column names)
+)
 
 
 def on_subjects(cases, subjects) -> object:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from cases.models import OPEN_CASE_STATUSES, Case, EnforcementAction, Evidence, EvidenceKind, Signal
 from cases.services.intake import setwise
 from cases.services.intake.case_opening import (
+    OPEN_SQL,
     READ_FIELDS,
     lock_joined_cases,
     new_case,
@@ -43,8 +44,8 @@ from cases.services.intake.snapshots import signal_evidence_content, signal_evid
 from moderation.models import ApiClient, SignalSource
 from moderation.outbox import recorded_together
 
-_OPEN = "status IN ({})".format(", ".join(f"'{status.value}'" for status in OPEN_CASE_STATUSES))
-
+# A subject's open case of a family another chunk opened first: skipped (case_one_open_per_subject_family).
+_ONE_OPEN_CONFLICT = f"ON CONFLICT (account_id, COALESCE(story_id, 0), policy_family) WHERE {OPEN_SQL} DO NOTHING"
 
 _STORY, _QUEUE, _POLICY = (Case._meta.get_field(name) for name in ("story", "queue", "policy"))
 
@@ -374,7 +375,7 @@ class _Chunk:
                     Case,
                     cases,
                     now=timezone.now(),
-                    conflict=f"ON CONFLICT (account_id, COALESCE(story_id, 0), policy_family) WHERE {_OPEN} DO NOTHING",
+                    conflict=_ONE_OPEN_CONFLICT,
                     returning=("id", "account_id", "story_id", "policy_family"),
                 )
             }

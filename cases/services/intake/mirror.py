@@ -35,7 +35,7 @@ def chunk_accounts(entries, *, now: datetime) -> tuple[dict[str, Account], dict[
     """Accounts and readers of a chunk by platform id, the missing ones created (from the
     first item's account_data, or as a reader placeholder). Also: which item created which."""
     wanted = {item.account for _, item in entries} | {item.reporter for _, item in entries if item.reporter}
-    accounts = {a.platform_id: a for a in setwise.any_of(Account.objects.all(), "platform_id", wanted)}
+    accounts = {a.platform_id: a for a in setwise.read_any(Account, "platform_id", wanted)}
     created: dict[str, int] = {}
     new: list[Account] = []
     for i, item in entries:
@@ -66,7 +66,7 @@ def chunk_stories(entries, accounts: dict[str, Account]) -> tuple[dict[str, Stor
     wanted = {item.story for _, item in entries if item.story}
     if not wanted:
         return {}, {}
-    stories = {s.platform_id: s for s in setwise.any_of(Story.objects.all(), "platform_id", wanted)}
+    stories = {s.platform_id: s for s in setwise.read_any(Story, "platform_id", wanted)}
     created: dict[str, int] = {}
     new: list[Story] = []
     for i, item in entries:

@@ -18,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import FileField, JSONField
 
-from moderation.rows import prepared_cursor
+from moderation.rows import prepared_cursor, select
 
 
 class _Encoder(DjangoJSONEncoder):
@@ -58,6 +58,15 @@ def any_of(queryset, field: str, values):
     meta, quote = queryset.model._meta, connection.ops.quote_name
     column = f"{quote(meta.db_table)}.{quote(meta.get_field(field).column)}"
     return queryset.extra(where=[f"{column} = ANY(%s)"], params=[values])  # noqa: S610 (identifiers from meta, values bound)
+
+
+def read_any(model, field: str, values) -> list:
+    """The rows of `model` whose `field` is one of `values`, as instances; on PostgreSQL
+    read by one prepared statement (rows.select)."""
+    if not available():
+        return list(model._default_manager.filter(**{f"{field}__in": list(values)}))
+    column = connection.ops.quote_name(model._meta.get_field(field).column)
+    return select(model, where=f"{column} = ANY(%s)", params=[list(values)])
 
 
 def insert_rows(model, objs: list, *, now, conflict: str = "", returning: tuple[str, ...] = ()) -> list[tuple]:
