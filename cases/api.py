@@ -19,8 +19,9 @@ from cases.filters import CaseFilter
 from cases.models import ActionStatus, Case, EnforcementAction, Signal
 from cases.selectors import cases_visible_to
 from cases.selectors.cases import with_client_stats
-from cases.services.intake import SignalIn, ingest_signals, setwise
+from cases.services.intake import SignalIn, ingest_signals
 from cases.signal_fast_path import fast_validate
+from moderation import setwise
 from moderation.apikeys import CLIENT_THROTTLES
 from moderation.models import (
     Account,

@@ -20,7 +20,9 @@ import time
 import zlib
 
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
 
+from moderation import setwise
 from moderation.rows import prepared_cursor
 
 RACE_SQLSTATES = {
@@ -93,22 +95,15 @@ def insert_missing(model, rows: list, *, key: str = "platform_id") -> dict:
         return {}
     rows = sorted(rows, key=lambda row: getattr(row, key))
     meta, quote = model._meta, connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    values, params = [], []
-    for row in rows:
-        row._prepare_related_fields_for_save(operation_name="insert_missing")
-        values.append("(" + ", ".join(["%s"] * len(fields)) + ")")
-        params.extend(f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields)
     key_column = meta.get_field(key).column
-    # Only quoted identifiers from the model's meta go into the text; every value is a parameter.
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-        f"VALUES {', '.join(values)} ON CONFLICT ({quote(key_column)}) DO NOTHING "
-        f"RETURNING {quote(meta.pk.column)}, {quote(key_column)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        mine = {k: pk for pk, k in cursor.fetchall()}
+    conflict = f"ON CONFLICT ({quote(key_column)}) DO NOTHING"
+    if setwise.available():  # one JSON document, one prepared statement
+        inserted = setwise.insert_rows(
+            model, rows, now=timezone.now(), conflict=conflict, returning=(meta.pk.column, key_column)
+        )
+    else:
+        inserted = _insert_values(model, rows, conflict=conflict, returning=(meta.pk.column, key_column))
+    mine = {k: pk for pk, k in inserted}
     theirs_keys = []
     for row in rows:
         k = getattr(row, key)
@@ -119,7 +114,26 @@ def insert_missing(model, rows: list, *, key: str = "platform_id") -> dict:
             theirs_keys.append(k)
     if not theirs_keys:
         return {}
-    return {getattr(row, key): row for row in model.objects.filter(**{f"{key}__in": theirs_keys})}
+    return {getattr(row, key): row for row in setwise.read_any(model, key, theirs_keys)}
+
+
+def _insert_values(model, rows: list, *, conflict: str, returning: tuple[str, str]) -> list[tuple]:
+    """The rows as one multi-row INSERT … VALUES, a parameter per column per row (SQLite)."""
+    meta, quote = model._meta, connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    values, params = [], []
+    for row in rows:
+        row._prepare_related_fields_for_save(operation_name="insert_missing")
+        values.append("(" + ", ".join(["%s"] * len(fields)) + ")")
+        params.extend(f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields)
+    # Only quoted identifiers from the model's meta go into the text; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES {', '.join(values)} {conflict} RETURNING {', '.join(quote(c) for c in returning)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 ADVISORY_NAMESPACE = 160_001  # first half of pg_advisory_xact_lock(int, int): signal keys

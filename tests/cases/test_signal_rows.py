@@ -8,8 +8,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from cases.models import Evidence, EvidenceKind, Signal
-from cases.services.intake import ingest_signals, setwise
+from cases.services.intake import ingest_signals
 from cases.services.intake.signal_rows import SignalRow, check
+from moderation import setwise
 from tests.cases.intake_helpers import detector_signal, make_client
 from tests.factories import AccountFactory, StoryFactory
 

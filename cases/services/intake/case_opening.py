@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from cases.models import OPEN_CASE_STATUSES, ActionStatus, Case, CaseStatus, EnforcementAction
 from cases.routing import route
-from cases.services.intake import setwise
+from moderation import setwise
 from moderation.models import STORY_OUTCOMES, Account, Policy, SignalSource, Story
 from moderation.rows import prepared_cursor, select
 

@@ -18,7 +18,6 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 
 from cases.models import OPEN_CASE_STATUSES, Case, EnforcementAction, Evidence, EvidenceKind, Signal
-from cases.services.intake import setwise
 from cases.services.intake.case_opening import (
     OPEN_SQL,
     READ_FIELDS,
@@ -41,6 +40,7 @@ from cases.services.intake.priority import refresh_cases_stats
 from cases.services.intake.reporters import muted_reporters
 from cases.services.intake.signal_rows import SignalRow, check
 from cases.services.intake.snapshots import signal_evidence_content, signal_evidence_values, snapshot_evidence
+from moderation import setwise
 from moderation.models import ApiClient, SignalSource
 from moderation.outbox import recorded_together
 

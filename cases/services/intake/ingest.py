@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from cases.models import Queue, Signal
 from cases.routing import route
-from cases.services.intake import setwise
 from cases.services.intake.chunk import LostRace, store_chunk
 from cases.services.intake.inputs import DEFAULT_REPORT_POLICY, IngestResult, SignalIn
+from moderation import setwise
 from moderation.mirror.concurrency import (
     ADVISORY_NAMESPACE,
     ATTEMPTS,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from cases.services.intake import setwise
+from moderation import setwise
 from moderation.mirror.concurrency import insert_missing
 from moderation.models import Account, PartnerStatus, Story
 from moderation.signals import stories_written

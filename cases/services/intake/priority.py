@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from cases.models import Case, ReporterStanding, Signal
 from cases.priority import compute_priority
-from cases.services.intake import setwise
 from cases.services.intake.inputs import READER_SOURCES
+from moderation import setwise
 from moderation.audit import record_event
 from moderation.mirror.bulk import update_rows
 from moderation.models import Severity, SignalSource

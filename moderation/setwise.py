@@ -1,5 +1,6 @@
-"""Set-based writes for a chunk of signals on PostgreSQL: a whole chunk's rows travel as
-one JSON document and are unpacked by `jsonb_to_recordset` in a single INSERT.
+"""Set-based writes on PostgreSQL (a chunk of signals, the mirror's new accounts and
+stories): all the rows travel as one JSON document, unpacked by `jsonb_array_elements`
+in a single prepared INSERT.
 
 Django's bulk_create (and a hand-written multi-row VALUES) sends one parameter per
 column per row, each adapted in Python; a profile of a 1,000-signal batch spent more
