@@ -1,7 +1,6 @@
 import time
 from datetime import timedelta
 
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -9,6 +8,8 @@ from bench.registry import benchmark
 from cases.models import ActionStatus, Case, Decision, EnforcementAction, OutboxEntry, OutboxOperation, Queue
 from cases.services.enforcement import apply_action, request_reversal, reverse_action
 from moderation.models import Account, Follow, Policy
+from tests.factories import moderator as staff_moderator
+from tests.factories import senior_moderator
 
 
 def _fake_following(edges: int) -> Account:
@@ -27,8 +28,8 @@ def _fake_following(edges: int) -> Account:
 
 
 def _approved_purge(fake: Account) -> EnforcementAction:
-    moderator = get_user_model().objects.create_user("bench-moderator")
-    senior = get_user_model().objects.create_user("bench-senior")
+    # Staff as the human gate requires them (an active moderator decides, a senior approves).
+    moderator, senior = staff_moderator(), senior_moderator()
     policy = Policy.objects.current().get(code="engagement.bulk_interactions")
     now = timezone.now()
     with transaction.atomic():
