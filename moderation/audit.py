@@ -163,7 +163,7 @@ def record_events(*, actor, events: list[dict], batch_size: int = 1000) -> int:
         for spec in events
     ]
     width = len(rows[0])
-    with prepared_cursor() if connection.vendor == "postgresql" else connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
             if connection.vendor == "postgresql":

@@ -54,9 +54,7 @@ def _select_statement(model, where: str, only: tuple[str, ...]) -> tuple[str, li
     fields = [f for f in model._meta.concrete_fields if not only or f.attname in only]
     quote = connection.ops.quote_name
     sql = f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(model._meta.db_table)} WHERE {where}"  # noqa: S608 (identifiers from meta, the caller's SQL)
-    converting = [
-        (n, f, f.get_db_converters(connection)) for n, f in enumerate(fields) if f.get_db_converters(connection)
-    ]
+    converting = [(n, f, found) for n, f in enumerate(fields) if (found := f.get_db_converters(connection))]
     return sql, [f.attname for f in fields], converting
 
 
@@ -88,12 +86,15 @@ def prepared_cursor():
     """A cursor that binds parameters on the server and has each statement prepared once
     per connection, so PostgreSQL stops parsing and planning it for every request (for
     the claim, about as much of a busy server's time as running it; Django's cursors
-    bind on the client and never prepare). PostgreSQL only. Prepared statements live in
+    bind on the client and never prepare). Elsewhere (SQLite), Django's own cursor: there
+    is nothing to prepare, so callers need not ask. Prepared statements live in
     the connection's session: fine with persistent or psycopg-pooled connections and
     PgBouncer 1.21+ (max_prepared_statements); OPTIONS["prepare_threshold"] = None turns
     it off. Checked and wrapped as Django does its own cursors (health check, query
     logging, execute wrappers, database errors)."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
+    if db.vendor != "postgresql":
+        return db.cursor()
     db.close_if_health_check_failed()
     db.ensure_connection()
     db.validate_thread_sharing()

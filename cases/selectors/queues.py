@@ -36,7 +36,7 @@ def queue_by_slug(slug: str) -> Queue | None:
     """The queue of a "Review next" press, read by a statement written once
     (moderation.rows): compiling `Queue.objects.get(slug=…)` cost more CPU per press than
     the one-statement claim that follows it. Prepared once per connection on PostgreSQL."""
-    with rows.prepared_cursor() if connection.vendor == "postgresql" else connection.cursor() as cursor:
+    with rows.prepared_cursor() as cursor:
         cursor.execute(_queue_by_slug(), [slug])
         row = cursor.fetchone()
     return rows.instance(Queue, row) if row else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from cases.models import OPEN_CASE_STATUSES, ActionStatus, Case, CaseStatus, EnforcementAction
@@ -85,22 +85,13 @@ _LOCK_JOINED_SQL = (
 
 
 def on_subjects(cases, subjects) -> object:
-    """Cases on any of the (account id, story id or None) subjects. On PostgreSQL one
-    join against two arrays (the open-case index's own key); an OR per subject made the
-    planner's and the ORM's work grow with the chunk."""
-    subjects = sorted(subjects, key=lambda s: (s[0], s[1] or 0))
-    if connection.vendor != "postgresql":
-        match = Q()
-        for account_id, story_id in subjects:
-            match |= Q(account_id=account_id, story_id=story_id) if story_id else Q(account_id=account_id, story=None)
-        return cases.filter(match)
-    return cases.filter(account_id__in={a for a, _ in subjects}).extra(
-        where=[
-            "(cases_case.account_id, COALESCE(cases_case.story_id, 0)) IN "
-            "(SELECT * FROM unnest(%s::bigint[], %s::bigint[]))"
-        ],
-        params=[[a for a, _ in subjects], [s or 0 for _, s in subjects]],
-    )
+    """Cases on any of the (account id, story id or None) subjects, by the ORM: for
+    databases other than PostgreSQL, which reads them with one prepared statement
+    (_OPEN_ON_SUBJECTS, read_open_cases)."""
+    match = Q()
+    for account_id, story_id in sorted(subjects, key=lambda s: (s[0], s[1] or 0)):
+        match |= Q(account_id=account_id, story_id=story_id) if story_id else Q(account_id=account_id, story=None)
+    return cases.filter(match)
 
 
 def _open_case_on(account: Account, story: Story | None, *, family: str):
